@@ -1,0 +1,84 @@
+"""analyze(): a ConvSpec's figures from the formulas alone. Never imports torch."""
+
+from __future__ import annotations
+
+from . import formulas
+from .results import ConvResult, Memory
+from .spec import ConvSpec
+
+
+def analyze(spec: ConvSpec) -> ConvResult:
+    """Every analytic figure of one layer."""
+    out_spatial = spec.output_spatial
+    output_shape = (spec.batch, spec.out_channels, *out_spatial)
+    weight = formulas.weight_params(spec.in_channels, spec.out_channels, spec.kernel_size, spec.groups)
+    bias = formulas.bias_params(spec.out_channels, spec.bias)
+    if spec.transposed:
+        macs = formulas.transposed_macs(
+            spec.batch, spec.input_size, spec.in_channels, spec.out_channels, spec.kernel_size, spec.groups
+        )
+    else:
+        macs = formulas.conv_macs(spec.batch, out_spatial, spec.in_channels, spec.out_channels, spec.kernel_size,
+                                  spec.groups)
+    return ConvResult(
+        spec=spec,
+        layer=layer_repr(spec),
+        input_shape=spec.input_shape,
+        output_shape=output_shape,
+        weight_params=weight,
+        bias_params=bias,
+        macs=macs,
+        bias_adds=formulas.bias_adds(spec.batch, spec.out_channels, out_spatial, spec.bias),
+        effective_kernel=tuple(formulas.effective_kernel(k, d) for k, d in zip(spec.kernel_size, spec.dilation)),
+        receptive_field=receptive_field(spec),
+        memory=memory(spec, weight + bias, output_shape),
+    )
+
+
+def receptive_field(spec: ConvSpec) -> tuple[int, ...]:
+    """Input positions, per dimension, that one output element depends on."""
+    if spec.transposed:
+        return tuple(formulas.transposed_receptive_field(k, s, d)
+                     for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation))
+    return tuple(formulas.effective_kernel(k, d) for k, d in zip(spec.kernel_size, spec.dilation))
+
+
+def memory(spec: ConvSpec, params: int, output_shape: tuple[int, ...]) -> Memory:
+    """Parameter and activation bytes; forward/backward doubles the output for its gradient (torchsummary)."""
+    size = spec.element_bytes
+    param_bytes = params * size
+    input_bytes = formulas.tensor_bytes(spec.input_shape, size)
+    output_bytes = formulas.tensor_bytes(output_shape, size)
+    return Memory(
+        dtype=spec.dtype,
+        element_bytes=size,
+        param_bytes=param_bytes,
+        input_bytes=input_bytes,
+        output_bytes=output_bytes,
+        forward_backward_bytes=2 * output_bytes,
+        total_bytes=input_bytes + 2 * output_bytes + param_bytes,
+    )
+
+
+def layer_repr(spec: ConvSpec) -> str:
+    """The layer as torch's repr() prints it, so it can be pasted into code."""
+    def tup(values: tuple[int, ...]) -> str:
+        return f"({values[0]},)" if len(values) == 1 else f"({', '.join(map(str, values))})"
+
+    parts = [str(spec.in_channels), str(spec.out_channels), f"kernel_size={tup(spec.kernel_size)}",
+             f"stride={tup(spec.stride)}"]
+    if isinstance(spec.padding, str):
+        parts.append(f"padding={spec.padding}")
+    elif any(spec.padding):
+        parts.append(f"padding={tup(spec.padding)}")
+    if any(d != 1 for d in spec.dilation):
+        parts.append(f"dilation={tup(spec.dilation)}")
+    if any(spec.output_padding):
+        parts.append(f"output_padding={tup(spec.output_padding)}")
+    if spec.groups != 1:
+        parts.append(f"groups={spec.groups}")
+    if not spec.bias:
+        parts.append("bias=False")
+    if spec.padding_mode != "zeros":
+        parts.append(f"padding_mode={spec.padding_mode}")
+    return f"{spec.kind}({', '.join(parts)})"

@@ -1,0 +1,32 @@
+"""conv_report(): the whole `convcalc conv` pipeline as one call, for Python users and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .analysis import analyze
+from .expect import check_expectations
+from .explain import explain as explain_lines
+from .results import Report
+from .spec import ConvSpec, check_device
+
+
+def conv_report(
+    spec: ConvSpec,
+    *,
+    device: str = "cpu",
+    verify: bool = True,
+    full: bool = False,
+    expect: Sequence[str] = (),
+    explain: bool = False,
+) -> Report:
+    """Analyze spec; unless verify is False, confirm it in torch on device; check expectations."""
+    check_device(device)
+    result = analyze(spec)
+    expectations = check_expectations(result, list(expect))  # bad clauses fail before torch loads
+    verification = None
+    if verify:
+        from .verify import verify as run_verify  # imports torch lazily, inside its functions
+
+        verification = run_verify(result, device=device, full=full)
+    return Report(result, verification, expectations, explain_lines(result) if explain else ())

@@ -1,0 +1,21 @@
+"""Errors convcalc raises on purpose. The CLI turns ConvCalcError into one line and exit code 2."""
+
+
+class ConvCalcError(Exception):
+    """Base class: a problem with what the user asked for, not a bug in convcalc."""
+
+
+class InvalidSpecError(ConvCalcError, ValueError):
+    """A layer setting breaks a rule torch enforces (or that convcalc enforces on purpose)."""
+
+    def __init__(self, param: str, message: str) -> None:
+        self.param = param
+        super().__init__(f"{param}: {message}")
+
+
+class DeviceError(ConvCalcError):
+    """The device asked for cannot be used with the installed torch."""
+
+
+class ExpectError(ConvCalcError, ValueError):
+    """An --expect clause that cannot be read."""

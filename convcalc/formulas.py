@@ -1,0 +1,84 @@
+"""Pure integer formulas, one function per quantity, per spatial dimension where it applies.
+
+Standard library only. Shape formulas are the ones in the PyTorch docs of nn.Conv2d and
+nn.ConvTranspose2d; MACs follow torch.utils.flop_counter (FLOPs = 2 x MACs, bias left out).
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+Size = tuple[int, ...]
+
+
+def effective_kernel(kernel: int, dilation: int) -> int:
+    """Span of a dilated kernel: dilation inserts (dilation - 1) gaps between taps."""
+    return dilation * (kernel - 1) + 1
+
+
+def same_padding(kernel: int, dilation: int) -> tuple[int, int]:
+    """torch's 'same': total dilation*(k-1), left gets the floor half, right the rest."""
+    total = dilation * (kernel - 1)
+    return total // 2, total - total // 2
+
+
+def conv_output_size(size: int, kernel: int, stride: int, pad_left: int, pad_right: int, dilation: int) -> int:
+    """floor((in + pad_left + pad_right - dilation*(k-1) - 1) / stride) + 1 (torch docs, padding on each side)."""
+    return (size + pad_left + pad_right - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def transposed_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, output_padding: int) -> int:
+    """(in - 1)*stride - 2*padding + dilation*(k-1) + output_padding + 1 (torch docs of ConvTranspose)."""
+    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+
+
+def weight_params(in_channels: int, out_channels: int, kernel: Size, groups: int) -> int:
+    """Cout * (Cin/groups) * prod(k); a transposed weight (Cin, Cout/groups, *k) holds the same count."""
+    return out_channels * (in_channels // groups) * prod(kernel)
+
+
+def bias_params(out_channels: int, bias: bool) -> int:
+    """One bias per output channel, or none."""
+    return out_channels if bias else 0
+
+
+def conv_macs(batch: int, out_spatial: Size, in_channels: int, out_channels: int, kernel: Size, groups: int) -> int:
+    """N * prod(out) * Cout * (Cin/groups) * prod(k): every output element sums one group's taps."""
+    return batch * prod(out_spatial) * out_channels * (in_channels // groups) * prod(kernel)
+
+
+def transposed_macs(batch: int, in_spatial: Size, in_channels: int, out_channels: int, kernel: Size, groups: int) -> int:
+    """N * prod(in) * Cin * (Cout/groups) * prod(k): every input element meets its group's weights once."""
+    return batch * prod(in_spatial) * in_channels * (out_channels // groups) * prod(kernel)
+
+
+def bias_adds(batch: int, out_channels: int, out_spatial: Size, bias: bool) -> int:
+    """One addition per output element when the layer has a bias."""
+    return batch * out_channels * prod(out_spatial) if bias else 0
+
+
+def transposed_receptive_field(kernel: int, stride: int, dilation: int) -> int:
+    """Input positions one transposed-conv output element can see: the widest span of taps that land on it.
+
+    Output o takes input i through tap j when i*stride + j*dilation = o + padding, so taps sharing
+    the residue of j*dilation mod stride feed the same output, one input position apart per
+    stride of offset.
+    """
+    spans: dict[int, list[int]] = {}
+    for tap in range(kernel):
+        spans.setdefault(tap * dilation % stride, []).append(tap * dilation)
+    return max((max(offs) - min(offs)) // stride + 1 for offs in spans.values())
+
+
+def tensor_bytes(shape: Size, element_bytes: int) -> int:
+    """Bytes of a dense tensor."""
+    return prod(shape) * element_bytes
+
+
+def torchinfo_mult_adds(weight: int, bias: int, batch: int, out_spatial: Size) -> int:
+    """torchinfo's 'mult-adds' for a conv layer: (weight + bias params) * N * prod(out), transposed or not.
+
+    That is MACs + bias adds for a convolution, and an overcount for a transposed one, which
+    torchinfo counts over the output size instead of the input size.
+    """
+    return (weight + bias) * batch * prod(out_spatial)

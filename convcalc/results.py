@@ -1,0 +1,195 @@
+"""Result records with to_dict(). Standard library only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .spec import ConvSpec, Size
+
+SCHEMA_VERSION = 1
+
+# Every figure convcalc reports, in display order: key (as in JSON and --expect) -> label.
+FIGURES = {
+    "output_shape": "output shape",
+    "weight_params": "weight params",
+    "bias_params": "bias params",
+    "params": "params (total)",
+    "macs": "MACs",
+    "flops": "FLOPs (2 x MACs)",
+    "bias_adds": "bias adds",
+    "effective_kernel": "effective kernel",
+    "receptive_field": "receptive field",
+    "param_bytes": "params memory",
+    "input_bytes": "input memory",
+    "output_bytes": "output memory",
+    "forward_backward_bytes": "forward/backward pass",
+    "total_bytes": "estimated total memory",
+}
+MEMORY_KEYS = ("param_bytes", "input_bytes", "output_bytes", "forward_backward_bytes", "total_bytes")
+CONVENTION = (
+    "MACs = multiply-accumulates, batch included; FLOPs = 2 x MACs as torch.utils.flop_counter; "
+    "bias adds counted apart; MiB = 2^20 bytes; forward/backward = 2 x output, as torchsummary."
+)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Bytes for the chosen dtype; the last two follow torchsummary's estimate users know."""
+
+    dtype: str
+    element_bytes: int
+    param_bytes: int
+    input_bytes: int
+    output_bytes: int
+    forward_backward_bytes: int
+    total_bytes: int
+
+
+@dataclass(frozen=True)
+class ConvResult:
+    """Analytic figures of one layer."""
+
+    spec: ConvSpec
+    layer: str
+    input_shape: Size
+    output_shape: Size
+    weight_params: int
+    bias_params: int
+    macs: int
+    bias_adds: int
+    effective_kernel: Size
+    receptive_field: Size
+    memory: Memory
+
+    @property
+    def params(self) -> int:
+        return self.weight_params + self.bias_params
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    def figures(self) -> dict[str, Any]:
+        """Each figure of FIGURES by key."""
+        values = {key: getattr(self, key) for key in FIGURES if key not in MEMORY_KEYS}
+        values.update({key: getattr(self.memory, key) for key in MEMORY_KEYS})
+        return values
+
+
+@dataclass(frozen=True)
+class Check:
+    """One figure as convcalc computed it beside what torch (or torchinfo) measured.
+
+    ok is None for a row shown for information, with nothing on the torch side to compare.
+    """
+
+    key: str
+    label: str
+    analytic: Any
+    measured: Any
+    ok: bool | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What building the real layer in torch showed."""
+
+    device: str
+    mode: str  # "real": a forward pass on the device; "meta": shapes and counts on the meta device
+    reason: str
+    torch_version: str
+    torchinfo_version: str | None
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok is not False for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "mode": self.mode,
+            "reason": self.reason,
+            "torch_version": self.torch_version,
+            "torchinfo_version": self.torchinfo_version,
+            "measured": {c.key: _plain(c.measured) for c in self.checks if c.measured is not None},
+            "checks": [
+                {"key": c.key, "analytic": _plain(c.analytic), "measured": _plain(c.measured), "ok": c.ok,
+                 "note": c.note}
+                for c in self.checks
+            ],
+            "ok": self.ok,
+        }
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One --expect clause and whether the figure met it."""
+
+    key: str
+    expected: str
+    actual: Any
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one `convcalc conv` run says: analytic result, torch's verdict, expectations."""
+
+    result: ConvResult
+    verification: Verification | None = None
+    expectations: tuple[Expectation, ...] = ()
+    explanation: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        verified = self.verification is None or self.verification.ok
+        return verified and all(e.ok for e in self.expectations)
+
+    def checks(self) -> list[Check]:
+        """One row per figure: torch's check where there is one, else the analytic figure alone."""
+        by_key = {c.key: c for c in self.verification.checks} if self.verification else {}
+        rows = [by_key.pop(key, Check(key, label, value, None, None))
+                for key, label, value in _figure_rows(self.result)]
+        return rows + list(by_key.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.result
+        out: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "layer": r.layer,
+            "kind": r.spec.kind,
+            "settings": r.spec.settings(),
+            "input_shape": list(r.input_shape),
+            "output_shape": list(r.output_shape),
+            "params": r.params,
+            "weight_params": r.weight_params,
+            "bias_params": r.bias_params,
+            "macs": r.macs,
+            "flops": r.flops,
+            "bias_adds": r.bias_adds,
+            "effective_kernel": list(r.effective_kernel),
+            "receptive_field": list(r.receptive_field),
+            "memory": {k: getattr(r.memory, k) for k in ("dtype", "element_bytes", *MEMORY_KEYS)},
+            "convention": CONVENTION,
+            "verification": self.verification.to_dict() if self.verification else None,
+            "expectations": [
+                {"key": e.key, "expected": e.expected, "actual": _plain(e.actual), "ok": e.ok}
+                for e in self.expectations
+            ],
+            "ok": self.ok,
+        }
+        if self.explanation:
+            out["explanation"] = list(self.explanation)
+        return out
+
+
+def _figure_rows(result: ConvResult) -> list[tuple[str, str, Any]]:
+    figures = result.figures()
+    return [(key, label, figures[key]) for key, label in FIGURES.items()]
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value

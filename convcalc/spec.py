@@ -1,0 +1,291 @@
+"""ConvSpec: one convolution layer's settings, named as torch names them, validated once.
+
+Standard library only: building a spec never imports torch.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, fields
+
+from . import formulas
+from .errors import InvalidSpecError
+
+Size = tuple[int, ...]
+IntOrSize = int | Size
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+PADDING_WORDS = ("same", "valid")
+# Bytes per element of each dtype convcalc accepts (torch's itemsize).
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
+DEFAULT_INPUT = 224
+_DEVICE = re.compile(r"^(cpu|meta|mps|auto|cuda(:\d+)?)$")
+# Which spec field each CLI option sets, so messages name what the user typed.
+OPTION = {
+    "in_channels": "C_IN",
+    "out_channels": "C_OUT",
+    "kernel_size": "KERNEL",
+    "stride": "--stride",
+    "padding": "--padding",
+    "dilation": "--dilation",
+    "groups": "--groups",
+    "output_padding": "--output-padding",
+    "padding_mode": "--padding-mode",
+    "input_size": "--input",
+    "batch": "--batch",
+    "dtype": "--dtype",
+    "dim": "--dim",
+}
+_TUPLE_FIELDS = ("kernel_size", "stride", "dilation", "output_padding", "input_size")
+
+
+def parse_size(text: str, name: str) -> IntOrSize:
+    """Read '3' as 3 and '3x5' as (3, 5); name is the option, for the error message."""
+    parts = text.strip().lower().split("x")
+    if not all(re.fullmatch(r"-?\d+", p.strip()) for p in parts):
+        raise InvalidSpecError(name, f"{text!r} is not a size; write an integer such as 3, or one per dimension: 3x5")
+    values = tuple(int(p) for p in parts)
+    return values[0] if len(values) == 1 else values
+
+
+def parse_padding(text: str) -> IntOrSize | str:
+    """--padding takes 'same', 'valid', an integer or one integer per dimension."""
+    word = text.strip().lower()
+    return word if word in PADDING_WORDS else parse_size(text, "--padding")
+
+
+def check_device(device: str) -> str:
+    """Check the device's spelling without torch; whether it exists is verify's business."""
+    if not _DEVICE.match(device):
+        raise InvalidSpecError("--device", f"unknown device {device!r}; use cpu, cuda, cuda:N, mps, meta or auto")
+    return device
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """One ConvNd / ConvTransposeNd layer plus the input it is applied to.
+
+    Scalars are normalised to one value per spatial dimension; `dim` is inferred from any tuple
+    given, else 2. Padding stays 'same' or 'valid' when given so, as torch keeps it.
+    """
+
+    in_channels: int
+    out_channels: int
+    kernel_size: IntOrSize
+    stride: IntOrSize = 1
+    padding: IntOrSize | str = 0
+    dilation: IntOrSize = 1
+    groups: int = 1
+    bias: bool = True
+    transposed: bool = False
+    output_padding: IntOrSize = 0
+    padding_mode: str = "zeros"
+    input_size: IntOrSize | None = None
+    batch: int = 1
+    dtype: str = "float32"
+    dim: int | None = None
+    default_input: bool = field(default=False, compare=False)
+
+    def __post_init__(self) -> None:
+        dim = _infer_dim(self)
+        set_ = object.__setattr__.__get__(self)  # frozen: normalise in place, once
+        set_("dim", dim)
+        if self.input_size is None:
+            set_("input_size", DEFAULT_INPUT)
+            set_("default_input", True)
+        for name in _TUPLE_FIELDS:
+            set_(name, _as_tuple(getattr(self, name), dim, name))
+        if not isinstance(self.padding, str):
+            set_("padding", _as_tuple(self.padding, dim, "padding"))
+        else:
+            set_("padding", self.padding.lower())
+        _validate(self)
+
+    @property
+    def kind(self) -> str:
+        """The torch class name: Conv2d, ConvTranspose3d, ..."""
+        return f"{'ConvTranspose' if self.transposed else 'Conv'}{self.dim}d"
+
+    @property
+    def input_shape(self) -> Size:
+        return (self.batch, self.in_channels, *self.input_size)
+
+    @property
+    def element_bytes(self) -> int:
+        return DTYPE_BYTES[self.dtype]
+
+    @property
+    def pads(self) -> tuple[tuple[int, int], ...]:
+        """Padding actually applied, (left, right) per dimension, with 'same' and 'valid' resolved."""
+        if self.padding == "valid":
+            return ((0, 0),) * self.dim
+        if self.padding == "same":
+            return tuple(formulas.same_padding(k, d) for k, d in zip(self.kernel_size, self.dilation))
+        return tuple((p, p) for p in self.padding)
+
+    @property
+    def output_spatial(self) -> Size:
+        """Spatial output size, by torch's formula for the layer type."""
+        if self.transposed:
+            return tuple(
+                formulas.transposed_output_size(n, k, s, p, d, op)
+                for n, k, s, (p, _), d, op in zip(
+                    self.input_size, self.kernel_size, self.stride, self.pads, self.dilation, self.output_padding
+                )
+            )
+        return tuple(
+            formulas.conv_output_size(n, k, s, left, right, d)
+            for n, k, s, (left, right), d in zip(self.input_size, self.kernel_size, self.stride, self.pads, self.dilation)
+        )
+
+    def settings(self) -> dict:
+        """The settings as plain JSON-ready values."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+
+def _infer_dim(spec: ConvSpec) -> int:
+    lengths = {
+        name: len(value)
+        for name in (*_TUPLE_FIELDS, "padding")
+        if isinstance(value := getattr(spec, name), tuple)
+    }
+    if spec.dim is not None:
+        if spec.dim not in (1, 2, 3):
+            raise InvalidSpecError("--dim", f"{spec.dim} is not a convolution dimension; use 1, 2 or 3")
+        return spec.dim
+    if not lengths:
+        return 2
+    dims = set(lengths.values())
+    if len(dims) > 1:
+        listed = ", ".join(f"{OPTION[n]} has {n_}" for n, n_ in lengths.items())
+        raise InvalidSpecError("--dim", f"sizes disagree on the number of dimensions ({listed}); give each 1, 2 or 3 values")
+    (dim,) = dims
+    if dim not in (1, 2, 3):
+        raise InvalidSpecError("--dim", f"sizes with {dim} values imply a {dim}-D convolution; use 1, 2 or 3 values")
+    return dim
+
+
+def _as_tuple(value: IntOrSize, dim: int, name: str) -> Size:
+    if isinstance(value, int):
+        return (value,) * dim
+    value = tuple(value)
+    if len(value) != dim:
+        example = "x".join(["3"] * dim)
+        raise InvalidSpecError(
+            OPTION[name], f"{'x'.join(map(str, value))} has {len(value)} values but the layer is {dim}-D; write {example}"
+        )
+    return value
+
+
+def _validate(spec: ConvSpec) -> None:
+    _positive("in_channels", spec.in_channels)
+    _positive("out_channels", spec.out_channels)
+    _positive("groups", spec.groups)
+    _positive("batch", spec.batch)
+    for name, minimum in (("kernel_size", 1), ("stride", 1), ("dilation", 1), ("input_size", 1),
+                          ("output_padding", 0)):
+        for v in getattr(spec, name):
+            _at_least(name, v, minimum)
+    if isinstance(spec.padding, tuple):
+        for v in spec.padding:
+            _at_least("padding", v, 0)
+    _check_groups(spec)
+    _check_words(spec)
+    _check_transposed(spec)
+    _check_padding_mode(spec)
+    _check_output(spec)
+
+
+def _positive(name: str, value: int) -> None:
+    _at_least(name, value, 1)
+
+
+def _at_least(name: str, value: int, minimum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        what = "a positive integer" if minimum == 1 else "an integer >= 0"
+        raise InvalidSpecError(OPTION[name], f"got {value!r}; it must be {what}")
+
+
+def _check_groups(spec: ConvSpec) -> None:
+    for name in ("in_channels", "out_channels"):
+        channels = getattr(spec, name)
+        if channels % spec.groups:
+            common = [g for g in range(1, math.gcd(spec.in_channels, spec.out_channels) + 1)
+                      if spec.in_channels % g == 0 and spec.out_channels % g == 0]
+            raise InvalidSpecError(
+                "--groups",
+                f"{OPTION[name]}={channels} is not divisible by groups={spec.groups}; groups must divide both "
+                f"channel counts: valid for {spec.in_channels} -> {spec.out_channels}: {_short_list(common)}",
+            )
+
+
+def _short_list(values: list[int]) -> str:
+    return ", ".join(map(str, values)) if len(values) <= 12 else ", ".join(map(str, values[:12])) + ", ..."
+
+
+def _check_words(spec: ConvSpec) -> None:
+    if spec.dtype not in DTYPE_BYTES:
+        raise InvalidSpecError("--dtype", f"unknown dtype {spec.dtype!r}; use one of {', '.join(DTYPE_BYTES)}")
+    if spec.padding_mode not in PADDING_MODES:
+        raise InvalidSpecError(
+            "--padding-mode", f"unknown mode {spec.padding_mode!r}; use one of {', '.join(PADDING_MODES)}"
+        )
+    if isinstance(spec.padding, str) and spec.padding not in PADDING_WORDS:
+        raise InvalidSpecError("--padding", f"{spec.padding!r} is not a padding; use same, valid or integers")
+    if spec.padding == "same" and any(s != 1 for s in spec.stride):
+        raise InvalidSpecError(
+            "--padding", f"'same' needs stride 1 (torch rejects it for strided convolutions), got stride "
+            f"{'x'.join(map(str, spec.stride))}; give the padding as integers instead, e.g. --padding 1"
+        )
+
+
+def _check_transposed(spec: ConvSpec) -> None:
+    if not spec.transposed:
+        if any(spec.output_padding):
+            raise InvalidSpecError("--output-padding", "only transposed convolutions have it; add -T or drop it")
+        return
+    if isinstance(spec.padding, str):
+        raise InvalidSpecError(
+            "--padding", f"'{spec.padding}' works only for convolutions; a transposed convolution takes integers, e.g. 0"
+        )
+    if spec.padding_mode != "zeros":
+        raise InvalidSpecError("--padding-mode", "transposed convolutions support only 'zeros', as torch")
+    for op, s, d in zip(spec.output_padding, spec.stride, spec.dilation):
+        if op >= max(s, d):
+            raise InvalidSpecError(
+                "--output-padding", f"{op} must be smaller than stride ({s}) or dilation ({d}); use 0..{max(s, d) - 1}"
+            )
+
+
+def _check_padding_mode(spec: ConvSpec) -> None:
+    # torch pads before convolving: reflect needs padding < input, circular wraps at most once.
+    limits = {"reflect": (lambda p, n: p < n, "smaller than"), "circular": (lambda p, n: p <= n, "at most")}
+    if spec.padding_mode not in limits:
+        return
+    fits, words = limits[spec.padding_mode]
+    for (left, right), n in zip(spec.pads, spec.input_size):
+        if not (fits(left, n) and fits(right, n)):
+            raise InvalidSpecError(
+                "--padding", f"{max(left, right)} is too wide for {spec.padding_mode} padding of an input of {n}: "
+                f"it must be {words} the input size; lower it or use --padding-mode zeros"
+            )
+
+
+def _check_output(spec: ConvSpec) -> None:
+    for axis, out in enumerate(spec.output_spatial):
+        if out >= 1:
+            continue
+        n, k, d = spec.input_size[axis], spec.kernel_size[axis], spec.dilation[axis]
+        k_eff = formulas.effective_kernel(k, d)
+        if spec.transposed:
+            raise InvalidSpecError(
+                "--padding", f"output size would be {out} along dimension {axis + 1}: padding "
+                f"{spec.pads[axis][0]} crops more than the transposed convolution produces; lower --padding"
+            )
+        padded = n + sum(spec.pads[axis])
+        raise InvalidSpecError(
+            "KERNEL", f"effective kernel {k_eff} (kernel {k}, dilation {d}) is larger than the padded input "
+            f"{padded} along dimension {axis + 1}, so the output would be empty; use a larger --input or --padding"
+        )

@@ -1,0 +1,262 @@
+"""verify(): build the real torch layer and measure what analyze() computed.
+
+The only module that imports torch and torchinfo, and only inside functions, so that the
+analytic path stays instant.
+"""
+
+from __future__ import annotations
+
+from math import prod
+from typing import Any
+
+from . import formulas
+from .errors import DeviceError
+from .results import FIGURES, Check, ConvResult, Verification
+from .spec import ConvSpec
+
+MEMORY_LIMIT = 1 << 30  # bytes a real forward pass may take before convcalc falls back to meta
+TIME_LIMIT = 2.0  # seconds a real forward pass may take, by the estimate below
+# Conservative multiply-accumulates per second, so the estimate errs towards meta.
+MACS_PER_SECOND = {"cpu": 1e10, "cuda": 2e12, "mps": 2e11}
+PROBE_LIMIT = 512  # widest effective kernel the receptive-field probe measures
+_SLOW_ON_CPU = {"float16": 8, "bfloat16": 4, "float64": 2}
+
+
+def verify(result: ConvResult, device: str = "cpu", full: bool = False) -> Verification:
+    """Build result's layer in torch on device and compare every figure torch can measure."""
+    import torch
+
+    device = resolve_device(device)
+    mode, reason = plan(result, device, full)
+    measured = None
+    if mode == "real":
+        measured, failure = _run_real(result.spec, device)
+        if measured is None:
+            mode, reason = "meta", f"counted on the meta device, since the real pass failed on {device}: {failure}"
+    if measured is None:
+        measured = run_layer(result.spec, "meta")
+    info, info_note = torchinfo_figures(result.spec)
+    checks = _checks(result, measured, info, info_note)
+    return Verification(
+        device=device_label(device),
+        mode=mode,
+        reason=reason,
+        torch_version=torch.__version__,
+        torchinfo_version=info.get("version") if info else None,
+        checks=tuple(checks),
+    )
+
+
+def resolve_device(name: str) -> str:
+    """Turn 'auto' into a device and refuse one this torch cannot use, saying why."""
+    import torch
+
+    mps_ok = hasattr(torch.backends, "mps") and torch.backends.mps.is_available()
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "mps" if mps_ok else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            build = (f"the installed torch {torch.__version__} is a CPU-only build" if torch.version.cuda is None
+                     else f"torch {torch.__version__} (CUDA {torch.version.cuda}) sees no GPU")
+            raise DeviceError(f"--device {name}: no CUDA device: {build}; use --device cpu or --device meta")
+        index = int(name.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise DeviceError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) visible; "
+                              f"use cuda:0..cuda:{torch.cuda.device_count() - 1}")
+    if name == "mps" and not mps_ok:
+        raise DeviceError("--device mps: MPS is not available (it needs Apple silicon and a torch built with MPS); "
+                          "use --device cpu or --device meta")
+    return name
+
+
+def device_label(device: str) -> str:
+    import torch
+
+    if device.startswith("cuda"):
+        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    return device
+
+
+def plan(result: ConvResult, device: str, full: bool) -> tuple[str, str]:
+    """Choose a real forward pass or the meta device, from estimated memory and time."""
+    if device == "meta":
+        return "meta", "meta device: shapes, parameters and FLOPs, no data and no real pass"
+    need, seconds = estimate(result, device)
+    if full:
+        return "real", f"real forward pass forced by --full (estimated {_gib(need)}, {seconds:.2g} s)"
+    if need > MEMORY_LIMIT or seconds > TIME_LIMIT:
+        return "meta", (f"counted on the meta device, since a real pass on {device} would need about {_gib(need)} "
+                        f"and {seconds:.2g} s (--full forces it)")
+    return "real", "real forward pass"
+
+
+def estimate(result: ConvResult, device: str) -> tuple[int, float]:
+    """Bytes and seconds a real forward pass would take, erring high."""
+    spec, mem = result.spec, result.memory
+    need = mem.input_bytes + mem.output_bytes + mem.param_bytes
+    if spec.padding_mode != "zeros" or spec.padding == "same":
+        need += formulas.tensor_bytes((spec.batch, spec.in_channels, *_padded(spec)), spec.element_bytes)
+    kind = device.partition(":")[0]
+    rate = MACS_PER_SECOND.get(kind, MACS_PER_SECOND["cpu"])
+    if kind == "cpu":
+        # CPU kernels may unfold one sample's group into columns (im2col) before the matrix product.
+        spatial = spec.input_size if spec.transposed else spec.output_spatial
+        channels = (spec.out_channels if spec.transposed else spec.in_channels) // spec.groups
+        need += channels * prod(spec.kernel_size) * prod(spatial) * spec.element_bytes
+        rate /= _SLOW_ON_CPU.get(spec.dtype, 1)
+    return need, result.macs / rate
+
+
+def _padded(spec: ConvSpec) -> tuple[int, ...]:
+    return tuple(n + left + right for n, (left, right) in zip(spec.input_size, spec.pads))
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
+
+
+def build_layer(spec: ConvSpec, device: str) -> Any:
+    """The torch module spec describes, on device, in spec's dtype."""
+    import torch
+
+    cls = getattr(torch.nn, spec.kind)
+    kwargs: dict[str, Any] = dict(
+        stride=spec.stride, padding=spec.padding, dilation=spec.dilation, groups=spec.groups, bias=spec.bias,
+        padding_mode=spec.padding_mode, device=device, dtype=getattr(torch, spec.dtype),
+    )
+    if spec.transposed:
+        kwargs["output_padding"] = spec.output_padding
+    return cls(spec.in_channels, spec.out_channels, spec.kernel_size, **kwargs)
+
+
+def run_layer(spec: ConvSpec, device: str) -> dict[str, Any]:
+    """Build the layer, run one forward pass under torch's flop counter, and read off every figure."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    layer = build_layer(spec, device)
+    x = torch.zeros(spec.input_shape, device=device, dtype=getattr(torch, spec.dtype))
+    # no_grad, not inference_mode: the flop counter sees nothing under inference_mode.
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        y = layer(x)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    params = list(layer.parameters())
+    return {
+        "layer": repr(layer),
+        "output_shape": tuple(y.shape),
+        "weight_params": layer.weight.numel(),
+        "bias_params": layer.bias.numel() if layer.bias is not None else 0,
+        "params": sum(p.numel() for p in params),
+        "flops": counter.get_total_flops(),
+        "param_bytes": sum(p.numel() * p.element_size() for p in params),
+        "input_bytes": x.numel() * x.element_size(),
+        "output_bytes": y.numel() * y.element_size(),
+    }
+
+
+def _run_real(spec: ConvSpec, device: str) -> tuple[dict[str, Any] | None, str]:
+    import torch
+
+    try:
+        return run_layer(spec, device), ""
+    except torch.OutOfMemoryError:
+        return None, "out of memory"
+    except (RuntimeError, NotImplementedError, TypeError) as exc:
+        # Only a missing kernel (a dtype the device lacks) falls back; anything else is a real error.
+        text = str(exc).splitlines()[0]
+        if "not implemented" in text.lower() or "not supported" in text.lower():
+            return None, text
+        raise
+
+
+def measure_receptive_field(spec: ConvSpec) -> tuple[int, ...] | None:
+    """Per dimension, the widest span of inputs that reach one output, from a 1-channel probe on cpu.
+
+    Each input position gets a one-hot vector (a batch of them); with all-ones weights an output
+    element is non-zero exactly when that input position reaches it.
+    """
+    import torch
+
+    spans = []
+    for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation):
+        k_eff = formulas.effective_kernel(k, d)
+        if k_eff > PROBE_LIMIT or s > PROBE_LIMIT:
+            return None
+        n = k_eff + 2 * s + 2
+        cls = torch.nn.ConvTranspose1d if spec.transposed else torch.nn.Conv1d
+        probe = cls(1, 1, k, stride=s, dilation=d, bias=False, dtype=torch.float64)
+        with torch.no_grad():
+            probe.weight.fill_(1.0)
+            reach = probe(torch.eye(n, dtype=torch.float64).unsqueeze(1))[:, 0, :] != 0  # (input, output)
+        widths = []
+        for column in reach.T:
+            hit = column.nonzero().flatten()
+            widths.append(int(hit.max() - hit.min()) + 1 if len(hit) else 0)
+        spans.append(max(widths))
+    return tuple(spans)
+
+
+def torchinfo_figures(spec: ConvSpec) -> tuple[dict[str, Any] | None, str]:
+    """torchinfo's summary of the layer on the meta device (same counts, no memory), or why not."""
+    import torch
+
+    try:
+        import torchinfo
+        from importlib.metadata import version
+
+        layer = build_layer(spec, "meta")
+        x = torch.empty(spec.input_shape, device="meta", dtype=getattr(torch, spec.dtype))
+        stats = torchinfo.summary(layer, input_data=[x], verbose=0)
+    except Exception as exc:  # a second witness only: its failure must not hide torch's verdict
+        return None, f"torchinfo could not summarise the layer: {type(exc).__name__}: {exc}"
+    return {
+        "version": version("torchinfo"),
+        "params": stats.total_params,
+        "mult_adds": stats.total_mult_adds,
+        "forward_backward_bytes": stats.total_output_bytes,
+        "param_bytes": stats.total_param_bytes,
+    }, ""
+
+
+def _checks(result: ConvResult, measured: dict[str, Any], info: dict[str, Any] | None, info_note: str) -> list[Check]:
+    spec, figures = result.spec, result.figures()
+    field_ = measured.get
+    rf = measure_receptive_field(spec)
+    flops = field_("flops")
+
+    def check(key: str, value: Any, note: str = "") -> Check:
+        return Check(key, FIGURES[key], figures[key], value, None if value is None else value == figures[key], note)
+
+    checks = [
+        check("output_shape", field_("output_shape"), "forward pass"),
+        check("weight_params", field_("weight_params"), "weight.numel()"),
+        check("bias_params", field_("bias_params"), "bias.numel()"),
+        check("params", field_("params"), "sum of parameters"),
+        check("macs", flops // 2, "FlopCounterMode / 2"),
+        check("flops", flops, "FlopCounterMode"),
+        check("bias_adds", None, "FlopCounterMode leaves bias out"),
+        check("effective_kernel", None, "no torch equivalent"),
+        check("receptive_field", rf, "one-hot probe on cpu" if rf else "kernel too wide to probe"),
+        check("param_bytes", field_("param_bytes"), "parameter tensors"),
+        check("input_bytes", field_("input_bytes"), "input tensor"),
+        check("output_bytes", field_("output_bytes"), "output tensor"),
+    ]
+    if info is None:
+        return [*checks, check("forward_backward_bytes", None, info_note), check("total_bytes", None, "")]
+    out_spatial = result.output_shape[2:]
+    expected_mult_adds = formulas.torchinfo_mult_adds(result.weight_params, result.bias_params, spec.batch,
+                                                      out_spatial)
+    if spec.transposed:
+        why = f"torchinfo counts over the output size ({info['mult_adds'] - result.macs:+,} vs MACs)"
+    else:
+        why = "torchinfo adds bias adds to MACs"
+    return [
+        *checks,
+        check("forward_backward_bytes", info["forward_backward_bytes"], "torchinfo"),
+        check("total_bytes", None, "input + fwd/bwd + params"),
+        Check("torchinfo_params", "params (torchinfo)", result.params, info["params"],
+              info["params"] == result.params, "torchinfo"),
+        Check("torchinfo_mult_adds", "mult-adds (torchinfo)", expected_mult_adds, info["mult_adds"],
+              info["mult_adds"] == expected_mult_adds, why),
+    ]
