@@ -18,8 +18,9 @@ def analyze(spec: ConvSpec) -> ConvResult:
             spec.batch, spec.input_size, spec.in_channels, spec.out_channels, spec.kernel_size, spec.groups
         )
     else:
-        macs = formulas.conv_macs(spec.batch, out_spatial, spec.in_channels, spec.out_channels, spec.kernel_size,
-                                  spec.groups)
+        macs = formulas.conv_macs(
+            spec.batch, out_spatial, spec.in_channels, spec.out_channels, spec.kernel_size, spec.groups
+        )
     return ConvResult(
         spec=spec,
         layer=layer_repr(spec),
@@ -29,7 +30,9 @@ def analyze(spec: ConvSpec) -> ConvResult:
         bias_params=bias,
         macs=macs,
         bias_adds=formulas.bias_adds(spec.batch, spec.out_channels, out_spatial, spec.bias),
-        effective_kernel=tuple(formulas.effective_kernel(k, d) for k, d in zip(spec.kernel_size, spec.dilation)),
+        effective_kernel=tuple(
+            formulas.effective_kernel(k, d) for k, d in zip(spec.kernel_size, spec.dilation)
+        ),
         receptive_field=receptive_field(spec),
         memory=memory(spec, weight + bias, output_shape),
     )
@@ -38,8 +41,10 @@ def analyze(spec: ConvSpec) -> ConvResult:
 def receptive_field(spec: ConvSpec) -> tuple[int, ...]:
     """Input positions, per dimension, that one output element depends on."""
     if spec.transposed:
-        return tuple(formulas.transposed_receptive_field(k, s, d)
-                     for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation))
+        return tuple(
+            formulas.transposed_receptive_field(k, s, d)
+            for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation)
+        )
     return tuple(formulas.effective_kernel(k, d) for k, d in zip(spec.kernel_size, spec.dilation))
 
 
@@ -62,11 +67,16 @@ def memory(spec: ConvSpec, params: int, output_shape: tuple[int, ...]) -> Memory
 
 def layer_repr(spec: ConvSpec) -> str:
     """The layer as torch's repr() prints it, so it can be pasted into code."""
+
     def tup(values: tuple[int, ...]) -> str:
         return f"({values[0]},)" if len(values) == 1 else f"({', '.join(map(str, values))})"
 
-    parts = [str(spec.in_channels), str(spec.out_channels), f"kernel_size={tup(spec.kernel_size)}",
-             f"stride={tup(spec.stride)}"]
+    parts = [
+        str(spec.in_channels),
+        str(spec.out_channels),
+        f"kernel_size={tup(spec.kernel_size)}",
+        f"stride={tup(spec.stride)}",
+    ]
     if isinstance(spec.padding, str):
         parts.append(f"padding={spec.padding}")
     elif any(spec.padding):

@@ -59,7 +59,8 @@ def _show_version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
     ] = False,
 ) -> None:
     """convcalc: a calculator for convolution layers."""
@@ -79,9 +80,15 @@ def conv(
     output_padding: Annotated[str, typer.Option(help="Extra output size of a transposed conv.")] = "0",
     groups: Annotated[int, typer.Option("--groups", "-g", help="Groups; must divide C_IN and C_OUT.")] = 1,
     depthwise: Annotated[bool, typer.Option("--depthwise", help="Depthwise: groups = C_IN.")] = False,
-    bias: Annotated[bool, typer.Option("--bias/--no-bias", help="Learnable bias, as torch's default.")] = True,
-    transposed: Annotated[bool, typer.Option("--transposed", "-T", help="ConvTranspose instead of Conv.")] = False,
-    dim: Annotated[int | None, typer.Option(help="1, 2 or 3; inferred from sizes like 3x3x3, else 2.")] = None,
+    bias: Annotated[
+        bool, typer.Option("--bias/--no-bias", help="Learnable bias, as torch's default.")
+    ] = True,
+    transposed: Annotated[
+        bool, typer.Option("--transposed", "-T", help="ConvTranspose instead of Conv.")
+    ] = False,
+    dim: Annotated[
+        int | None, typer.Option(help="1, 2 or 3; inferred from sizes like 3x3x3, else 2.")
+    ] = None,
     padding_mode: Annotated[PaddingMode, typer.Option(help="How torch pads.")] = PaddingMode.zeros,
     input_size: Annotated[
         str | None, typer.Option("--input", "-i", help="Input spatial size: int or 32x32 [default: 224].")
@@ -89,24 +96,44 @@ def conv(
     batch: Annotated[int, typer.Option("--batch", "-b", help="Batch size.")] = 1,
     dtype: Annotated[DType, typer.Option(help="Element type for memory and the real layer.")] = DType.float32,
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N, mps, meta or auto.")] = "cpu",
-    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Confirm in torch (--no-verify: analytic "
-                                         "only, torch is not imported).")] = True,
-    full: Annotated[bool, typer.Option("--full", help="Run the real forward pass even when it looks too big.")] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify/--no-verify",
+            help="Confirm in torch (--no-verify: analytic only, torch is not imported).",
+        ),
+    ] = True,
+    full: Annotated[
+        bool, typer.Option("--full", help="Run the real forward pass even when it looks too big.")
+    ] = False,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
-    expect: Annotated[list[str] | None, typer.Option(help="NAME=VALUE to check, e.g. params=270, macs=2.3M, "
-                                                     "output=1x10x30x30; repeatable.")] = None,
-    explain: Annotated[bool, typer.Option("--explain", help="Show each formula with the numbers filled in.")] = False,
+    expect: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME=VALUE to check, e.g. params=270, macs=2.3M, output=1x10x30x30; repeatable."),
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show each formula with the numbers filled in.")
+    ] = False,
 ) -> None:
     """One convolution layer: figures computed analytically, then confirmed by the real torch layer."""
     if depthwise and groups not in (1, c_in):
         raise ConvCalcError(f"--depthwise sets groups to C_IN={c_in}; drop --groups {groups} or --depthwise")
     spec = ConvSpec(
-        c_in, c_out, parse_size(kernel, "KERNEL"),
-        stride=parse_size(stride, "--stride"), padding=parse_padding(padding),
-        dilation=parse_size(dilation, "--dilation"), groups=c_in if depthwise else groups, bias=bias,
-        transposed=transposed, output_padding=parse_size(output_padding, "--output-padding"),
-        padding_mode=padding_mode.value, input_size=parse_size(input_size, "--input") if input_size else None,
-        batch=batch, dtype=dtype.value, dim=dim,
+        c_in,
+        c_out,
+        parse_size(kernel, "KERNEL"),
+        stride=parse_size(stride, "--stride"),
+        padding=parse_padding(padding),
+        dilation=parse_size(dilation, "--dilation"),
+        groups=c_in if depthwise else groups,
+        bias=bias,
+        transposed=transposed,
+        output_padding=parse_size(output_padding, "--output-padding"),
+        padding_mode=padding_mode.value,
+        input_size=parse_size(input_size, "--input") if input_size else None,
+        batch=batch,
+        dtype=dtype.value,
+        dim=dim,
     )
     report = conv_report(spec, device=device, verify=verify, full=full, expect=expect or (), explain=explain)
     _emit(render(report, fmt.value, width=_width(), color=fmt is Format.table and sys.stdout.isatty()))
@@ -125,7 +152,9 @@ def _width() -> int:
 def _tell_problems(report: Any) -> None:
     """Mismatches and unmet expectations also go to stderr, so they show whatever the format."""
     for c in differing(report):
-        typer.echo(f"convcalc: MISMATCH {c.key}: analytic {c.analytic} but torch measured {c.measured}", err=True)
+        typer.echo(
+            f"convcalc: MISMATCH {c.key}: analytic {c.analytic} but torch measured {c.measured}", err=True
+        )
     for e in report.expectations:
         if not e.ok:
             typer.echo(f"convcalc: expectation not met: {e.key}={e.expected}, actual {e.actual}", err=True)

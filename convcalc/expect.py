@@ -41,7 +41,9 @@ def parse_clause(clause: str) -> tuple[str, str]:
     value = value.strip()
     if key in _SHAPED:
         if not re.fullmatch(r"\d+(x\d+)*", value.lower()):
-            raise ExpectError(f"--expect {clause!r}: {key} is written like 1x10x30x30 (or 3 for every dimension)")
+            raise ExpectError(
+                f"--expect {clause!r}: {key} is written like 1x10x30x30 (or 3 for every dimension)"
+            )
     elif not _NUMBER.match(value):
         raise ExpectError(f"--expect {clause!r}: {value!r} is not a count; write 270, 2.3M or 1.5MiB")
     return key, value
@@ -58,6 +60,7 @@ def holds(key: str, expected: str, actual: Any) -> bool:
     if not suffix:
         return Decimal(number) == actual
     written = Decimal(number)
-    rounded = (Decimal(actual) / scale).quantize(Decimal(1).scaleb(written.as_tuple().exponent),
-                                                 rounding=ROUND_HALF_UP)
+    rounded = (Decimal(actual) / scale).quantize(
+        Decimal(1).scaleb(written.as_tuple().exponent), rounding=ROUND_HALF_UP
+    )
     return rounded == written

@@ -30,16 +30,27 @@ def explain(result: ConvResult) -> tuple[str, ...]:
 
 def _output_lines(result: ConvResult) -> list[str]:
     spec = result.spec
-    dims = zip(spec.input_size, spec.kernel_size, spec.stride, spec.pads, spec.dilation, spec.output_padding,
-               result.output_shape[2:])
+    dims = zip(
+        spec.input_size,
+        spec.kernel_size,
+        spec.stride,
+        spec.pads,
+        spec.dilation,
+        spec.output_padding,
+        result.output_shape[2:],
+    )
     if spec.transposed:
         lines = ["output = (in - 1) x stride - 2 x padding + dilation x (kernel - 1) + output_padding + 1"]
-        lines += [f"  dim {i}: ({n} - 1) x {s} - 2 x {p} + {d} x ({k} - 1) + {op} + 1 = {out}"
-                  for i, (n, k, s, (p, _), d, op, out) in enumerate(dims, 1)]
+        lines += [
+            f"  dim {i}: ({n} - 1) x {s} - 2 x {p} + {d} x ({k} - 1) + {op} + 1 = {out}"
+            for i, (n, k, s, (p, _), d, op, out) in enumerate(dims, 1)
+        ]
         return lines
     lines = ["output = floor((in + pad_left + pad_right - dilation x (kernel - 1) - 1) / stride) + 1"]
-    lines += [f"  dim {i}: floor(({n} + {left} + {right} - {d} x ({k} - 1) - 1) / {s}) + 1 = {out}"
-              for i, (n, k, s, (left, right), d, _, out) in enumerate(dims, 1)]
+    lines += [
+        f"  dim {i}: floor(({n} + {left} + {right} - {d} x ({k} - 1) - 1) / {s}) + 1 = {out}"
+        for i, (n, k, s, (left, right), d, _, out) in enumerate(dims, 1)
+    ]
     return lines
 
 
@@ -48,42 +59,62 @@ def _param_lines(result: ConvResult) -> list[str]:
     g, cin, cout, k = spec.groups, spec.in_channels, spec.out_channels, spec.kernel_size
     ks = " x ".join("k" * len(k))
     if spec.transposed:
-        weight = (f"weight = g x (Cin/g) x (Cout/g) x {ks} = {g} x {cin // g} x {cout // g} x {_x(k)} "
-                  f"= {result.weight_params:,}   (torch stores it as Cin x Cout/g x {ks})")
+        weight = (
+            f"weight = g x (Cin/g) x (Cout/g) x {ks} = {g} x {cin // g} x {cout // g} x {_x(k)} "
+            f"= {result.weight_params:,}   (torch stores it as Cin x Cout/g x {ks})"
+        )
     else:
-        weight = (f"weight = g x ({ks} x Cin/g) x (Cout/g) = {g} x ({_x(k)} x {cin // g}) x {cout // g} "
-                  f"= {result.weight_params:,}")
+        weight = (
+            f"weight = g x ({ks} x Cin/g) x (Cout/g) = {g} x ({_x(k)} x {cin // g}) x {cout // g} "
+            f"= {result.weight_params:,}"
+        )
     bias = f"bias = Cout = {cout}" if spec.bias else "bias = 0 (no bias)"
-    return [weight, bias, f"params = weight + bias = {result.weight_params:,} + {result.bias_params:,} "
-                          f"= {result.params:,}"]
+    return [
+        weight,
+        bias,
+        f"params = weight + bias = {result.weight_params:,} + {result.bias_params:,} = {result.params:,}",
+    ]
 
 
 def _mac_lines(result: ConvResult) -> list[str]:
     spec = result.spec
     g, cin, cout, k = spec.groups, spec.in_channels, spec.out_channels, spec.kernel_size
     if spec.transposed:
-        return [f"MACs = N x prod(input) x Cin x (Cout/g) x prod(kernel) = {spec.batch} x {_x(spec.input_size)} x "
-                f"{cin} x {cout // g} x {_x(k)} = {result.macs:,}   (each input element meets its group's weights once)"]
-    return [f"MACs = N x prod(output) x Cout x (Cin/g) x prod(kernel) = {spec.batch} x {_x(result.output_shape[2:])} "
-            f"x {cout} x {cin // g} x {_x(k)} = {result.macs:,}"]
+        return [
+            f"MACs = N x prod(input) x Cin x (Cout/g) x prod(kernel) = {spec.batch} x "
+            f"{_x(spec.input_size)} x {cin} x {cout // g} x {_x(k)} = {result.macs:,}"
+            "   (each input element meets its group's weights once)"
+        ]
+    return [
+        f"MACs = N x prod(output) x Cout x (Cin/g) x prod(kernel) = {spec.batch} x "
+        f"{_x(result.output_shape[2:])} x {cout} x {cin // g} x {_x(k)} = {result.macs:,}"
+    ]
 
 
 def _bias_adds_line(result: ConvResult) -> str:
     spec = result.spec
     if not spec.bias:
         return "bias adds = 0 (no bias)"
-    return (f"bias adds = N x Cout x prod(output) = {spec.batch} x {spec.out_channels} x "
-            f"{_x(result.output_shape[2:])} = {result.bias_adds:,}")
+    return (
+        f"bias adds = N x Cout x prod(output) = {spec.batch} x {spec.out_channels} x "
+        f"{_x(result.output_shape[2:])} = {result.bias_adds:,}"
+    )
 
 
 def _field_lines(result: ConvResult) -> list[str]:
     spec = result.spec
-    lines = [f"effective kernel = dilation x (kernel - 1) + 1 = "
-             + ", ".join(f"{d} x ({k} - 1) + 1 = {e}"
-                         for k, d, e in zip(spec.kernel_size, spec.dilation, result.effective_kernel))]
+    lines = [
+        "effective kernel = dilation x (kernel - 1) + 1 = "
+        + ", ".join(
+            f"{d} x ({k} - 1) + 1 = {e}"
+            for k, d, e in zip(spec.kernel_size, spec.dilation, result.effective_kernel)
+        )
+    ]
     if spec.transposed:
-        lines.append("receptive field = widest run of taps landing on one output, spaced by stride: "
-                     f"{_x(result.receptive_field)} input positions")
+        lines.append(
+            "receptive field = widest run of taps landing on one output, spaced by stride: "
+            f"{_x(result.receptive_field)} input positions"
+        )
     else:
         lines.append(f"receptive field = effective kernel = {_x(result.receptive_field)} input positions")
     return lines

@@ -22,12 +22,16 @@ def same_padding(kernel: int, dilation: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def conv_output_size(size: int, kernel: int, stride: int, pad_left: int, pad_right: int, dilation: int) -> int:
-    """floor((in + pad_left + pad_right - dilation*(k-1) - 1) / stride) + 1 (torch docs, padding on each side)."""
+def conv_output_size(
+    size: int, kernel: int, stride: int, pad_left: int, pad_right: int, dilation: int
+) -> int:
+    """floor((in + pad_left + pad_right - dilation*(k-1) - 1) / stride) + 1 (torch docs, per side)."""
     return (size + pad_left + pad_right - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def transposed_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, output_padding: int) -> int:
+def transposed_output_size(
+    size: int, kernel: int, stride: int, padding: int, dilation: int, output_padding: int
+) -> int:
     """(in - 1)*stride - 2*padding + dilation*(k-1) + output_padding + 1 (torch docs of ConvTranspose)."""
     return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
 
@@ -42,12 +46,16 @@ def bias_params(out_channels: int, bias: bool) -> int:
     return out_channels if bias else 0
 
 
-def conv_macs(batch: int, out_spatial: Size, in_channels: int, out_channels: int, kernel: Size, groups: int) -> int:
+def conv_macs(
+    batch: int, out_spatial: Size, in_channels: int, out_channels: int, kernel: Size, groups: int
+) -> int:
     """N * prod(out) * Cout * (Cin/groups) * prod(k): every output element sums one group's taps."""
     return batch * prod(out_spatial) * out_channels * (in_channels // groups) * prod(kernel)
 
 
-def transposed_macs(batch: int, in_spatial: Size, in_channels: int, out_channels: int, kernel: Size, groups: int) -> int:
+def transposed_macs(
+    batch: int, in_spatial: Size, in_channels: int, out_channels: int, kernel: Size, groups: int
+) -> int:
     """N * prod(in) * Cin * (Cout/groups) * prod(k): every input element meets its group's weights once."""
     return batch * prod(in_spatial) * in_channels * (out_channels // groups) * prod(kernel)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 from .results import CONVENTION, Check, Report
@@ -50,10 +51,6 @@ def value_text(key: str, value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def mark(ok: bool | None) -> str:
-    return {True: "ok", False: "DIFFERS", None: ""}[ok]
-
-
 def headline(report: Report) -> list[str]:
     """The lines that go with every table: input, dtype, how it was verified, convention."""
     r = report.result
@@ -63,14 +60,21 @@ def headline(report: Report) -> list[str]:
     if v is None:
         lines.append("analytic only (--no-verify): nothing was confirmed by torch")
     else:
-        tools = f"torch {v.torch_version}" + (f", torchinfo {v.torchinfo_version}" if v.torchinfo_version else "")
+        tools = f"torch {v.torch_version}" + (
+            f", torchinfo {v.torchinfo_version}" if v.torchinfo_version else ""
+        )
         compared = [c for c in v.checks if c.ok is not None]
         differ = [c.label for c in compared if not c.ok]
-        verdict = (f"all {len(compared)} compared figures agree" if not differ
-                   else f"{len(differ)} of {len(compared)} figures DIFFER: {', '.join(differ)}")
+        verdict = (
+            f"all {len(compared)} compared figures agree"
+            if not differ
+            else f"{len(differ)} of {len(compared)} figures DIFFER: {', '.join(differ)}"
+        )
         lines.append(f"verified on {v.device}: {v.reason}; {tools}; {verdict}")
-    lines += [f"expect {e.key}={e.expected}: {'ok' if e.ok else 'NOT MET'} (actual {value_text(e.key, e.actual)})"
-              for e in report.expectations]
+    lines += [
+        f"expect {e.key}={e.expected}: {'ok' if e.ok else 'NOT MET'} (actual {value_text(e.key, e.actual)})"
+        for e in report.expectations
+    ]
     lines.append(CONVENTION)
     return lines
 
@@ -93,8 +97,13 @@ def render_table(report: Report, *, width: int = 100, color: bool = False) -> st
         if verified:
             cells += [value_text(c.key, c.measured), styles[c.ok], c.note]
         table.add_row(*cells)
-    console = Console(file=io.StringIO(), width=width, force_terminal=color, color_system="auto" if color else None,
-                      highlight=False)
+    console = Console(
+        file=io.StringIO(),
+        width=width,
+        force_terminal=color,
+        color_system="auto" if color else None,
+        highlight=False,
+    )
     console.print(report.result.layer, style="bold", markup=False)
     console.print(table)
     for line in headline(report):
@@ -110,34 +119,61 @@ def render_json(report: Report) -> str:
     return json.dumps(report.to_dict(), indent=2) + "\n"
 
 
-def _plain(value: Any) -> Any:
+def _plain(key: str, value: Any) -> Any:
     return shape_text(value) if isinstance(value, tuple) else ("" if value is None else value)
 
 
+def grid(report: Report, cell: Callable[[str, Any], Any], marks: dict) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows shared by the paste formats; the torch columns only when torch ran."""
+    verified = report.verification is not None
+    header = ["figure", "convcalc"] + (["torch", "match", "note"] if verified else [])
+    rows = []
+    for c in report.checks():
+        row = [c.label, cell(c.key, c.analytic)]
+        if verified:
+            row += [cell(c.key, c.measured), marks[c.ok], c.note]
+        rows.append(row)
+    return header, rows
+
+
 def render_csv(report: Report) -> str:
+    """Raw integers (no separators) for spreadsheets; layer and key columns for joining runs."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["layer", "key", "figure", "convcalc", "torch", "match", "note"])
-    for c in report.checks():
-        writer.writerow([report.result.layer, c.key, c.label, _plain(c.analytic), _plain(c.measured),
-                         {True: "yes", False: "no", None: ""}[c.ok], c.note])
+    header, rows = grid(report, _plain, {True: "yes", False: "no", None: ""})
+    writer.writerow(["layer", "key", *header])
+    for c, row in zip(report.checks(), rows):
+        writer.writerow([report.result.layer, c.key, *row])
     return buffer.getvalue()
 
 
 def render_markdown(report: Report) -> str:
-    lines = [f"**{report.result.layer}**", "", "| figure | convcalc | torch | match | note |",
-             "|---|---:|---:|:---:|---|"]
-    for c in report.checks():
-        cells = [c.label, value_text(c.key, c.analytic), value_text(c.key, c.measured), mark(c.ok), c.note]
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    header, rows = grid(report, value_text, {True: "ok", False: "DIFFERS", None: ""})
+    align = {"figure": "---", "convcalc": "---:", "torch": "---:", "match": ":---:", "note": "---"}
+    lines = [f"**{report.result.layer}**", "", _md_row(header), _md_row([align[h] for h in header])]
+    lines += [_md_row(row) for row in rows]
     lines += [""] + [f"_{line}_  " for line in headline(report)]
     if report.explanation:
         lines += ["", "```", *report.explanation, "```"]
     return "\n".join(lines) + "\n"
 
 
-_LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-          "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+_LATEX = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 
 
 def latex_escape(text: str) -> str:
@@ -149,19 +185,28 @@ def _latex_value(key: str, value: Any) -> str:
         return "--"
     if isinstance(value, tuple):
         return "$" + r"\times".join(map(str, value)) + "$"
-    if isinstance(value, int):
+    if isinstance(value, int) and not key.endswith("bytes"):
         return f"{value:,}".replace(",", "{,}")
-    return latex_escape(str(value))
+    return latex_escape(value_text(key, value))
 
 
 def render_latex(report: Report) -> str:
     """A booktabs table (needs \\usepackage{booktabs})."""
+    header, rows = grid(report, _latex_value, {True: "ok", False: "DIFFERS", None: ""})
     caption = latex_escape(f"{report.result.layer}; " + "; ".join(headline(report)))
-    lines = [r"\begin{table}[t]", r"\centering", r"\begin{tabular}{lrrcl}", r"\toprule",
-             r"Figure & convcalc & torch & match & note \\", r"\midrule"]
-    for c in report.checks():
-        cells = [latex_escape(c.label), _latex_value(c.key, c.analytic), _latex_value(c.key, c.measured),
-                 mark(c.ok), latex_escape(c.note)]
+    spec = {"figure": "l", "convcalc": "r", "torch": "r", "match": "c", "note": "l"}
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        rf"\begin{{tabular}}{{{''.join(spec[h] for h in header)}}}",
+        r"\toprule",
+        " & ".join(h.capitalize() if h == "figure" else h for h in header) + r" \\",
+        r"\midrule",
+    ]
+    for row in rows:
+        cells = [latex_escape(row[0]), *row[1:]]
+        if len(cells) > 2:
+            cells[-1] = latex_escape(cells[-1])
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{caption}}}", r"\end{table}"]
     return "\n".join(lines) + "\n"

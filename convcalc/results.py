@@ -116,8 +116,13 @@ class Verification:
             "torchinfo_version": self.torchinfo_version,
             "measured": {c.key: _plain(c.measured) for c in self.checks if c.measured is not None},
             "checks": [
-                {"key": c.key, "analytic": _plain(c.analytic), "measured": _plain(c.measured), "ok": c.ok,
-                 "note": c.note}
+                {
+                    "key": c.key,
+                    "analytic": _plain(c.analytic),
+                    "measured": _plain(c.measured),
+                    "ok": c.ok,
+                    "note": c.note,
+                }
                 for c in self.checks
             ],
             "ok": self.ok,
@@ -151,8 +156,10 @@ class Report:
     def checks(self) -> list[Check]:
         """One row per figure: torch's check where there is one, else the analytic figure alone."""
         by_key = {c.key: c for c in self.verification.checks} if self.verification else {}
-        rows = [by_key.pop(key, Check(key, label, value, None, None))
-                for key, label, value in _figure_rows(self.result)]
+        rows = [
+            by_key.pop(key, Check(key, label, value, None, None))
+            for key, label, value in _figure_rows(self.result)
+        ]
         return rows + list(by_key.values())
 
     def to_dict(self) -> dict[str, Any]:

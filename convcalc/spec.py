@@ -44,7 +44,9 @@ def parse_size(text: str, name: str) -> IntOrSize:
     """Read '3' as 3 and '3x5' as (3, 5); name is the option, for the error message."""
     parts = text.strip().lower().split("x")
     if not all(re.fullmatch(r"-?\d+", p.strip()) for p in parts):
-        raise InvalidSpecError(name, f"{text!r} is not a size; write an integer such as 3, or one per dimension: 3x5")
+        raise InvalidSpecError(
+            name, f"{text!r} is not a size; write an integer such as 3, or one per dimension: 3x5"
+        )
     values = tuple(int(p) for p in parts)
     return values[0] if len(values) == 1 else values
 
@@ -58,7 +60,9 @@ def parse_padding(text: str) -> IntOrSize | str:
 def check_device(device: str) -> str:
     """Check the device's spelling without torch; whether it exists is verify's business."""
     if not _DEVICE.match(device):
-        raise InvalidSpecError("--device", f"unknown device {device!r}; use cpu, cuda, cuda:N, mps, meta or auto")
+        raise InvalidSpecError(
+            "--device", f"unknown device {device!r}; use cpu, cuda, cuda:N, mps, meta or auto"
+        )
     return device
 
 
@@ -131,12 +135,19 @@ class ConvSpec:
             return tuple(
                 formulas.transposed_output_size(n, k, s, p, d, op)
                 for n, k, s, (p, _), d, op in zip(
-                    self.input_size, self.kernel_size, self.stride, self.pads, self.dilation, self.output_padding
+                    self.input_size,
+                    self.kernel_size,
+                    self.stride,
+                    self.pads,
+                    self.dilation,
+                    self.output_padding,
                 )
             )
         return tuple(
             formulas.conv_output_size(n, k, s, left, right, d)
-            for n, k, s, (left, right), d in zip(self.input_size, self.kernel_size, self.stride, self.pads, self.dilation)
+            for n, k, s, (left, right), d in zip(
+                self.input_size, self.kernel_size, self.stride, self.pads, self.dilation
+            )
         )
 
     def settings(self) -> dict:
@@ -160,10 +171,14 @@ def _infer_dim(spec: ConvSpec) -> int:
     dims = set(lengths.values())
     if len(dims) > 1:
         listed = ", ".join(f"{OPTION[n]} has {n_}" for n, n_ in lengths.items())
-        raise InvalidSpecError("--dim", f"sizes disagree on the number of dimensions ({listed}); give each 1, 2 or 3 values")
+        raise InvalidSpecError(
+            "--dim", f"sizes disagree on the number of dimensions ({listed}); give each 1, 2 or 3 values"
+        )
     (dim,) = dims
     if dim not in (1, 2, 3):
-        raise InvalidSpecError("--dim", f"sizes with {dim} values imply a {dim}-D convolution; use 1, 2 or 3 values")
+        raise InvalidSpecError(
+            "--dim", f"sizes with {dim} values imply a {dim}-D convolution; use 1, 2 or 3 values"
+        )
     return dim
 
 
@@ -174,7 +189,8 @@ def _as_tuple(value: IntOrSize, dim: int, name: str) -> Size:
     if len(value) != dim:
         example = "x".join(["3"] * dim)
         raise InvalidSpecError(
-            OPTION[name], f"{'x'.join(map(str, value))} has {len(value)} values but the layer is {dim}-D; write {example}"
+            OPTION[name],
+            f"{'x'.join(map(str, value))} has {len(value)} values but the layer is {dim}-D; write {example}",
         )
     return value
 
@@ -184,13 +200,18 @@ def _validate(spec: ConvSpec) -> None:
     _positive("out_channels", spec.out_channels)
     _positive("groups", spec.groups)
     _positive("batch", spec.batch)
-    for name, minimum in (("kernel_size", 1), ("stride", 1), ("dilation", 1), ("input_size", 1),
-                          ("output_padding", 0)):
+    for name, minimum in (
+        ("kernel_size", 1),
+        ("stride", 1),
+        ("dilation", 1),
+        ("input_size", 1),
+        ("output_padding", 0),
+    ):
         for v in getattr(spec, name):
             _at_least(name, v, minimum)
     if isinstance(spec.padding, tuple):
         for v in spec.padding:
-            _at_least("padding", v, 0)
+            _check_padding_value(spec, v)
     _check_groups(spec)
     _check_words(spec)
     _check_transposed(spec)
@@ -208,16 +229,26 @@ def _at_least(name: str, value: int, minimum: int) -> None:
         raise InvalidSpecError(OPTION[name], f"got {value!r}; it must be {what}")
 
 
+def _check_padding_value(spec: ConvSpec, value: int) -> None:
+    # torch pads with F.pad for the non-zeros modes, where a negative padding crops the input.
+    if spec.padding_mode == "zeros" or spec.transposed or not isinstance(value, int) or value >= 0:
+        _at_least("padding", value, 0)
+
+
 def _check_groups(spec: ConvSpec) -> None:
     for name in ("in_channels", "out_channels"):
         channels = getattr(spec, name)
         if channels % spec.groups:
-            common = [g for g in range(1, math.gcd(spec.in_channels, spec.out_channels) + 1)
-                      if spec.in_channels % g == 0 and spec.out_channels % g == 0]
+            common = [
+                g
+                for g in range(1, math.gcd(spec.in_channels, spec.out_channels) + 1)
+                if spec.in_channels % g == 0 and spec.out_channels % g == 0
+            ]
             raise InvalidSpecError(
                 "--groups",
-                f"{OPTION[name]}={channels} is not divisible by groups={spec.groups}; groups must divide both "
-                f"channel counts: valid for {spec.in_channels} -> {spec.out_channels}: {_short_list(common)}",
+                f"{OPTION[name]}={channels} is not divisible by groups={spec.groups}; groups must divide "
+                f"both channel counts: valid for {spec.in_channels} -> {spec.out_channels}: "
+                f"{_short_list(common)}",
             )
 
 
@@ -227,7 +258,9 @@ def _short_list(values: list[int]) -> str:
 
 def _check_words(spec: ConvSpec) -> None:
     if spec.dtype not in DTYPE_BYTES:
-        raise InvalidSpecError("--dtype", f"unknown dtype {spec.dtype!r}; use one of {', '.join(DTYPE_BYTES)}")
+        raise InvalidSpecError(
+            "--dtype", f"unknown dtype {spec.dtype!r}; use one of {', '.join(DTYPE_BYTES)}"
+        )
     if spec.padding_mode not in PADDING_MODES:
         raise InvalidSpecError(
             "--padding-mode", f"unknown mode {spec.padding_mode!r}; use one of {', '.join(PADDING_MODES)}"
@@ -236,26 +269,31 @@ def _check_words(spec: ConvSpec) -> None:
         raise InvalidSpecError("--padding", f"{spec.padding!r} is not a padding; use same, valid or integers")
     if spec.padding == "same" and any(s != 1 for s in spec.stride):
         raise InvalidSpecError(
-            "--padding", f"'same' needs stride 1 (torch rejects it for strided convolutions), got stride "
-            f"{'x'.join(map(str, spec.stride))}; give the padding as integers instead, e.g. --padding 1"
+            "--padding",
+            f"'same' needs stride 1 (torch rejects it for strided convolutions), got stride "
+            f"{'x'.join(map(str, spec.stride))}; give the padding as integers instead, e.g. --padding 1",
         )
 
 
 def _check_transposed(spec: ConvSpec) -> None:
     if not spec.transposed:
         if any(spec.output_padding):
-            raise InvalidSpecError("--output-padding", "only transposed convolutions have it; add -T or drop it")
+            raise InvalidSpecError(
+                "--output-padding", "only transposed convolutions have it; add -T or drop it"
+            )
         return
     if isinstance(spec.padding, str):
         raise InvalidSpecError(
-            "--padding", f"'{spec.padding}' works only for convolutions; a transposed convolution takes integers, e.g. 0"
+            "--padding",
+            f"'{spec.padding}' works only for convolutions; a transposed convolution takes integers, e.g. 0",
         )
     if spec.padding_mode != "zeros":
         raise InvalidSpecError("--padding-mode", "transposed convolutions support only 'zeros', as torch")
     for op, s, d in zip(spec.output_padding, spec.stride, spec.dilation):
         if op >= max(s, d):
             raise InvalidSpecError(
-                "--output-padding", f"{op} must be smaller than stride ({s}) or dilation ({d}); use 0..{max(s, d) - 1}"
+                "--output-padding",
+                f"{op} must be smaller than stride ({s}) or dilation ({d}); use 0..{max(s, d) - 1}",
             )
 
 
@@ -268,8 +306,9 @@ def _check_padding_mode(spec: ConvSpec) -> None:
     for (left, right), n in zip(spec.pads, spec.input_size):
         if not (fits(left, n) and fits(right, n)):
             raise InvalidSpecError(
-                "--padding", f"{max(left, right)} is too wide for {spec.padding_mode} padding of an input of {n}: "
-                f"it must be {words} the input size; lower it or use --padding-mode zeros"
+                "--padding",
+                f"{max(left, right)} is too wide for {spec.padding_mode} padding of an input of {n}: "
+                f"it must be {words} the input size; lower it or use --padding-mode zeros",
             )
 
 
@@ -281,11 +320,14 @@ def _check_output(spec: ConvSpec) -> None:
         k_eff = formulas.effective_kernel(k, d)
         if spec.transposed:
             raise InvalidSpecError(
-                "--padding", f"output size would be {out} along dimension {axis + 1}: padding "
-                f"{spec.pads[axis][0]} crops more than the transposed convolution produces; lower --padding"
+                "--padding",
+                f"output size would be {out} along dimension {axis + 1}: padding "
+                f"{spec.pads[axis][0]} crops more than the transposed convolution produces; lower --padding",
             )
         padded = n + sum(spec.pads[axis])
         raise InvalidSpecError(
-            "KERNEL", f"effective kernel {k_eff} (kernel {k}, dilation {d}) is larger than the padded input "
-            f"{padded} along dimension {axis + 1}, so the output would be empty; use a larger --input or --padding"
+            "KERNEL",
+            f"effective kernel {k_eff} (kernel {k}, dilation {d}) is larger than the padded input "
+            f"{padded} along dimension {axis + 1}, so the output would be empty; "
+            "use a larger --input or --padding",
         )

@@ -32,7 +32,10 @@ def verify(result: ConvResult, device: str = "cpu", full: bool = False) -> Verif
     if mode == "real":
         measured, failure = _run_real(result.spec, device)
         if measured is None:
-            mode, reason = "meta", f"counted on the meta device, since the real pass failed on {device}: {failure}"
+            mode, reason = (
+                "meta",
+                f"counted on the meta device, since the real pass failed on {device}: {failure}",
+            )
     if measured is None:
         measured = run_layer(result.spec, "meta")
     info, info_note = torchinfo_figures(result.spec)
@@ -56,16 +59,23 @@ def resolve_device(name: str) -> str:
         return "cuda" if torch.cuda.is_available() else "mps" if mps_ok else "cpu"
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            build = (f"the installed torch {torch.__version__} is a CPU-only build" if torch.version.cuda is None
-                     else f"torch {torch.__version__} (CUDA {torch.version.cuda}) sees no GPU")
+            build = (
+                f"the installed torch {torch.__version__} is a CPU-only build"
+                if torch.version.cuda is None
+                else f"torch {torch.__version__} (CUDA {torch.version.cuda}) sees no GPU"
+            )
             raise DeviceError(f"--device {name}: no CUDA device: {build}; use --device cpu or --device meta")
         index = int(name.partition(":")[2] or 0)
         if index >= torch.cuda.device_count():
-            raise DeviceError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) visible; "
-                              f"use cuda:0..cuda:{torch.cuda.device_count() - 1}")
+            raise DeviceError(
+                f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) visible; "
+                f"use cuda:0..cuda:{torch.cuda.device_count() - 1}"
+            )
     if name == "mps" and not mps_ok:
-        raise DeviceError("--device mps: MPS is not available (it needs Apple silicon and a torch built with MPS); "
-                          "use --device cpu or --device meta")
+        raise DeviceError(
+            "--device mps: MPS is not available (it needs Apple silicon and a torch built with MPS); "
+            "use --device cpu or --device meta"
+        )
     return name
 
 
@@ -85,8 +95,10 @@ def plan(result: ConvResult, device: str, full: bool) -> tuple[str, str]:
     if full:
         return "real", f"real forward pass forced by --full (estimated {_gib(need)}, {seconds:.2g} s)"
     if need > MEMORY_LIMIT or seconds > TIME_LIMIT:
-        return "meta", (f"counted on the meta device, since a real pass on {device} would need about {_gib(need)} "
-                        f"and {seconds:.2g} s (--full forces it)")
+        return "meta", (
+            f"counted on the meta device, since a real pass on {device} would need about {_gib(need)} "
+            f"and {seconds:.2g} s (--full forces it)"
+        )
     return "real", "real forward pass"
 
 
@@ -121,8 +133,14 @@ def build_layer(spec: ConvSpec, device: str) -> Any:
 
     cls = getattr(torch.nn, spec.kind)
     kwargs: dict[str, Any] = dict(
-        stride=spec.stride, padding=spec.padding, dilation=spec.dilation, groups=spec.groups, bias=spec.bias,
-        padding_mode=spec.padding_mode, device=device, dtype=getattr(torch, spec.dtype),
+        stride=spec.stride,
+        padding=spec.padding,
+        dilation=spec.dilation,
+        groups=spec.groups,
+        bias=spec.bias,
+        padding_mode=spec.padding_mode,
+        device=device,
+        dtype=getattr(torch, spec.dtype),
     )
     if spec.transposed:
         kwargs["output_padding"] = spec.output_padding
@@ -202,8 +220,9 @@ def torchinfo_figures(spec: ConvSpec) -> tuple[dict[str, Any] | None, str]:
     import torch
 
     try:
-        import torchinfo
         from importlib.metadata import version
+
+        import torchinfo
 
         layer = build_layer(spec, "meta")
         x = torch.empty(spec.input_shape, device="meta", dtype=getattr(torch, spec.dtype))
@@ -219,14 +238,18 @@ def torchinfo_figures(spec: ConvSpec) -> tuple[dict[str, Any] | None, str]:
     }, ""
 
 
-def _checks(result: ConvResult, measured: dict[str, Any], info: dict[str, Any] | None, info_note: str) -> list[Check]:
+def _checks(
+    result: ConvResult, measured: dict[str, Any], info: dict[str, Any] | None, info_note: str
+) -> list[Check]:
     spec, figures = result.spec, result.figures()
     field_ = measured.get
     rf = measure_receptive_field(spec)
     flops = field_("flops")
 
     def check(key: str, value: Any, note: str = "") -> Check:
-        return Check(key, FIGURES[key], figures[key], value, None if value is None else value == figures[key], note)
+        return Check(
+            key, FIGURES[key], figures[key], value, None if value is None else value == figures[key], note
+        )
 
     checks = [
         check("output_shape", field_("output_shape"), "forward pass"),
@@ -245,8 +268,9 @@ def _checks(result: ConvResult, measured: dict[str, Any], info: dict[str, Any] |
     if info is None:
         return [*checks, check("forward_backward_bytes", None, info_note), check("total_bytes", None, "")]
     out_spatial = result.output_shape[2:]
-    expected_mult_adds = formulas.torchinfo_mult_adds(result.weight_params, result.bias_params, spec.batch,
-                                                      out_spatial)
+    expected_mult_adds = formulas.torchinfo_mult_adds(
+        result.weight_params, result.bias_params, spec.batch, out_spatial
+    )
     if spec.transposed:
         why = f"torchinfo counts over the output size ({info['mult_adds'] - result.macs:+,} vs MACs)"
     else:
@@ -255,8 +279,20 @@ def _checks(result: ConvResult, measured: dict[str, Any], info: dict[str, Any] |
         *checks,
         check("forward_backward_bytes", info["forward_backward_bytes"], "torchinfo"),
         check("total_bytes", None, "input + fwd/bwd + params"),
-        Check("torchinfo_params", "params (torchinfo)", result.params, info["params"],
-              info["params"] == result.params, "torchinfo"),
-        Check("torchinfo_mult_adds", "mult-adds (torchinfo)", expected_mult_adds, info["mult_adds"],
-              info["mult_adds"] == expected_mult_adds, why),
+        Check(
+            "torchinfo_params",
+            "params (torchinfo)",
+            result.params,
+            info["params"],
+            info["params"] == result.params,
+            "torchinfo",
+        ),
+        Check(
+            "torchinfo_mult_adds",
+            "mult-adds (torchinfo)",
+            expected_mult_adds,
+            info["mult_adds"],
+            info["mult_adds"] == expected_mult_adds,
+            why,
+        ),
     ]

@@ -1,0 +1,207 @@
+"""torch as the judge: analytic figures equal the real layer's over thousands of random settings.
+
+Valid settings are checked on the meta device (no memory); acceptance versus rejection is
+checked on the cpu with tiny real tensors, since the meta device does not validate everything.
+"""
+
+import warnings
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch.utils.flop_counter import FlopCounterMode
+
+from convcalc import ConvSpec, InvalidSpecError, analyze
+from convcalc.formulas import effective_kernel
+
+# 6 layer types x 350 = 2,100 valid configurations a run.
+VALID_EXAMPLES = 350
+
+
+def build(spec_kwargs: dict, device: str) -> torch.nn.Module:
+    dim = spec_kwargs["dim"]
+    transposed = spec_kwargs["transposed"]
+    cls = getattr(torch.nn, f"{'ConvTranspose' if transposed else 'Conv'}{dim}d")
+    extra = (
+        {"output_padding": spec_kwargs["output_padding"]}
+        if transposed or any(spec_kwargs["output_padding"])
+        else {}
+    )
+    return cls(
+        spec_kwargs["in_channels"],
+        spec_kwargs["out_channels"],
+        spec_kwargs["kernel_size"],
+        stride=spec_kwargs["stride"],
+        padding=spec_kwargs["padding"],
+        dilation=spec_kwargs["dilation"],
+        groups=spec_kwargs["groups"],
+        bias=spec_kwargs["bias"],
+        padding_mode=spec_kwargs["padding_mode"],
+        device=device,
+        **extra,
+    )
+
+
+def tuples(dim, low, high):
+    return st.tuples(*[st.integers(low, high)] * dim)
+
+
+@st.composite
+def valid_settings(draw, dim: int, transposed: bool) -> dict:
+    groups = draw(st.integers(1, 4))
+    kernel = draw(tuples(dim, 1, 5))
+    stride = draw(tuples(dim, 1, 4))
+    dilation = draw(tuples(dim, 1, 3))
+    mode = (
+        "zeros"
+        if transposed
+        else draw(st.sampled_from(["zeros", "zeros", "reflect", "replicate", "circular"]))
+    )
+    words = [] if transposed or any(s != 1 for s in stride) else ["same", "valid"]
+    padding = draw(st.one_of(tuples(dim, 0, 4), *[st.just(w) for w in words]))
+    output_padding = tuple(
+        draw(st.integers(0, max(s, d) - 1)) if transposed else 0 for s, d in zip(stride, dilation)
+    )
+    pads = _pads(padding, kernel, dilation, dim)
+    low = []
+    for k, s, d, (left, right), op in zip(kernel, stride, dilation, pads, output_padding):
+        if transposed:  # output (n-1)s - 2p + k_eff + op >= 1
+            need = 2 * left - effective_kernel(k, d) - op + 1
+            low.append(1 + -(-need // s) if need > 0 else 1)
+        else:  # padded input at least the effective kernel; reflect/circular need room for the padding
+            room = (
+                max(left, right) + (1 if mode == "reflect" else 0) if mode in ("reflect", "circular") else 1
+            )
+            low.append(max(1, effective_kernel(k, d) - left - right, room))
+    input_size = tuple(draw(st.integers(n, n + 12)) for n in low)
+    return dict(
+        dim=dim,
+        transposed=transposed,
+        groups=groups,
+        in_channels=groups * draw(st.integers(1, 3)),
+        out_channels=groups * draw(st.integers(1, 3)),
+        kernel_size=kernel,
+        stride=stride,
+        dilation=dilation,
+        padding=padding,
+        output_padding=output_padding,
+        padding_mode=mode,
+        bias=draw(st.booleans()),
+        batch=draw(st.integers(1, 3)),
+        input_size=input_size,
+    )
+
+
+def _pads(padding, kernel, dilation, dim):
+    if padding == "valid":
+        return [(0, 0)] * dim
+    if padding == "same":
+        return [((d * (k - 1)) // 2, d * (k - 1) - (d * (k - 1)) // 2) for k, d in zip(kernel, dilation)]
+    return [(p, p) for p in padding]
+
+
+def assert_matches_torch(kwargs: dict) -> None:
+    result = analyze(ConvSpec(**kwargs))
+    layer = build(kwargs, "meta")
+    x = torch.empty(result.input_shape, device="meta")
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        y = layer(x)
+    assert tuple(y.shape) == result.output_shape
+    assert sum(p.numel() for p in layer.parameters()) == result.params
+    assert layer.weight.numel() == result.weight_params
+    assert (0 if layer.bias is None else layer.bias.numel()) == result.bias_params
+    assert counter.get_total_flops() == result.flops == 2 * result.macs
+    assert repr(layer) == result.layer
+
+
+LAYERS = [(dim, transposed) for transposed in (False, True) for dim in (1, 2, 3)]
+
+
+@pytest.mark.parametrize(("dim", "transposed"), LAYERS, ids=[f"{'T' if t else ''}{d}d" for d, t in LAYERS])
+def test_analytic_equals_torch(dim, transposed):
+    @settings(max_examples=VALID_EXAMPLES)
+    @given(valid_settings(dim, transposed))
+    def check(kwargs):
+        assert_matches_torch(kwargs)
+
+    check()
+
+
+@st.composite
+def any_settings(draw) -> dict:
+    """Settings drawn wide enough that many break one of torch's rules."""
+    dim = draw(st.integers(1, 3))
+    transposed = draw(st.booleans())
+    size = lambda low, high: draw(st.one_of(st.integers(low, high), tuples(dim, low, high)))  # noqa: E731
+    return dict(
+        dim=dim,
+        transposed=transposed,
+        groups=draw(st.integers(1, 4)),
+        in_channels=draw(st.integers(1, 6)),
+        out_channels=draw(st.integers(1, 6)),
+        kernel_size=size(0, 6),
+        stride=size(0, 3),
+        dilation=size(0, 3),
+        padding=draw(st.one_of(st.integers(-1, 6), tuples(dim, 0, 6), st.sampled_from(["same", "valid"]))),
+        output_padding=size(0, 3) if draw(st.booleans()) else 0,
+        padding_mode=draw(st.sampled_from(["zeros", "reflect", "replicate", "circular"])),
+        bias=draw(st.booleans()),
+        batch=draw(st.integers(1, 2)),
+        input_size=size(1, 7),
+    )
+
+
+def torch_accepts(kwargs: dict) -> bool:
+    as_tuple = {
+        k: (v,) * kwargs["dim"]
+        if isinstance(v, int) and k in ("kernel_size", "stride", "dilation", "output_padding", "input_size")
+        else v
+        for k, v in kwargs.items()
+    }
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about zero-size weights before rejecting them
+            layer = build(as_tuple, "cpu")
+            batch = kwargs["batch"]
+            if kwargs["transposed"]:
+                # torch's cpu transposed convolution checks its arguments only on its reference path
+                # (batch 1, groups 1); oneDNN takes the rest and accepts dilation 0 and empty outputs.
+                # The shape rules do not depend on groups, so ask the reference path.
+                layer, batch = build({**as_tuple, "groups": 1}, "cpu"), 1
+            layer(torch.zeros(batch, kwargs["in_channels"], *as_tuple["input_size"]))
+    except (RuntimeError, ValueError, TypeError, ZeroDivisionError):
+        return False
+    return True
+
+
+def convcalc_accepts(kwargs: dict) -> bool:
+    try:
+        ConvSpec(**kwargs)
+    except InvalidSpecError:
+        return False
+    return True
+
+
+@settings(max_examples=1500)
+@given(any_settings())
+def test_accepts_and_rejects_like_torch(kwargs):
+    """What torch (on the cpu) accepts convcalc accepts; what it rejects convcalc rejects."""
+    assert convcalc_accepts(kwargs) == torch_accepts(kwargs)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_empty_transposed_output_is_rejected_whatever_the_batch(batch):
+    """torch's reference path rejects it, its oneDNN path (batch > 1) does not; convcalc always does."""
+    settings_ = dict(
+        in_channels=1,
+        out_channels=1,
+        kernel_size=1,
+        padding=1,
+        transposed=True,
+        input_size=2,
+        batch=batch,
+        dim=1,
+    )
+    with pytest.raises(InvalidSpecError, match="output size would be 0"):
+        ConvSpec(**settings_)

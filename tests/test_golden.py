@@ -1,0 +1,59 @@
+"""Golden files of every output format, rendered at a fixed width.
+
+After a deliberate change of output, regenerate with `pytest tests/test_golden.py --update-golden`
+and review the diff.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+
+GOLDEN = Path(__file__).parent / "golden"
+VERSIONS = re.compile(r"(torch|torchinfo)(\"?: ?\"?| )\d+\.\d+[^\s,;\"]*")
+
+CASES = {
+    "grouped_no_verify.table.txt": ["conv", "6", "10", "3", "-g", "2", "--no-bias", "--no-verify"],
+    "grouped.table.txt": ["conv", "6", "10", "3", "-g", "2", "--no-bias"],
+    "grouped_explain.table.txt": ["conv", "6", "10", "3", "-g", "2", "--no-bias", "--no-verify", "--explain"],
+    "transposed.json": [
+        "conv",
+        "4",
+        "6",
+        "3",
+        "-T",
+        "-s",
+        "2",
+        "--output-padding",
+        "1",
+        "-g",
+        "2",
+        "-i",
+        "7",
+        "-b",
+        "2",
+        "-f",
+        "json",
+    ],
+    "transposed.csv": ["conv", "4", "6", "3", "-T", "-s", "2", "-i", "7", "-f", "csv"],
+    "dilated.markdown.md": ["conv", "3", "4", "3", "-d", "2", "-p", "2", "-f", "markdown"],
+    "conv3d.latex.tex": ["conv", "8", "16", "3x3x3", "-s", "2", "-i", "16", "-f", "latex"],
+}
+
+
+def normalise(text: str) -> str:
+    """Tool versions vary between machines; everything else must not."""
+    return VERSIONS.sub(lambda m: f"{m.group(1)}{m.group(2)}<version>", text)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_golden(run, update_golden, name):
+    result = run(*CASES[name])
+    assert result.exit_code == 0, result.output
+    path = GOLDEN / name
+    text = normalise(result.stdout)
+    if update_golden:
+        GOLDEN.mkdir(exist_ok=True)
+        path.write_text(text)
+    assert path.exists(), f"missing {path}; run pytest --update-golden"
+    assert text == path.read_text()

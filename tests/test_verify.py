@@ -1,0 +1,99 @@
+"""Verification itself: the receptive-field probe, the meta fallback, devices, and mismatches exiting 1."""
+
+import dataclasses
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from convcalc import ConvSpec, DeviceError, analyze
+from convcalc import api as api_module
+from convcalc.verify import measure_receptive_field, plan, resolve_device, verify
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible")
+
+
+@settings(max_examples=200)
+@given(k=st.integers(1, 7), s=st.integers(1, 5), d=st.integers(1, 4), transposed=st.booleans())
+def test_probe_equals_analytic_receptive_field(k, s, d, transposed):
+    spec = ConvSpec(1, 1, k, stride=s, dilation=d, transposed=transposed, dim=1, input_size=64, padding=0)
+    assert measure_receptive_field(spec) == analyze(spec).receptive_field
+
+
+@pytest.mark.parametrize(("kernel", "dilation"), [((3, 5), (1, 1)), ((3, 3), (2, 3)), ((1, 4), (1, 2))])
+def test_receptive_field_by_backpropagation(kernel, dilation):
+    """An independent witness: the input gradient of one output element spans the receptive field."""
+    spec = ConvSpec(1, 1, kernel, dilation=dilation, input_size=31, bias=False)
+    layer = torch.nn.Conv2d(1, 1, kernel, dilation=dilation, bias=False)
+    torch.nn.init.constant_(layer.weight, 1.0)
+    x = torch.ones(1, 1, 31, 31, requires_grad=True)
+    y = layer(x)
+    y[0, 0, y.shape[2] // 2, y.shape[3] // 2].backward()
+    rows, cols = x.grad[0, 0].nonzero(as_tuple=True)
+    extent = (int(rows.max() - rows.min()) + 1, int(cols.max() - cols.min()) + 1)
+    assert extent == analyze(spec).receptive_field
+
+
+def test_plan_uses_meta_for_layers_too_big_to_run():
+    big = analyze(ConvSpec(64, 64, 3, dim=3, input_size=512))
+    mode, reason = plan(big, "cpu", full=False)
+    assert mode == "meta" and "--full forces it" in reason
+    assert plan(big, "cpu", full=True)[0] == "real"
+    assert plan(analyze(ConvSpec(6, 10, 3)), "cpu", full=False)[0] == "real"
+    assert plan(analyze(ConvSpec(6, 10, 3)), "meta", full=False)[0] == "meta"
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])
+def test_dtypes_verify_on_cpu(dtype):
+    result = analyze(ConvSpec(4, 8, 3, padding=1, input_size=16, dtype=dtype))
+    v = verify(result, device="cpu")
+    assert v.ok
+    measured = {c.key: c.measured for c in v.checks}
+    assert measured["param_bytes"] == result.params * {"float16": 2, "bfloat16": 2, "float64": 8}[dtype]
+
+
+def test_unavailable_devices_are_refused_with_the_reason():
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="no CUDA device"):
+            resolve_device("cuda:0")
+    if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        with pytest.raises(DeviceError, match="MPS is not available"):
+            resolve_device("mps")
+    assert resolve_device("auto") in ("cpu", "cuda", "mps")
+
+
+def test_a_mismatch_exits_1_and_names_the_row(run, monkeypatch):
+    """Pretend the analytic core is wrong by one parameter: verification must catch it."""
+    real_analyze = api_module.analyze
+
+    def off_by_one(spec):
+        result = real_analyze(spec)
+        return dataclasses.replace(result, weight_params=result.weight_params + 1)
+
+    monkeypatch.setattr(api_module, "analyze", off_by_one)
+    result = run("conv", "6", "10", "3", "-g", "2", "--no-bias")
+    assert result.exit_code == 1
+    assert "MISMATCH weight_params: analytic 271 but torch measured 270" in result.stderr
+    assert "DIFFERS" in result.stdout
+
+
+def test_transposed_torchinfo_overcount_is_explained_not_failed():
+    v = verify(analyze(ConvSpec(4, 6, 3, stride=2, transposed=True, input_size=7)))
+    row = next(c for c in v.checks if c.key == "torchinfo_mult_adds")
+    assert row.ok is True
+    assert "over the output size" in row.note
+
+
+@CUDA
+def test_cuda_verifies(run):
+    result = run("conv", "64", "128", "3", "-p", "1", "--device", "cuda", "--dtype", "float16")
+    assert result.exit_code == 0, result.output
+    assert "verified on cuda" in result.stdout
+
+
+@CUDA
+def test_cuda_huge_layer_goes_to_meta(run):
+    result = run("conv", "64", "64", "3", "--dim", "3", "--input", "512", "--device", "cuda")
+    assert result.exit_code == 0, result.output
+    assert "counted on the meta device" in result.stdout
