@@ -153,26 +153,35 @@ def any_settings(draw) -> dict:
 
 
 def torch_accepts(kwargs: dict) -> bool:
+    sized = ("kernel_size", "stride", "dilation", "output_padding", "input_size", "padding")
     as_tuple = {
-        k: (v,) * kwargs["dim"]
-        if isinstance(v, int) and k in ("kernel_size", "stride", "dilation", "output_padding", "input_size")
-        else v
-        for k, v in kwargs.items()
+        k: (v,) * kwargs["dim"] if isinstance(v, int) and k in sized else v for k, v in kwargs.items()
     }
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch warns about zero-size weights before rejecting them
-            layer = build(as_tuple, "cpu")
-            batch = kwargs["batch"]
+            build(as_tuple, "cpu")(
+                torch.zeros(kwargs["batch"], kwargs["in_channels"], *as_tuple["input_size"])
+            )
             if kwargs["transposed"]:
-                # torch's cpu transposed convolution checks its arguments only on its reference path
-                # (batch 1, groups 1); oneDNN takes the rest and accepts dilation 0 and empty outputs.
-                # The shape rules do not depend on groups, so ask the reference path.
-                layer, batch = build({**as_tuple, "groups": 1}, "cpu"), 1
-            layer(torch.zeros(batch, kwargs["in_channels"], *as_tuple["input_size"]))
+                _reference_transposed(as_tuple)
     except (RuntimeError, ValueError, TypeError, ZeroDivisionError):
         return False
     return True
+
+
+def _reference_transposed(settings_: dict) -> None:
+    """torch checks a transposed convolution's arguments only on its reference kernel.
+
+    Other paths (oneDNN: batch > 1, groups > 1, some 2-D/3-D shapes) accept dilation 0 and empty
+    outputs. The reference kernel runs for a 1-D layer with batch 1 and groups 1, and the shape rules
+    are per dimension, so each dimension is asked there too: torch accepts only if every path does.
+    """
+    for axis in range(settings_["dim"]):
+        one = dict(settings_, dim=1, groups=1)
+        for key in ("kernel_size", "stride", "dilation", "output_padding", "input_size", "padding"):
+            one[key] = (settings_[key][axis],)
+        build(one, "cpu")(torch.zeros(1, settings_["in_channels"], *one["input_size"]))
 
 
 def convcalc_accepts(kwargs: dict) -> bool:

@@ -1,0 +1,86 @@
+"""The docs cannot go stale: their commands and code run, every option and JSON key is documented,
+and CI runs the README's own test command."""
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def blocks(path: Path, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", path.read_text(), flags=re.S)
+
+
+def console_commands() -> list[tuple[str, str]]:
+    found = []
+    for path in DOCS:
+        for block in blocks(path, "console"):
+            for line in block.splitlines():
+                if line.startswith("$ convcalc "):
+                    command = line[len("$ convcalc ") :].split("  #")[0].strip()
+                    found.append((path.name, command))
+    return found
+
+
+COMMANDS = console_commands()
+
+
+def test_docs_have_commands():
+    assert len(COMMANDS) >= 30
+
+
+@pytest.mark.parametrize(("page", "command"), COMMANDS, ids=[f"{p}: {c}" for p, c in COMMANDS])
+def test_documented_command_runs(run, page, command):
+    result = run(*shlex.split(command))
+    assert result.exit_code == 0, f"{page}: convcalc {command}\n{result.output}"
+
+
+@pytest.mark.parametrize(
+    ("page", "code"),
+    [(p.name, code) for p in DOCS for code in blocks(p, "python")],
+    ids=lambda v: str(v)[:40],
+)
+def test_documented_python_runs(page, code, capsys):
+    exec(compile(code, page, "exec"), {})
+    assert capsys.readouterr().out
+
+
+def test_every_option_is_documented(run):
+    usage = (ROOT / "docs" / "usage.md").read_text()
+    options = set(re.findall(r"(--[a-z][a-z-]+)", run("conv", "--help").stdout))
+    options -= {"--help", "--install-completion", "--show-completion"}
+    missing = sorted(o for o in options if f"`{o}" not in usage)
+    assert not missing, f"options missing from docs/usage.md: {missing}"
+
+
+def keys(value, found=None):
+    found = set() if found is None else found
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found.add(k)
+            keys(v, found)
+    elif isinstance(value, list):
+        for v in value:
+            keys(v, found)
+    return found
+
+
+def test_every_json_key_is_documented(run):
+    schema = (ROOT / "docs" / "json-schema.md").read_text()
+    data = json.loads(run("conv", "6", "10", "3", "--expect", "params=1", "--explain", "-f", "json").stdout)
+    missing = sorted(k for k in keys(data) if f"`{k}`" not in schema)
+    assert not missing, f"JSON keys missing from docs/json-schema.md: {missing}"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"```bash\n(.*?)\n```", readme, flags=re.S)
+    assert len(commands) == 2, "the README has exactly two set-up commands"
+    main_job, tests = commands
+    assert "convcalc conv" in main_job and "pytest" in tests
+    assert tests in (ROOT / ".ci" / "run").read_text()
