@@ -1,3 +1,5 @@
+import shlex
+
 import pytest
 from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
@@ -16,6 +18,8 @@ class Run:
         self.runner = CliRunner()
 
     def __call__(self, *args: str):
+        if len(args) == 1:  # one string, as typed in a shell
+            args = tuple(shlex.split(args[0]))
         return self.runner.invoke(app, list(args), env={"COLUMNS": "100"}, catch_exceptions=False)
 
 

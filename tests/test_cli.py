@@ -11,7 +11,7 @@ from convcalc import __version__
 
 def test_version_and_help(run):
     assert run("--version").stdout.strip() == f"convcalc {__version__}"
-    help_text = run("conv", "--help").stdout
+    help_text = run("conv --help").stdout
     for option in (
         "--stride",
         "--padding",
@@ -36,7 +36,7 @@ def test_version_and_help(run):
 
 
 def test_table_names_layer_input_device_and_convention(run):
-    result = run("conv", "6", "10", "3", "-g", "2", "--no-bias")
+    result = run("conv 6 10 3 -g 2 --no-bias")
     assert result.exit_code == 0
     out = result.stdout
     assert out.splitlines()[0] == "Conv2d(6, 10, kernel_size=(3, 3), stride=(1, 1), groups=2, bias=False)"
@@ -48,7 +48,7 @@ def test_table_names_layer_input_device_and_convention(run):
 
 
 def test_json_contract(run):
-    data = json.loads(run("conv", "6", "10", "3", "-g", "2", "--no-bias", "-f", "json").stdout)
+    data = json.loads(run("conv 6 10 3 -g 2 --no-bias -f json").stdout)
     for key in (
         "layer",
         "input_shape",
@@ -76,13 +76,13 @@ def test_json_contract(run):
 
 
 def test_no_verify_json_has_null_verification(run):
-    data = json.loads(run("conv", "6", "10", "3", "--no-verify", "-f", "json").stdout)
+    data = json.loads(run("conv 6 10 3 --no-verify -f json").stdout)
     assert data["verification"] is None
     assert data["params"] == 6 * 10 * 9 + 10
 
 
 def test_csv_rows_parse_and_carry_raw_integers(run):
-    rows = list(csv.DictReader(io.StringIO(run("conv", "3", "4", "3", "-p", "1", "-f", "csv").stdout)))
+    rows = list(csv.DictReader(io.StringIO(run("conv 3 4 3 -p 1 -f csv").stdout)))
     by_key = {r["key"]: r for r in rows}
     assert by_key["params"]["convcalc"] == "112" and by_key["params"]["torch"] == "112"
     assert by_key["params"]["match"] == "yes"
@@ -91,7 +91,7 @@ def test_csv_rows_parse_and_carry_raw_integers(run):
 
 
 def test_markdown_is_a_pipe_table(run):
-    out = run("conv", "3", "4", "3", "-p", "1", "-f", "markdown").stdout
+    out = run("conv 3 4 3 -p 1 -f markdown").stdout
     lines = out.splitlines()
     assert lines[0] == "**Conv2d(3, 4, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))**"
     assert "| params (total) | 112 | 112 | ok |" in out
@@ -100,7 +100,7 @@ def test_markdown_is_a_pipe_table(run):
 
 
 def test_latex_is_booktabs(run):
-    out = run("conv", "3", "4", "3", "-p", "1", "-f", "latex").stdout
+    out = run("conv 3 4 3 -p 1 -f latex").stdout
     assert r"\toprule" in out and r"\midrule" in out and r"\bottomrule" in out
     assert r"params (total) & 112 & 112 & ok" in out
     assert r"kernel\_size" in out  # underscores escaped
@@ -114,35 +114,18 @@ def test_every_format_reports_the_same_params(run, fmt):
 
 def test_expect_met_and_unmet(run):
     ok = run(
-        "conv",
-        "6",
-        "10",
-        "3",
-        "-g",
-        "2",
-        "--no-bias",
-        "--expect",
-        "params=270",
-        "--expect",
-        "macs=13.3M",
-        "--expect",
-        "output=1x10x222x222",
-        "--expect",
-        "rf=3",
+        "conv 6 10 3 -g 2 --no-bias --expect params=270 --expect macs=13.3M"
+        " --expect output=1x10x222x222 --expect rf=3"
     )
     assert ok.exit_code == 0, ok.output
-    bad = run(
-        "conv", "6", "10", "3", "-g", "2", "--no-bias", "--expect", "params=271", "--expect", "macs=13.2M"
-    )
+    bad = run("conv 6 10 3 -g 2 --no-bias --expect params=271 --expect macs=13.2M")
     assert bad.exit_code == 1
     assert "expectation not met: params=271, actual 270" in bad.stderr
     assert "expectation not met: macs=13.2M, actual 13306680" in bad.stderr
 
 
 def test_expect_appears_in_json(run):
-    data = json.loads(
-        run("conv", "6", "10", "3", "--expect", "flops=28M", "-f", "json", "--no-verify").stdout
-    )
+    data = json.loads(run("conv 6 10 3 --expect flops=28M -f json --no-verify").stdout)
     assert data["expectations"] == [
         {"key": "flops", "expected": "28M", "actual": 2 * 222 * 222 * 10 * 54, "ok": False}
     ]
@@ -187,36 +170,34 @@ def test_cuda_without_gpu_names_the_build(run):
 
     if torch.cuda.is_available():
         pytest.skip("a GPU is visible here")
-    result = run("conv", "6", "10", "3", "--device", "cuda")
+    result = run("conv 6 10 3 --device cuda")
     assert result.exit_code == 2
     assert "--device cuda: no CUDA device" in result.stderr
     assert torch.__version__ in result.stderr
 
 
 def test_meta_device(run):
-    data = json.loads(run("conv", "6", "10", "3", "--device", "meta", "-f", "json").stdout)
+    data = json.loads(run("conv 6 10 3 --device meta -f json").stdout)
     assert data["verification"]["mode"] == "meta"
     assert data["verification"]["ok"] is True
 
 
 def test_huge_layer_is_verified_on_meta_and_says_so(run):
     # 64 -> 64, 3x3x3 on a 512^3 volume: ~32 GiB of input alone; must not be run for real
-    result = run("conv", "64", "64", "3", "--dim", "3", "--input", "512", "--device", "cpu")
+    result = run("conv 64 64 3 --dim 3 --input 512 --device cpu")
     assert result.exit_code == 0, result.output
     assert "counted on the meta device, since a real pass on cpu would need about" in result.stdout
-    data = json.loads(run("conv", "64", "64", "3", "--dim", "3", "--input", "512", "-f", "json").stdout)
+    data = json.loads(run("conv 64 64 3 --dim 3 --input 512 -f json").stdout)
     assert data["verification"]["mode"] == "meta"
     assert data["output_shape"] == [1, 64, 510, 510, 510]
 
 
 def test_explain_substitutes_the_numbers(run):
-    out = run("conv", "6", "10", "3", "-g", "2", "--no-bias", "--explain", "--no-verify").stdout
+    out = run("conv 6 10 3 -g 2 --no-bias --explain --no-verify").stdout
     assert "weight = g x (k x k x Cin/g) x (Cout/g) = 2 x (3 x 3 x 3) x 5 = 270" in out
     assert "FLOPs = 2 x MACs = 2 x 13,306,680 = 26,613,360" in out
     assert "dim 1: floor((224 + 0 + 0 - 1 x (3 - 1) - 1) / 1) + 1 = 222" in out
-    data = json.loads(
-        run("conv", "4", "6", "3", "-T", "-s", "2", "--explain", "-f", "json", "--no-verify").stdout
-    )
+    data = json.loads(run("conv 4 6 3 -T -s 2 --explain -f json --no-verify").stdout)
     assert any(line.startswith("MACs = N x prod(input)") for line in data["explanation"])
 
 

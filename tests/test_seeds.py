@@ -4,6 +4,7 @@ Run with torch verification on, so each figure is also confirmed by the real lay
 """
 
 import json
+import shlex
 
 import pytest
 
@@ -31,6 +32,8 @@ SEED_PARAMS = [
 
 
 def figures(run, *args):
+    if len(args) == 1:
+        args = tuple(shlex.split(args[0]))
     result = run(*args, "--format", "json", "--device", "cpu")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -47,11 +50,11 @@ def test_seed_parameter_counts(run, args, params, source):
 
 def test_depthwise_separable_sums(run):
     # 000: depthwise 54 + pointwise 72 = 126; 004: 30 + 16 = 46
-    dw = figures(run, "conv", "6", "6", "3", "--depthwise", "--no-bias")["params"]
-    pw = figures(run, "conv", "6", "12", "1", "--no-bias")["params"]
+    dw = figures(run, "conv 6 6 3 --depthwise --no-bias")["params"]
+    pw = figures(run, "conv 6 12 1 --no-bias")["params"]
     assert dw + pw == 54 + 72
-    dw = figures(run, "conv", "3", "3", "3", "--depthwise", "-p", "1")["params"]
-    pw = figures(run, "conv", "3", "4", "1")["params"]
+    dw = figures(run, "conv 3 3 3 --depthwise -p 1")["params"]
+    pw = figures(run, "conv 3 4 1")["params"]
     assert dw + pw == 30 + 16
 
 
@@ -59,20 +62,8 @@ def test_torchsummary_memory_of_seed_004(run):
     # torchsummary printed: input 0.57 MB, forward/backward 1.53 MB, params 0.00 MB, total 2.11 MB
     # (its MB is 2^20 bytes)
     result = run(
-        "conv",
-        "3",
-        "4",
-        "3",
-        "-p",
-        "1",
-        "--expect",
-        "input_bytes=0.57MiB",
-        "--expect",
-        "forward_backward_bytes=1.53MiB",
-        "--expect",
-        "param_bytes=0.00MiB",
-        "--expect",
-        "total_bytes=2.11MiB",
+        "conv 3 4 3 -p 1 --expect input_bytes=0.57MiB --expect forward_backward_bytes=1.53MiB"
+        " --expect param_bytes=0.00MiB --expect total_bytes=2.11MiB"
     )
     assert result.exit_code == 0, result.output
 
@@ -114,7 +105,7 @@ def test_seed_003_shapes(run, args, shape, params):
 
 def test_grouped_cost_is_one_over_g(run):
     # 001: grouping divides the computation by g
-    standard = figures(run, "conv", "8", "8", "3", "--no-bias", "-i", "32")
-    grouped = figures(run, "conv", "8", "8", "3", "-g", "4", "--no-bias", "-i", "32")
+    standard = figures(run, "conv 8 8 3 --no-bias -i 32")
+    grouped = figures(run, "conv 8 8 3 -g 4 --no-bias -i 32")
     assert grouped["macs"] * 4 == standard["macs"]
     assert grouped["params"] * 4 == standard["params"]

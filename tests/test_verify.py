@@ -72,7 +72,7 @@ def test_a_mismatch_exits_1_and_names_the_row(run, monkeypatch):
         return dataclasses.replace(result, weight_params=result.weight_params + 1)
 
     monkeypatch.setattr(api_module, "analyze", off_by_one)
-    result = run("conv", "6", "10", "3", "-g", "2", "--no-bias")
+    result = run("conv 6 10 3 -g 2 --no-bias")
     assert result.exit_code == 1
     assert "MISMATCH weight_params: analytic 271 but torch measured 270" in result.stderr
     assert "DIFFERS" in result.stdout
@@ -87,13 +87,13 @@ def test_transposed_torchinfo_overcount_is_explained_not_failed():
 
 @CUDA
 def test_cuda_verifies(run):
-    result = run("conv", "64", "128", "3", "-p", "1", "--device", "cuda", "--dtype", "float16")
+    result = run("conv 64 128 3 -p 1 --device cuda --dtype float16")
     assert result.exit_code == 0, result.output
     assert "verified on cuda" in result.stdout
 
 
 @CUDA
 def test_cuda_huge_layer_goes_to_meta(run):
-    result = run("conv", "64", "64", "3", "--dim", "3", "--input", "512", "--device", "cuda")
+    result = run("conv 64 64 3 --dim 3 --input 512 --device cuda")
     assert result.exit_code == 0, result.output
     assert "counted on the meta device" in result.stdout
