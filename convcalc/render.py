@@ -106,12 +106,13 @@ def render_table(report: Report, *, width: int = 100, color: bool = False) -> st
     )
     console.print(report.result.layer, style="bold", markup=False)
     console.print(table)
+    # Notes are not wrapped by rich, so their text is the same at any width; the terminal wraps them.
     for line in headline(report):
-        console.print(line, style="dim" if line == CONVENTION else None, markup=False)
+        console.print(line, style="dim" if line == CONVENTION else None, markup=False, soft_wrap=True)
     if report.explanation:
         console.print()
         for line in report.explanation:
-            console.print(line, markup=False)
+            console.print(line, markup=False, soft_wrap=True)
     return console.file.getvalue()
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 GOLDEN = Path(__file__).parent / "golden"
-VERSIONS = re.compile(r"(torch|torchinfo)(\"?: ?\"?| )\d+\.\d+[^\s,;\"]*")
+# "torch 2.13.0+cpu" in tables, "torch_version": "2.13.0+cpu" in JSON
+VERSIONS = re.compile(r"(torch|torchinfo)(_version\": \"| )\d+\.\d+[^\s,;\"]*")
 
 CASES = {
     "grouped_no_verify.table.txt": ["conv", "6", "10", "3", "-g", "2", "--no-bias", "--no-verify"],
