@@ -92,6 +92,13 @@ def plan(result: ConvResult, device: str, full: bool) -> tuple[str, str]:
     if device == "meta":
         return "meta", "meta device: shapes, parameters and FLOPs, no data and no real pass"
     need, seconds = estimate(result, device)
+    free = free_memory(device)
+    if free is not None and need > free * 0.8:
+        # Even --full does not get to run the machine out of memory.
+        return "meta", (
+            f"counted on the meta device, since a real pass on {device} would need about {_gib(need)} "
+            f"and only {_gib(free)} is free"
+        )
     if full:
         return "real", f"real forward pass forced by --full (estimated {_gib(need)}, {seconds:.2g} s)"
     if need > MEMORY_LIMIT or seconds > TIME_LIMIT:
@@ -100,6 +107,19 @@ def plan(result: ConvResult, device: str, full: bool) -> tuple[str, str]:
             f"and {seconds:.2g} s (--full forces it)"
         )
     return "real", "real forward pass"
+
+
+def free_memory(device: str) -> int | None:
+    """Bytes free on device (physical memory for the cpu), or None where it cannot be told."""
+    import os
+
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.mem_get_info(torch.device(device))[0]
+    if device == "cpu" and hasattr(os, "sysconf") and "SC_AVPHYS_PAGES" in os.sysconf_names:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return None
 
 
 def estimate(result: ConvResult, device: str) -> tuple[int, float]:
@@ -180,10 +200,12 @@ def _run_real(spec: ConvSpec, device: str) -> tuple[dict[str, Any] | None, str]:
         return run_layer(spec, device), ""
     except torch.OutOfMemoryError:
         return None, "out of memory"
+    except MemoryError:
+        return None, "out of memory"
     except (RuntimeError, NotImplementedError, TypeError) as exc:
         # Only a missing kernel (a dtype the device lacks) falls back; anything else is a real error.
         text = str(exc).splitlines()[0]
-        if "not implemented" in text.lower() or "not supported" in text.lower():
+        if any(words in text.lower() for words in ("not implemented", "not supported", "can't allocate")):
             return None, text
         raise
 

@@ -39,7 +39,10 @@ def test_table_names_layer_input_device_and_convention(run):
     result = run("conv 6 10 3 -g 2 --no-bias")
     assert result.exit_code == 0
     out = " ".join(result.stdout.split())  # the footnotes wrap at the terminal width
-    assert result.stdout.splitlines()[0] == "Conv2d(6, 10, kernel_size=(3, 3), stride=(1, 1), groups=2, bias=False)"
+    assert (
+        result.stdout.splitlines()[0]
+        == "Conv2d(6, 10, kernel_size=(3, 3), stride=(1, 1), groups=2, bias=False)"
+    )
     assert "input 1x6x224x224 (default --input" in out
     assert "verified on cpu: real forward pass; torch " in out
     assert "all 13 compared figures agree" in out
