@@ -205,7 +205,7 @@ def _run_real(spec: ConvSpec, device: str) -> tuple[dict[str, Any] | None, str]:
     except (RuntimeError, NotImplementedError, TypeError) as exc:
         # Only a missing kernel (a dtype the device lacks) falls back; anything else is a real error.
         text = str(exc).splitlines()[0]
-        if any(words in text.lower() for words in ("not implemented", "not supported", "can't allocate")):
+        if any(words in text.lower() for words in ("not implemented", "not supported", "doesn't support", "can't allocate")):
             return None, text
         raise
 
