@@ -136,13 +136,10 @@ def conv(
         dim=dim,
     )
     report = conv_report(spec, device=device, verify=verify, full=full, expect=expect or (), explain=explain)
-    _emit(render(report, fmt.value, width=_width(), color=fmt is Format.table and sys.stdout.isatty()))
+    color = fmt is Format.table and sys.stdout.isatty()
+    typer.echo(render(report, fmt.value, width=_width(), color=color), nl=False)
     _tell_problems(report)
     raise typer.Exit(0 if report.ok else 1)
-
-
-def _emit(text: str) -> None:
-    typer.echo(text, nl=False)
 
 
 def _width() -> int:

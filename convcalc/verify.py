@@ -205,7 +205,10 @@ def _run_real(spec: ConvSpec, device: str) -> tuple[dict[str, Any] | None, str]:
     except (RuntimeError, NotImplementedError, TypeError) as exc:
         # Only a missing kernel (a dtype the device lacks) falls back; anything else is a real error.
         text = str(exc).splitlines()[0]
-        if any(words in text.lower() for words in ("not implemented", "not supported", "doesn't support", "can't allocate")):
+        if any(
+            words in text.lower()
+            for words in ("not implemented", "not supported", "doesn't support", "can't allocate")
+        ):
             return None, text
         raise
 
@@ -260,61 +263,52 @@ def torchinfo_figures(spec: ConvSpec) -> tuple[dict[str, Any] | None, str]:
     }, ""
 
 
+def compare(key: str, analytic: Any, measured: Any, note: str, label: str | None = None) -> Check:
+    """One row: ok is None where torch has nothing to compare."""
+    ok = None if measured is None else measured == analytic
+    return Check(key, label or FIGURES[key], analytic, measured, ok, note)
+
+
 def _checks(
     result: ConvResult, measured: dict[str, Any], info: dict[str, Any] | None, info_note: str
 ) -> list[Check]:
-    spec, figures = result.spec, result.figures()
-    field_ = measured.get
-    rf = measure_receptive_field(spec)
-    flops = field_("flops")
-
-    def check(key: str, value: Any, note: str = "") -> Check:
-        return Check(
-            key, FIGURES[key], figures[key], value, None if value is None else value == figures[key], note
-        )
-
-    checks = [
-        check("output_shape", field_("output_shape"), "forward pass"),
-        check("weight_params", field_("weight_params"), "weight.numel()"),
-        check("bias_params", field_("bias_params"), "bias.numel()"),
-        check("params", field_("params"), "sum of parameters"),
-        check("macs", flops // 2, "FlopCounterMode / 2"),
-        check("flops", flops, "FlopCounterMode"),
-        check("bias_adds", None, "FlopCounterMode leaves bias out"),
-        check("effective_kernel", None, "no torch equivalent"),
-        check("receptive_field", rf, "one-hot probe on cpu" if rf else "kernel too wide to probe"),
-        check("param_bytes", field_("param_bytes"), "parameter tensors"),
-        check("input_bytes", field_("input_bytes"), "input tensor"),
-        check("output_bytes", field_("output_bytes"), "output tensor"),
+    figures, get = result.figures(), measured.get
+    rf = measure_receptive_field(result.spec)
+    rows = [
+        ("output_shape", get("output_shape"), "forward pass"),
+        ("weight_params", get("weight_params"), "weight.numel()"),
+        ("bias_params", get("bias_params"), "bias.numel()"),
+        ("params", get("params"), "sum of parameters"),
+        ("macs", get("flops") // 2, "FlopCounterMode / 2"),
+        ("flops", get("flops"), "FlopCounterMode"),
+        ("bias_adds", None, "FlopCounterMode leaves bias out"),
+        ("effective_kernel", None, "no torch equivalent"),
+        ("receptive_field", rf, "one-hot probe on cpu" if rf else "kernel too wide to probe"),
+        ("param_bytes", get("param_bytes"), "parameter tensors"),
+        ("input_bytes", get("input_bytes"), "input tensor"),
+        ("output_bytes", get("output_bytes"), "output tensor"),
+        (
+            "forward_backward_bytes",
+            info and info["forward_backward_bytes"],
+            "torchinfo" if info else info_note,
+        ),
+        ("total_bytes", None, "input + fwd/bwd + params"),
     ]
-    if info is None:
-        return [*checks, check("forward_backward_bytes", None, info_note), check("total_bytes", None, "")]
-    out_spatial = result.output_shape[2:]
-    expected_mult_adds = formulas.torchinfo_mult_adds(
-        result.weight_params, result.bias_params, spec.batch, out_spatial
+    checks = [compare(key, figures[key], value, note) for key, value, note in rows]
+    return checks + (_torchinfo_checks(result, info) if info else [])
+
+
+def _torchinfo_checks(result: ConvResult, info: dict[str, Any]) -> list[Check]:
+    """torchinfo's own figures, checked against what its convention should give."""
+    spec = result.spec
+    expected = formulas.torchinfo_mult_adds(
+        result.weight_params, result.bias_params, spec.batch, result.output_shape[2:]
     )
     if spec.transposed:
         why = f"torchinfo counts over the output size ({info['mult_adds'] - result.macs:+,} vs MACs)"
     else:
         why = "torchinfo adds bias adds to MACs"
     return [
-        *checks,
-        check("forward_backward_bytes", info["forward_backward_bytes"], "torchinfo"),
-        check("total_bytes", None, "input + fwd/bwd + params"),
-        Check(
-            "torchinfo_params",
-            "params (torchinfo)",
-            result.params,
-            info["params"],
-            info["params"] == result.params,
-            "torchinfo",
-        ),
-        Check(
-            "torchinfo_mult_adds",
-            "mult-adds (torchinfo)",
-            expected_mult_adds,
-            info["mult_adds"],
-            info["mult_adds"] == expected_mult_adds,
-            why,
-        ),
+        compare("torchinfo_params", result.params, info["params"], "torchinfo", "params (torchinfo)"),
+        compare("torchinfo_mult_adds", expected, info["mult_adds"], why, "mult-adds (torchinfo)"),
     ]
