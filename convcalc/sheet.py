@@ -1,0 +1,198 @@
+"""A Sheet is a titled grid of typed cells plus notes; one writer per output format.
+
+Every command builds a Sheet and hands it to these writers, so the table, Markdown, LaTeX and
+CSV look and escape the same everywhere. Standard library only; rich is imported by the table writer.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+# Cell kinds: how a value is written. (kind, value) pairs are the cells.
+COUNT, BYTES, SHAPE, TEXT, MARK, RATIO, BAR = "count", "bytes", "shape", "text", "mark", "ratio", "bar"
+Cell = tuple[str, Any]
+_ALIGN = {"l": "left", "r": "right", "c": "center"}
+
+
+@dataclass
+class Column:
+    title: str
+    align: str = "l"  # l, r or c
+    dim: bool = False  # de-emphasised in the rich table
+
+
+@dataclass
+class Sheet:
+    title: str
+    columns: list[Column]
+    rows: list[list[Cell]]
+    notes: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)  # preformatted lines, such as --explain's formulas
+    csv_prefix: list[tuple[str, list[Any]]] = field(default_factory=list)  # leading CSV columns
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape))
+
+
+def text(kind: str, value: Any) -> str:
+    """A cell for people: counts with separators, bytes in MiB/GiB, shapes as 1x10x30x30."""
+    if kind == MARK:
+        return {True: "ok", False: "DIFFERS", None: ""}[value]
+    if value is None:
+        return "-"
+    if kind == SHAPE:
+        return shape_text(value)
+    if kind == BYTES:
+        for scale, unit in ((2**30, "GiB"), (2**20, "MiB")):
+            if value >= scale:
+                return f"{value / scale:,.2f} {unit}"
+        return f"{value:,} B"
+    if kind == COUNT:
+        return f"{value:,}"
+    if kind == RATIO:
+        return f"{value:.3g}"
+    return str(value)
+
+
+def plain(kind: str, value: Any) -> Any:
+    """A cell for spreadsheets: raw numbers, shapes as 1x10x30x30, marks as yes/no."""
+    if value is None:
+        return ""
+    if kind == SHAPE:
+        return shape_text(value)
+    if kind == MARK:
+        return "yes" if value else "no"
+    if kind == BAR:
+        return ""
+    return value
+
+
+def write_table(sheet: Sheet, *, width: int = 100, color: bool = False) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(expand=False)
+    for col in sheet.columns:
+        table.add_column(
+            col.title, justify=_ALIGN[col.align], style="dim" if col.dim else None, overflow="fold"
+        )
+    marks = {True: "[green]ok[/]", False: "[bold red]DIFFERS[/]", None: ""}
+    for row in sheet.rows:
+        table.add_row(*[marks[v] if k == MARK else _escape_markup(text(k, v)) for k, v in row])
+    console = Console(
+        file=io.StringIO(),
+        width=width,
+        force_terminal=color,
+        color_system="auto" if color else None,
+        highlight=False,
+    )
+    console.print(sheet.title, style="bold", markup=False)
+    console.print(table)
+    # Notes are not wrapped by rich, so their text is the same at any width; the terminal wraps them.
+    for line in sheet.notes:
+        console.print(line, markup=False, soft_wrap=True)
+    if sheet.extra:
+        console.print()
+        for line in sheet.extra:
+            console.print(line, markup=False, soft_wrap=True)
+    return console.file.getvalue()
+
+
+def _escape_markup(value: str) -> str:
+    return value.replace("[", "\\[")
+
+
+def write_markdown(sheet: Sheet) -> str:
+    align = {"l": "---", "r": "---:", "c": ":---:"}
+    lines = [
+        f"**{sheet.title}**",
+        "",
+        _md_row([c.title for c in sheet.columns]),
+        _md_row([align[c.align] for c in sheet.columns]),
+    ]
+    lines += [_md_row([text(k, v) for k, v in row]) for row in sheet.rows]
+    lines += [""] + [f"_{line}_  " for line in sheet.notes]
+    if sheet.extra:
+        lines += ["", "```", *sheet.extra, "```"]
+    return "\n".join(lines) + "\n"
+
+
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+_LATEX = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "·": r"$\cdot$",
+    "²": r"$^2$",
+    "³": r"$^3$",
+    "×": r"$\times$",
+}
+
+
+def latex_escape(value: str) -> str:
+    return "".join(_LATEX.get(ch, ch) for ch in value)
+
+
+def _latex_cell(kind: str, value: Any) -> str:
+    if value is None and kind != MARK:
+        return "--"
+    if kind == SHAPE:
+        return "$" + r"\times".join(map(str, value)) + "$"
+    if kind == COUNT:
+        return f"{value:,}".replace(",", "{,}")
+    return latex_escape(text(kind, value))
+
+
+def write_latex(sheet: Sheet) -> str:
+    """A booktabs table (needs \\usepackage{booktabs})."""
+    columns = [c for c in sheet.columns if not _is_bar(sheet, c)]
+    keep = [i for i, c in enumerate(sheet.columns) if c in columns]
+    caption = latex_escape("; ".join([sheet.title, *sheet.notes]))
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        rf"\begin{{tabular}}{{{''.join(c.align for c in columns)}}}",
+        r"\toprule",
+        " & ".join(latex_escape(c.title) for c in columns) + r" \\",
+        r"\midrule",
+    ]
+    lines += [" & ".join(_latex_cell(*row[i]) for i in keep) + r" \\" for row in sheet.rows]
+    lines += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{caption}}}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def _is_bar(sheet: Sheet, column: Column) -> bool:
+    index = sheet.columns.index(column)
+    return bool(sheet.rows) and sheet.rows[0][index][0] == BAR
+
+
+def write_csv(sheet: Sheet) -> str:
+    """Raw values for spreadsheets, with the sheet's leading columns (layer, key, ...) first."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    keep = [i for i, c in enumerate(sheet.columns) if not _is_bar(sheet, c)]
+    writer.writerow([name for name, _ in sheet.csv_prefix] + [sheet.columns[i].title for i in keep])
+    for n, row in enumerate(sheet.rows):
+        writer.writerow([values[n] for _, values in sheet.csv_prefix] + [plain(*row[i]) for i in keep])
+    return buffer.getvalue()
+
+
+def write(sheet: Sheet, fmt: str, *, width: int = 100, color: bool = False) -> str:
+    """The sheet in table, markdown, latex or csv."""
+    if fmt == "table":
+        return write_table(sheet, width=width, color=color)
+    return {"markdown": write_markdown, "latex": write_latex, "csv": write_csv}[fmt](sheet)
