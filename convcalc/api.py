@@ -23,7 +23,7 @@ def conv_report(
     """Analyze spec; unless verify is False, confirm it in torch on device; check expectations."""
     check_device(device)
     result = analyze(spec)
-    expectations = check_expectations(result, list(expect))  # bad clauses fail before torch loads
+    expectations = check_expectations(result.figures(), list(expect))  # bad clauses fail before torch loads
     verification = None
     if verify:
         from .verify import verify as run_verify  # imports torch lazily, inside its functions

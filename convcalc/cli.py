@@ -12,9 +12,12 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .api import conv_report
+from .compare import compare_report
 from .errors import ConvCalcError
 from .render import FORMATS, differing, render
+from .render_compare import render_compare
 from .spec import DTYPE_BYTES, PADDING_MODES, ConvSpec, parse_padding, parse_size
+from .variants import ACTIVATIONS
 
 Format = Enum("Format", {f: f for f in FORMATS}, type=str)
 DType = Enum("DType", {d: d for d in DTYPE_BYTES}, type=str)
@@ -66,17 +69,84 @@ def _root(
     """convcalc: a calculator for convolution layers."""
 
 
-SizeOpt = Annotated[str, typer.Option(help="An int, or one per dimension: 2x1.")]
+# Options shared by every command, so each means the same everywhere.
+CIn = Annotated[int, typer.Argument(help="Input channels.", show_default=False)]
+COut = Annotated[int, typer.Argument(help="Output channels.", show_default=False)]
+Kernel = Annotated[str, typer.Argument(help="Kernel size: 3, or one per dimension: 3x5, 3x3x3.")]
+Stride = Annotated[str, typer.Option("--stride", "-s", help="Stride: int or 2x1.")]
+Padding = Annotated[str, typer.Option("--padding", "-p", help="Padding: int, 1x2, same or valid.")]
+Dilation = Annotated[str, typer.Option("--dilation", "-d", help="Dilation: int or 2x2.")]
+Dim = Annotated[int | None, typer.Option(help="1, 2 or 3; inferred from sizes like 3x3x3, else 2.")]
+PadMode = Annotated[PaddingMode, typer.Option(help="How torch pads.")]
+InputSize = Annotated[
+    str | None, typer.Option("--input", "-i", help="Input spatial size: int or 32x32 [default: 224].")
+]
+Batch = Annotated[int, typer.Option("--batch", "-b", help="Batch size.")]
+DTypeOpt = Annotated[DType, typer.Option("--dtype", help="Element type for memory and the real layer.")]
+Device = Annotated[str, typer.Option(help="cpu, cuda, cuda:N, mps, meta or auto.")]
+Verify = Annotated[
+    bool,
+    typer.Option("--verify/--no-verify", help="Confirm in torch (--no-verify: analytic only, no torch)."),
+]
+Full = Annotated[bool, typer.Option("--full", help="Run the real forward pass even when it looks too big.")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+Expect = Annotated[
+    list[str] | None,
+    typer.Option(help="NAME=VALUE to check, e.g. params=270, macs=2.3M, output=1x10x30x30; repeatable."),
+]
+
+
+def _spec(
+    c_in: int,
+    c_out: int,
+    kernel: str,
+    stride: str,
+    padding: str,
+    dilation: str,
+    dim: int | None,
+    padding_mode: PaddingMode,
+    input_size: str | None,
+    batch: int,
+    dtype: DType,
+    **layer: Any,
+) -> ConvSpec:
+    """A ConvSpec from the options as typed."""
+    return ConvSpec(
+        c_in,
+        c_out,
+        parse_size(kernel, "KERNEL"),
+        stride=parse_size(stride, "--stride"),
+        padding=parse_padding(padding),
+        dilation=parse_size(dilation, "--dilation"),
+        dim=dim,
+        padding_mode=padding_mode.value,
+        input_size=parse_size(input_size, "--input") if input_size else None,
+        batch=batch,
+        dtype=dtype.value,
+        **layer,
+    )
+
+
+def _finish(text: str, ok: bool, problems: list[str]) -> None:
+    """Write the output, then each problem to stderr; exit 1 if anything disagreed or was not met."""
+    typer.echo(text, nl=False)
+    for line in problems:
+        typer.echo(f"convcalc: {line}", err=True)
+    raise typer.Exit(0 if ok else 1)
+
+
+def _color(fmt: Format) -> bool:
+    return fmt is Format.table and sys.stdout.isatty()
 
 
 @app.command()
 def conv(
-    c_in: Annotated[int, typer.Argument(help="Input channels.", show_default=False)],
-    c_out: Annotated[int, typer.Argument(help="Output channels.", show_default=False)],
-    kernel: Annotated[str, typer.Argument(help="Kernel size: 3, or one per dimension: 3x5, 3x3x3.")],
-    stride: Annotated[str, typer.Option("--stride", "-s", help="Stride: int or 2x1.")] = "1",
-    padding: Annotated[str, typer.Option("--padding", "-p", help="Padding: int, 1x2, same or valid.")] = "0",
-    dilation: Annotated[str, typer.Option("--dilation", "-d", help="Dilation: int or 2x2.")] = "1",
+    c_in: CIn,
+    c_out: COut,
+    kernel: Kernel,
+    stride: Stride = "1",
+    padding: Padding = "0",
+    dilation: Dilation = "1",
     output_padding: Annotated[str, typer.Option(help="Extra output size of a transposed conv.")] = "0",
     groups: Annotated[int, typer.Option("--groups", "-g", help="Groups; must divide C_IN and C_OUT.")] = 1,
     depthwise: Annotated[bool, typer.Option("--depthwise", help="Depthwise: groups = C_IN.")] = False,
@@ -86,31 +156,16 @@ def conv(
     transposed: Annotated[
         bool, typer.Option("--transposed", "-T", help="ConvTranspose instead of Conv.")
     ] = False,
-    dim: Annotated[
-        int | None, typer.Option(help="1, 2 or 3; inferred from sizes like 3x3x3, else 2.")
-    ] = None,
-    padding_mode: Annotated[PaddingMode, typer.Option(help="How torch pads.")] = PaddingMode.zeros,
-    input_size: Annotated[
-        str | None, typer.Option("--input", "-i", help="Input spatial size: int or 32x32 [default: 224].")
-    ] = None,
-    batch: Annotated[int, typer.Option("--batch", "-b", help="Batch size.")] = 1,
-    dtype: Annotated[DType, typer.Option(help="Element type for memory and the real layer.")] = DType.float32,
-    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N, mps, meta or auto.")] = "cpu",
-    verify: Annotated[
-        bool,
-        typer.Option(
-            "--verify/--no-verify",
-            help="Confirm in torch (--no-verify: analytic only, torch is not imported).",
-        ),
-    ] = True,
-    full: Annotated[
-        bool, typer.Option("--full", help="Run the real forward pass even when it looks too big.")
-    ] = False,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
-    expect: Annotated[
-        list[str] | None,
-        typer.Option(help="NAME=VALUE to check, e.g. params=270, macs=2.3M, output=1x10x30x30; repeatable."),
-    ] = None,
+    dim: Dim = None,
+    padding_mode: PadMode = PaddingMode.zeros,
+    input_size: InputSize = None,
+    batch: Batch = 1,
+    dtype: DTypeOpt = DType.float32,
+    device: Device = "cpu",
+    verify: Verify = True,
+    full: Full = False,
+    fmt: FormatOpt = Format.table,
+    expect: Expect = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="Show each formula with the numbers filled in.")
     ] = False,
@@ -118,43 +173,118 @@ def conv(
     """One convolution layer: figures computed analytically, then confirmed by the real torch layer."""
     if depthwise and groups not in (1, c_in):
         raise ConvCalcError(f"--depthwise sets groups to C_IN={c_in}; drop --groups {groups} or --depthwise")
-    spec = ConvSpec(
+    spec = _spec(
         c_in,
         c_out,
-        parse_size(kernel, "KERNEL"),
-        stride=parse_size(stride, "--stride"),
-        padding=parse_padding(padding),
-        dilation=parse_size(dilation, "--dilation"),
+        kernel,
+        stride,
+        padding,
+        dilation,
+        dim,
+        padding_mode,
+        input_size,
+        batch,
+        dtype,
         groups=c_in if depthwise else groups,
         bias=bias,
         transposed=transposed,
         output_padding=parse_size(output_padding, "--output-padding"),
-        padding_mode=padding_mode.value,
-        input_size=parse_size(input_size, "--input") if input_size else None,
-        batch=batch,
-        dtype=dtype.value,
-        dim=dim,
     )
     report = conv_report(spec, device=device, verify=verify, full=full, expect=expect or (), explain=explain)
-    color = fmt is Format.table and sys.stdout.isatty()
-    typer.echo(render(report, fmt.value, width=_width(), color=color), nl=False)
-    _tell_problems(report)
-    raise typer.Exit(0 if report.ok else 1)
+    problems = [
+        f"MISMATCH {c.key}: analytic {c.analytic} but torch measured {c.measured}" for c in differing(report)
+    ]
+    problems += [
+        f"expectation not met: {e.key}={e.expected}, actual {e.actual}"
+        for e in report.expectations
+        if not e.ok
+    ]
+    _finish(render(report, fmt.value, width=_width(), color=_color(fmt)), report.ok, problems)
+
+
+Activation = Enum("Activation", {a: a for a in ACTIVATIONS}, type=str)
+
+
+@app.command()
+def compare(
+    c_in: CIn,
+    c_out: COut,
+    kernel: Kernel,
+    groups: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--groups",
+            "-g",
+            help="Grouped variants to show; repeatable [default: up to four common divisors].",
+        ),
+    ] = None,
+    multiplier: Annotated[
+        int, typer.Option("--multiplier", "-m", help="Depthwise channel multiplier M.")
+    ] = 1,
+    stride: Stride = "1",
+    padding: Padding = "0",
+    dilation: Dilation = "1",
+    bias: Annotated[
+        bool | None, typer.Option("--bias/--no-bias", help="Conv bias [default: on, off with --bn].")
+    ] = None,
+    bn: Annotated[bool, typer.Option("--bn", help="BatchNorm after each convolution.")] = False,
+    act: Annotated[
+        Activation | None, typer.Option("--act", help="Activation after each convolution.")
+    ] = None,
+    dim: Dim = None,
+    padding_mode: PadMode = PaddingMode.zeros,
+    input_size: InputSize = None,
+    batch: Batch = 1,
+    dtype: DTypeOpt = DType.float32,
+    device: Device = "cpu",
+    verify: Verify = True,
+    full: Full = False,
+    fmt: FormatOpt = Format.table,
+    expect: Expect = None,
+) -> None:
+    """A standard convolution beside its grouped, depthwise, pointwise and separable alternatives."""
+    spec = _spec(
+        c_in,
+        c_out,
+        kernel,
+        stride,
+        padding,
+        dilation,
+        dim,
+        padding_mode,
+        input_size,
+        batch,
+        dtype,
+        bias=(not bn) if bias is None else bias,
+    )
+    report = compare_report(
+        spec,
+        groups=groups,
+        multiplier=multiplier,
+        bn=bn,
+        act=act and act.value,
+        device=device,
+        verify=verify,
+        full=full,
+        expect=expect or (),
+    )
+    problems = [
+        f"MISMATCH {row.variant.name}.{c.key}: analytic {c.analytic} but torch measured {c.measured}"
+        for row in report.rows
+        if row.verification
+        for c in row.verification.checks
+        if c.ok is False
+    ]
+    problems += [
+        f"expectation not met: {e.key}={e.expected}, actual {e.actual}"
+        for e in report.expectations
+        if not e.ok
+    ]
+    _finish(render_compare(report, fmt.value, width=_width(), color=_color(fmt)), report.ok, problems)
 
 
 def _width() -> int:
     return max(60, shutil.get_terminal_size((100, 24)).columns)
-
-
-def _tell_problems(report: Any) -> None:
-    """Mismatches and unmet expectations also go to stderr, so they show whatever the format."""
-    for c in differing(report):
-        typer.echo(
-            f"convcalc: MISMATCH {c.key}: analytic {c.analytic} but torch measured {c.measured}", err=True
-        )
-    for e in report.expectations:
-        if not e.ok:
-            typer.echo(f"convcalc: expectation not met: {e.key}={e.expected}, actual {e.actual}", err=True)
 
 
 def main() -> None:

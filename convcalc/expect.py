@@ -1,7 +1,8 @@
 """--expect NAME=VALUE: check a figure against what the user says it should be.
 
 Plain integers are exact; '2.3M' holds when the figure rounds to 2.3M at the precision written
-(K, M, G, T are powers of 1000; KiB, MiB, GiB of 1024). Shapes are written 1x10x30x30.
+(K, M, G, T are powers of 1000; KiB, MiB, GiB of 1024), and so does a plain decimal like 0.19.
+Shapes are written 1x10x30x30. Names may carry a prefix, as in `dwsep.params` for `compare`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .errors import ExpectError
-from .results import FIGURES, ConvResult, Expectation
+from .results import Expectation
 
 ALIASES = {"output": "output_shape", "shape": "output_shape", "rf": "receptive_field"}
 _SCALES = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30}
@@ -19,48 +20,57 @@ _NUMBER = re.compile(r"^(\d+(?:\.\d+)?)\s*(k|m|g|t|kib|mib|gib)?$", re.IGNORECAS
 _SHAPED = ("output_shape", "receptive_field", "effective_kernel")
 
 
-def check_expectations(result: ConvResult, clauses: list[str]) -> tuple[Expectation, ...]:
-    """One Expectation per clause; a clause that cannot be read raises ExpectError."""
-    figures = result.figures()
+def check_expectations(figures: dict[str, Any], clauses: list[str]) -> tuple[Expectation, ...]:
+    """One Expectation per clause, checked against figures; an unreadable clause raises ExpectError."""
     checked = []
     for clause in clauses:
-        key, expected = parse_clause(clause)
+        key, expected = parse_clause(clause, figures)
         actual = figures[key]
         checked.append(Expectation(key, expected, actual, holds(key, expected, actual)))
     return tuple(checked)
 
 
-def parse_clause(clause: str) -> tuple[str, str]:
+def parse_clause(clause: str, figures: dict[str, Any]) -> tuple[str, str]:
     name, sep, value = clause.partition("=")
-    key = ALIASES.get(name.strip().lower(), name.strip().lower())
+    prefix, dot, figure = name.strip().lower().rpartition(".")
+    key = prefix + dot + ALIASES.get(figure, figure)
     if not sep or not value.strip():
         raise ExpectError(f"--expect {clause!r}: write NAME=VALUE, e.g. --expect params=270")
-    if key not in FIGURES:
-        names = ", ".join([*FIGURES, *ALIASES])
-        raise ExpectError(f"--expect {clause!r}: unknown figure {name.strip()!r}; use one of {names}")
+    if key not in figures:
+        raise ExpectError(
+            f"--expect {clause!r}: unknown figure {name.strip()!r}; use one of {_names(figures)}"
+        )
     value = value.strip()
-    if key in _SHAPED:
+    if figure_of(key) in _SHAPED:
         if not re.fullmatch(r"\d+(x\d+)*", value.lower()):
-            raise ExpectError(
-                f"--expect {clause!r}: {key} is written like 1x10x30x30 (or 3 for every dimension)"
-            )
+            raise ExpectError(f"--expect {clause!r}: write it like 1x10x30x30 (or 3 for every dimension)")
     elif not _NUMBER.match(value):
-        raise ExpectError(f"--expect {clause!r}: {value!r} is not a count; write 270, 2.3M or 1.5MiB")
+        raise ExpectError(f"--expect {clause!r}: {value!r} is not a number; write 270, 2.3M, 0.19 or 1.5MiB")
     return key, value
 
 
+def _names(figures: dict[str, Any]) -> str:
+    names = list(figures)
+    if not any("." in n for n in names):
+        names += list(ALIASES)
+    return ", ".join(names) if len(names) <= 30 else ", ".join(names[:30]) + ", ..."
+
+
+def figure_of(key: str) -> str:
+    return key.rpartition(".")[2]
+
+
 def holds(key: str, expected: str, actual: Any) -> bool:
-    if key in _SHAPED:
+    if figure_of(key) in _SHAPED:
         values = tuple(int(v) for v in expected.lower().split("x"))
-        if key != "output_shape" and len(values) == 1:
+        if figure_of(key) != "output_shape" and len(values) == 1:
             values *= len(actual)
         return values == tuple(actual)
     number, suffix = _NUMBER.match(expected).groups()
-    scale = _SCALES[(suffix or "").lower()]
-    if not suffix:
-        return Decimal(number) == actual
     written = Decimal(number)
-    rounded = (Decimal(actual) / scale).quantize(
-        Decimal(1).scaleb(written.as_tuple().exponent), rounding=ROUND_HALF_UP
-    )
+    if not suffix and written == written.to_integral_value() and "." not in number:
+        return written == actual  # a plain integer is exact
+    scale = _SCALES[(suffix or "").lower()]
+    precision = Decimal(1).scaleb(written.as_tuple().exponent)
+    rounded = (Decimal(str(actual)) / scale).quantize(precision, rounding=ROUND_HALF_UP)
     return rounded == written

@@ -90,3 +90,12 @@ def torchinfo_mult_adds(weight: int, bias: int, batch: int, out_spatial: Size) -
     torchinfo counts over the output size instead of the input size.
     """
     return (weight + bias) * batch * prod(out_spatial)
+
+
+def stack_receptive_field(kernels: list[int], strides: list[int]) -> int:
+    """r = 1 + sum_l (k_eff_l - 1) * prod_{i<l} s_i for layers in sequence (Araujo et al., Distill 2019)."""
+    field, jump = 1, 1
+    for k_eff, stride in zip(kernels, strides):
+        field += (k_eff - 1) * jump  # each tap of this layer is `jump` input positions apart
+        jump *= stride
+    return field

@@ -37,7 +37,11 @@ def conv_sheet(report: Report) -> Sheet:
     verified = report.verification is not None
     columns = [Column("figure"), Column("convcalc", "r")]
     if verified:
-        columns += [Column("torch", "r"), Column("match", "c"), Column("how torch counted", dim=True)]
+        columns += [
+            Column("torch", "r"),
+            Column("match", "c"),
+            Column("how torch counted", dim=True, wrap=True),
+        ]
     checks = report.checks()
     rows = [_row(c, verified) for c in checks]
     return Sheet(

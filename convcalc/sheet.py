@@ -13,6 +13,8 @@ from typing import Any
 
 # Cell kinds: how a value is written. (kind, value) pairs are the cells.
 COUNT, BYTES, SHAPE, TEXT, MARK, RATIO, BAR = "count", "bytes", "shape", "text", "mark", "ratio", "bar"
+SI = "si"  # a count written short for people (31.9M), exact in CSV
+_SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 Cell = tuple[str, Any]
 _ALIGN = {"l": "left", "r": "right", "c": "center"}
 
@@ -22,6 +24,7 @@ class Column:
     title: str
     align: str = "l"  # l, r or c
     dim: bool = False  # de-emphasised in the rich table
+    wrap: bool = False  # may wrap on a narrow terminal; other columns keep each value on one line
 
 
 @dataclass
@@ -55,6 +58,8 @@ def text(kind: str, value: Any) -> str:
         return f"{value:,}"
     if kind == RATIO:
         return f"{value:.3g}"
+    if kind == SI:
+        return next((f"{value / scale:.3g}{unit}" for scale, unit in _SI if value >= scale), str(value))
     return str(value)
 
 

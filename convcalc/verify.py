@@ -6,6 +6,7 @@ analytic path stays instant.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from math import prod
 from typing import Any
 
@@ -24,22 +25,16 @@ _SLOW_ON_CPU = {"float16": 8, "bfloat16": 4, "float64": 2}
 
 def verify(result: ConvResult, device: str = "cpu", full: bool = False) -> Verification:
     """Build result's layer in torch on device and compare every figure torch can measure."""
+    spec = result.spec
+    device = resolve_device(device)
+    mode, reason, measured = run_planned(lambda dev: build_layer(spec, dev), spec, [result], device, full)
+    info, info_note = torchinfo_figures(spec)
+    return _verification(device, mode, reason, _checks(result, measured, info, info_note), info)
+
+
+def _verification(device: str, mode: str, reason: str, checks: list[Check], info: dict | None = None):
     import torch
 
-    device = resolve_device(device)
-    mode, reason = plan(result, device, full)
-    measured = None
-    if mode == "real":
-        measured, failure = _run_real(result.spec, device)
-        if measured is None:
-            mode, reason = (
-                "meta",
-                f"counted on the meta device, since the real pass failed on {device}: {failure}",
-            )
-    if measured is None:
-        measured = run_layer(result.spec, "meta")
-    info, info_note = torchinfo_figures(result.spec)
-    checks = _checks(result, measured, info, info_note)
     return Verification(
         device=device_label(device),
         mode=mode,
@@ -48,6 +43,24 @@ def verify(result: ConvResult, device: str = "cpu", full: bool = False) -> Verif
         torchinfo_version=info.get("version") if info else None,
         checks=tuple(checks),
     )
+
+
+def run_planned(
+    build: Callable[[str], Any], spec: ConvSpec, stages: list[ConvResult], device: str, full: bool
+) -> tuple[str, str, dict[str, Any]]:
+    """Measure build(device) on an input of spec's shape: for real where it fits, else on meta."""
+    mode, reason = plan(stages, device, full)
+    measured = None
+    if mode == "real":
+        measured, failure = _run_real(build, spec, device)
+        if measured is None:
+            mode, reason = (
+                "meta",
+                f"counted on the meta device, since the real pass failed on {device}: {failure}",
+            )
+    if measured is None:
+        measured = run_module(build, spec, "meta")
+    return mode, reason, measured
 
 
 def resolve_device(name: str) -> str:
@@ -87,11 +100,12 @@ def device_label(device: str) -> str:
     return device
 
 
-def plan(result: ConvResult, device: str, full: bool) -> tuple[str, str]:
+def plan(stages: list[ConvResult], device: str, full: bool) -> tuple[str, str]:
     """Choose a real forward pass or the meta device, from estimated memory and time."""
     if device == "meta":
         return "meta", "meta device: shapes, parameters and FLOPs, no data and no real pass"
-    need, seconds = estimate(result, device)
+    need = sum(estimate(r, device)[0] for r in stages)
+    seconds = sum(estimate(r, device)[1] for r in stages)
     free = free_memory(device)
     if free is not None and need > free * 0.8:
         # Even --full does not get to run the machine out of memory.
@@ -167,47 +181,29 @@ def build_layer(spec: ConvSpec, device: str) -> Any:
     return cls(spec.in_channels, spec.out_channels, spec.kernel_size, **kwargs)
 
 
-def run_layer(spec: ConvSpec, device: str) -> dict[str, Any]:
-    """Build the layer, run one forward pass under torch's flop counter, and read off every figure."""
+def run_module(build: Callable[[str], Any], spec: ConvSpec, device: str) -> dict[str, Any]:
+    """Build the module on device and measure one forward pass on zeros of spec's input shape."""
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
 
-    layer = build_layer(spec, device)
+    module = build(device)
     x = torch.zeros(spec.input_shape, device=device, dtype=getattr(torch, spec.dtype))
-    # no_grad, not inference_mode: the flop counter sees nothing under inference_mode.
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        y = layer(x)
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    params = list(layer.parameters())
-    return {
-        "layer": repr(layer),
-        "output_shape": tuple(y.shape),
-        "weight_params": layer.weight.numel(),
-        "bias_params": layer.bias.numel() if layer.bias is not None else 0,
-        "params": sum(p.numel() for p in params),
-        "flops": counter.get_total_flops(),
-        "param_bytes": sum(p.numel() * p.element_size() for p in params),
-        "input_bytes": x.numel() * x.element_size(),
-        "output_bytes": y.numel() * y.element_size(),
-    }
+    return {"module": module, **measure_module(module, x)}
 
 
-def _run_real(spec: ConvSpec, device: str) -> tuple[dict[str, Any] | None, str]:
+def _run_real(build: Callable[[str], Any], spec: ConvSpec, device: str) -> tuple[dict[str, Any] | None, str]:
     import torch
 
     try:
-        return run_layer(spec, device), ""
-    except torch.OutOfMemoryError:
-        return None, "out of memory"
-    except MemoryError:
+        return run_module(build, spec, device), ""
+    except (torch.OutOfMemoryError, MemoryError):
         return None, "out of memory"
     except (RuntimeError, NotImplementedError, TypeError) as exc:
-        # Only a missing kernel (a dtype the device lacks) falls back; anything else is a real error.
+        # Only a missing kernel (a dtype the device lacks) or a failed allocation falls back;
+        # anything else is a real error.
         text = str(exc).splitlines()[0]
         if any(
-            words in text.lower()
-            for words in ("not implemented", "not supported", "doesn't support", "can't allocate")
+            w in text.lower()
+            for w in ("not implemented", "not supported", "doesn't support", "can't allocate")
         ):
             return None, text
         raise
@@ -272,12 +268,12 @@ def compare(key: str, analytic: Any, measured: Any, note: str, label: str | None
 def _checks(
     result: ConvResult, measured: dict[str, Any], info: dict[str, Any] | None, info_note: str
 ) -> list[Check]:
-    figures, get = result.figures(), measured.get
+    figures, get, layer = result.figures(), measured.get, measured["module"]
     rf = measure_receptive_field(result.spec)
     rows = [
         ("output_shape", get("output_shape"), "forward pass"),
-        ("weight_params", get("weight_params"), "weight.numel()"),
-        ("bias_params", get("bias_params"), "bias.numel()"),
+        ("weight_params", layer.weight.numel(), "weight.numel()"),
+        ("bias_params", 0 if layer.bias is None else layer.bias.numel(), "bias.numel()"),
         ("params", get("params"), "sum of parameters"),
         ("macs", get("flops") // 2, "FlopCounterMode / 2"),
         ("flops", get("flops"), "FlopCounterMode"),
@@ -312,3 +308,108 @@ def _torchinfo_checks(result: ConvResult, info: dict[str, Any]) -> list[Check]:
         compare("torchinfo_params", result.params, info["params"], "torchinfo", "params (torchinfo)"),
         compare("torchinfo_mult_adds", expected, info["mult_adds"], why, "mult-adds (torchinfo)"),
     ]
+
+
+def measure_module(module: Any, x: Any) -> dict[str, Any]:
+    """Forward x through module under the flop counter; sizes of parameters, buffers and outputs."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    outputs: list[int] = []
+    leaves = [m for m in module.modules() if not list(m.children())]
+    hooks = [
+        m.register_forward_hook(lambda _m, _i, out: outputs.append(out.numel() * out.element_size()))
+        for m in leaves
+    ]
+    try:
+        # no_grad, not inference_mode: the flop counter sees nothing under inference_mode.
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            y = module(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if x.device.type == "cuda":
+        torch.cuda.synchronize()
+    params, buffers = list(module.parameters()), list(module.buffers())
+    return {
+        "output_shape": tuple(y.shape),
+        "params": sum(p.numel() for p in params),
+        "buffers": sum(b.numel() for b in buffers),
+        "flops": counter.get_total_flops(),
+        "param_bytes": sum(p.numel() * p.element_size() for p in params),
+        "input_bytes": x.numel() * x.element_size(),
+        "output_bytes": y.numel() * y.element_size(),
+        "activation_bytes": sum(outputs),
+    }
+
+
+def verify_variant(result: Any, device: str = "cpu", full: bool = False) -> Verification:
+    """Build one compare variant (a VariantResult) in torch and check its figures."""
+    device = resolve_device(device)
+    variant = result.variant
+    mode, reason, measured = run_planned(
+        lambda dev: build_variant(variant, dev), variant.stages[0], list(result.stages), device, full
+    )
+    figures = result.figures()
+    rows = [
+        ("output_shape", "forward pass"),
+        ("params", "sum of parameters"),
+        ("macs", "FlopCounterMode / 2"),
+        ("flops", "FlopCounterMode"),
+        ("param_bytes", "parameter tensors"),
+        ("output_bytes", "output tensor"),
+        ("activation_bytes", "every module's output"),
+    ]
+    if variant.bn:
+        rows.insert(2, ("buffers", "BatchNorm buffers"))
+    measured["macs"] = measured["flops"] // 2
+    checks = [compare(key, figures[key], measured[key], note, key.replace("_", " ")) for key, note in rows]
+    return _verification(device, mode, reason, checks)
+
+
+def build_variant(variant: Any, device: str) -> Any:
+    """The variant's modules in order: each conv stage, then BatchNorm and the activation if asked."""
+    import torch
+
+    from .variants import ACTIVATIONS
+
+    modules = []
+    for spec in variant.stages:
+        modules.append(shared_depthwise(spec, device) if variant.shared else build_layer(spec, device))
+        if variant.bn:
+            norm = getattr(torch.nn, f"BatchNorm{spec.dim}d")
+            modules.append(norm(spec.out_channels, device=device, dtype=getattr(torch, spec.dtype)))
+        if variant.act:
+            modules.append(getattr(torch.nn, ACTIVATIONS[variant.act])())
+    return modules[0] if len(modules) == 1 else torch.nn.Sequential(*modules)
+
+
+def shared_depthwise(spec: ConvSpec, device: str) -> Any:
+    """A depthwise conv whose M = Cout/Cin kernels (and M biases) are shared by every input channel.
+
+    The seed post builds it with functional conv and a repeated weight; its bias had M elements
+    where torch needs Cout, so here the bias is repeated the same way as the weight.
+    """
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    m, dtype = spec.out_channels // spec.in_channels, getattr(torch, spec.dtype)
+    conv = getattr(F, f"conv{spec.dim}d")
+    # F.pad wants the last dimension first; non-zero modes pad before convolving, as nn.Conv does.
+    pad = [p for left_right in reversed(spec.pads) for p in left_right]
+    padding = spec.padding if spec.padding_mode == "zeros" else 0
+
+    class SharedDepthwise(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.randn(m, 1, *spec.kernel_size, device=device, dtype=dtype))
+            self.bias = torch.nn.Parameter(torch.zeros(m, device=device, dtype=dtype)) if spec.bias else None
+
+        def forward(self, x: Any) -> Any:
+            if spec.padding_mode != "zeros":
+                x = F.pad(x, pad, mode=spec.padding_mode)
+            weight = self.weight.repeat(spec.in_channels, *[1] * (spec.dim + 1))  # output o uses kernel o % M
+            bias = None if self.bias is None else self.bias.repeat(spec.in_channels)
+            return conv(x, weight, bias, spec.stride, padding, spec.dilation, spec.in_channels)
+
+    return SharedDepthwise()

@@ -40,18 +40,18 @@ def test_plan_uses_meta_for_layers_too_big_to_run(monkeypatch):
 
     monkeypatch.setattr(verify_module, "free_memory", lambda device: None)  # any machine's answer
     big = analyze(ConvSpec(64, 64, 3, dim=3, input_size=512))
-    mode, reason = plan(big, "cpu", full=False)
+    mode, reason = plan([big], "cpu", full=False)
     assert mode == "meta" and "--full forces it" in reason
-    assert plan(big, "cpu", full=True)[0] == "real"
-    assert plan(analyze(ConvSpec(6, 10, 3)), "cpu", full=False)[0] == "real"
-    assert plan(analyze(ConvSpec(6, 10, 3)), "meta", full=False)[0] == "meta"
+    assert plan([big], "cpu", full=True)[0] == "real"
+    assert plan([analyze(ConvSpec(6, 10, 3))], "cpu", full=False)[0] == "real"
+    assert plan([analyze(ConvSpec(6, 10, 3))], "meta", full=False)[0] == "meta"
 
 
 def test_full_never_runs_the_machine_out_of_memory(monkeypatch):
     from convcalc import verify as verify_module
 
     monkeypatch.setattr(verify_module, "free_memory", lambda device: 2**20)
-    mode, reason = plan(analyze(ConvSpec(64, 64, 3, input_size=224)), "cpu", full=True)
+    mode, reason = plan([analyze(ConvSpec(64, 64, 3, input_size=224))], "cpu", full=True)
     assert mode == "meta" and "only 1.0 MiB is free" in reason
 
 

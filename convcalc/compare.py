@@ -1,0 +1,150 @@
+"""compare_report(): a standard convolution beside its cheaper alternatives, each verified in torch.
+
+Standard library only; torch is imported by verify, and only when verifying.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from .expect import check_expectations
+from .results import CONVENTION, SCHEMA_VERSION, Expectation, Verification
+from .spec import ConvSpec, check_device
+from .variants import Variant, VariantResult, analyze_variant, build_variants
+
+COMPARE_CONVENTION = (
+    CONVENTION + " BatchNorm and activations are not counted in MACs, as torch's flop counter."
+)
+
+
+@dataclass(frozen=True)
+class VariantRow:
+    variant: Variant
+    result: VariantResult | None  # None when skipped
+    verification: Verification | None
+
+
+@dataclass(frozen=True)
+class CompareReport:
+    base: ConvSpec
+    rows: tuple[VariantRow, ...]
+    verified: bool
+    expectations: tuple[Expectation, ...] = ()
+
+    @property
+    def standard(self) -> VariantResult:
+        return self.rows[0].result
+
+    @property
+    def ok(self) -> bool:
+        checked = all(r.verification.ok for r in self.rows if r.verification)
+        return checked and all(e.ok for e in self.expectations)
+
+    def ratios(self, result: VariantResult) -> tuple[float, float]:
+        """params and MACs over the standard convolution's."""
+        return result.params / self.standard.params, result.macs / self.standard.macs
+
+    def figures(self) -> dict[str, Any]:
+        """Every variant's figures as `variant.figure`, for --expect."""
+        out = {}
+        for row in self.rows:
+            if row.result:
+                ratio_params, ratio_macs = self.ratios(row.result)
+                figures = {**row.result.figures(), "ratio_params": ratio_params, "ratio_macs": ratio_macs}
+                out.update({f"{row.variant.name}.{k}": v for k, v in figures.items()})
+        return out
+
+    def separable_ratio(self) -> tuple[Fraction, Fraction] | None:
+        """Depthwise-separable MACs over standard, measured and by MobileNet's closed form M/Cout + M/k^2."""
+        dwsep = next((r.result for r in self.rows if r.variant.name == "dwsep" and r.result), None)
+        if dwsep is None:
+            return None
+        depthwise = dwsep.stages[0].spec
+        m = depthwise.out_channels // depthwise.in_channels
+        k = 1
+        for size in depthwise.kernel_size:
+            k *= size
+        closed = Fraction(m, self.base.out_channels) + Fraction(m, k)
+        return Fraction(dwsep.macs, self.standard.macs), closed
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [self._row_dict(row) for row in self.rows]
+
+    def _row_dict(self, row: VariantRow) -> dict[str, Any]:
+        head = {"schema_version": SCHEMA_VERSION, "variant": row.variant.name, "title": row.variant.title}
+        if row.result is None:
+            return {**head, "skipped": row.variant.skipped}
+        r = row.result
+        ratio_params, ratio_macs = self.ratios(r)
+        spec = r.stages[0].spec
+        prefix = row.variant.name + "."
+        return {
+            **head,
+            "layer": r.layer,
+            "formula": row.variant.formula,
+            "stages": [s.spec.settings() for s in r.stages],
+            "input_shape": list(r.input_shape),
+            "output_shape": list(r.output_shape),
+            "params": r.params,
+            "weight_params": r.weight_params,
+            "bias_params": r.bias_params,
+            "bn_params": r.bn_params,
+            "buffers": r.buffers,
+            "macs": r.macs,
+            "flops": r.flops,
+            "bias_adds": r.bias_adds,
+            "receptive_field": list(r.receptive_field),
+            "memory": {
+                "dtype": spec.dtype,
+                "element_bytes": spec.element_bytes,
+                "param_bytes": r.param_bytes,
+                "input_bytes": r.stages[0].memory.input_bytes,
+                "output_bytes": r.output_bytes,
+                "activation_bytes": r.activation_bytes,
+            },
+            "ratio_params": ratio_params,
+            "ratio_macs": ratio_macs,
+            "convention": COMPARE_CONVENTION,
+            "verification": row.verification.to_dict() if row.verification else None,
+            "expectations": [
+                {"key": e.key, "expected": e.expected, "actual": _plain(e.actual), "ok": e.ok}
+                for e in self.expectations
+                if e.key.startswith(prefix)
+            ],
+            "ok": (row.verification is None or row.verification.ok)
+            and all(e.ok for e in self.expectations if e.key.startswith(prefix)),
+        }
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def compare_report(
+    base: ConvSpec,
+    *,
+    groups: list[int] | None = None,
+    multiplier: int = 1,
+    bn: bool = False,
+    act: str | None = None,
+    device: str = "cpu",
+    verify: bool = True,
+    full: bool = False,
+    expect: Sequence[str] = (),
+) -> CompareReport:
+    """Analyze every variant of base; unless verify is False, build each in torch on device."""
+    check_device(device)
+    variants = build_variants(base, groups, multiplier, bn, act)
+    results = [None if v.skipped else analyze_variant(v) for v in variants]
+    draft = CompareReport(base, tuple(VariantRow(v, r, None) for v, r in zip(variants, results)), verify)
+    expectations = check_expectations(draft.figures(), list(expect))  # bad clauses fail before torch loads
+    verifications = [None] * len(variants)
+    if verify:
+        from .verify import verify_variant
+
+        verifications = [r and verify_variant(r, device=device, full=full) for r in results]
+    rows = tuple(VariantRow(v, r, ver) for v, r, ver in zip(variants, results, verifications))
+    return CompareReport(base, rows, verify, expectations)

@@ -1,0 +1,166 @@
+"""Render a CompareReport: one row per variant, ratios to the standard convolution, a cost bar."""
+
+from __future__ import annotations
+
+import json
+
+from .compare import COMPARE_CONVENTION, CompareReport, VariantRow
+from .render import expectation_lines, input_line
+from .sheet import BAR, BYTES, COUNT, MARK, RATIO, SHAPE, SI, TEXT, Cell, Column, Sheet, shape_text, write
+
+BAR_WIDTH = 10
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def render_compare(
+    report: CompareReport, fmt: str = "table", *, width: int = 100, color: bool = False
+) -> str:
+    if fmt == "json":
+        return json.dumps(report.to_list(), indent=2) + "\n"
+    if fmt != "table":
+        return write(compare_sheet(report), fmt)
+    # Narrow terminal: first the formulas, then the bar, move out of the table.
+    for drop in ((), ("weights",), ("weights", "MACs vs std")):
+        sheet = compare_sheet(report, drop)
+        natural = write(sheet, fmt, width=10_000)
+        if max(len(line) for line in natural.splitlines() if line.startswith(("┃", "│"))) <= width:
+            break
+    return write(sheet, fmt, width=width, color=color)
+
+
+def bar(fraction: float, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar in eighths of a character; full width = the standard convolution."""
+    eighths = round(max(0.0, min(fraction, 1.0)) * width * 8)
+    return "█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else "")
+
+
+def compare_sheet(report: CompareReport, drop: tuple[str, ...] = ()) -> Sheet:
+    columns = [
+        Column("variant", wrap=True),
+        Column("params", "r"),
+        Column("x std", "r"),
+        Column("MACs", "r"),
+        Column("FLOPs", "r"),
+        Column("x std", "r"),
+        Column("output", "r"),
+        Column("RF", "r"),
+        Column("act. mem", "r"),
+        Column("weights", dim=True),
+    ]
+    bn = report.rows[0].variant.bn
+    if bn:
+        columns.insert(2, Column("buffers", "r"))
+    if report.verified:
+        columns.append(Column("torch", "c"))
+    columns.append(Column("MACs vs std"))
+    rows = [_row(report, row, bn) for row in report.rows]
+    legend = []
+    if drop:
+        gone = [i for i, c in enumerate(columns) if c.title in drop]
+        columns = [c for i, c in enumerate(columns) if i not in gone]
+        rows = [[cell for i, cell in enumerate(row) if i not in gone] for row in rows]
+    if "weights" in drop:
+        formulas = [f"{r.variant.title} {r.variant.formula}" for r in report.rows if not r.variant.skipped]
+        legend = ["weights: " + "; ".join(formulas)]
+    return Sheet(
+        title=f"compare: {report.standard.layer}",
+        columns=columns,
+        rows=rows,
+        notes=legend + notes(report),
+        csv_prefix=[("key", [row.variant.name for row in report.rows])],
+    )
+
+
+def _row(report: CompareReport, row: VariantRow, bn: bool) -> list[Cell]:
+    r = row.result
+    if r is None:
+        blanks: list[Cell] = [(TEXT, None)] * (9 if bn else 8)
+        skipped = [(TEXT, row.variant.title), *blanks, (TEXT, "skipped")]
+        return skipped + ([(TEXT, "-")] if report.verified else []) + [(BAR, "")]
+    ratio_params, ratio_macs = report.ratios(r)
+    cells: list[Cell] = [
+        (TEXT, row.variant.title),
+        (COUNT, r.params),
+        *([(COUNT, r.buffers)] if bn else []),
+        (RATIO, ratio_params),
+        (SI, r.macs),
+        (SI, r.flops),
+        (RATIO, ratio_macs),
+        (SHAPE, r.output_shape),
+        (SHAPE, r.receptive_field),
+        (BYTES, r.activation_bytes),
+        (TEXT, row.variant.formula),
+    ]
+    if report.verified:
+        cells.append((MARK, row.verification.ok))
+    return cells + [(BAR, bar(ratio_macs))]
+
+
+def notes(report: CompareReport) -> list[str]:
+    base = report.base
+    lines = [input_line(base, base.input_shape, base.dtype)]
+    separable = report.separable_ratio()
+    if separable:
+        measured, closed = separable
+        m = _multiplier(report)
+        form = "1/Cout + 1/k^2" if m == 1 else f"M/Cout + M/k^2 (M={m})"
+        lines.append(
+            f"dw-separable MACs / standard: measured {float(measured):.4f}; MobileNet's closed form "
+            f"{form} = {float(closed):.4f}"
+        )
+    lines += _shape_notes(report)
+    lines += [
+        f"{row.variant.title} skipped: {row.variant.skipped}" for row in report.rows if row.variant.skipped
+    ]
+    lines.append(_verification_line(report))
+    if any(row.variant.bn for row in report.rows):
+        lines.append(
+            "--bn: params include BatchNorm's weight and bias; its buffers (running mean and var, "
+            "num_batches_tracked) are counted apart; conv bias is off unless --bias"
+        )
+    lines += expectation_lines(report.expectations)
+    lines.append(COMPARE_CONVENTION)
+    return lines
+
+
+def _multiplier(report: CompareReport) -> int:
+    dwsep = next(r.result for r in report.rows if r.variant.name == "dwsep")
+    return dwsep.stages[0].spec.out_channels // report.base.in_channels
+
+
+def _shape_notes(report: CompareReport) -> list[str]:
+    """Say why a variant's output differs from the standard's, where it does."""
+    standard = report.standard.output_shape
+    lines = []
+    narrower = [row for row in report.rows if row.result and row.result.output_shape[1] != standard[1]]
+    if narrower:
+        titles = " and ".join(row.variant.title for row in narrower)
+        channels = narrower[0].result.output_shape[1]
+        lines.append(
+            f"{titles}: M x C_IN = {channels} output channels, the depthwise step alone; "
+            f"dw-separable adds the pointwise step to reach C_OUT = {standard[1]}"
+        )
+    pointwise = next(
+        (row.result for row in report.rows if row.variant.name == "pointwise" and row.result), None
+    )
+    if pointwise and pointwise.output_shape[2:] != standard[2:]:
+        lines.append(
+            f"pointwise: a 1x1 kernel takes no padding or dilation, so its output is "
+            f"{shape_text(pointwise.output_shape[2:])} where the standard's is {shape_text(standard[2:])}"
+        )
+    return lines
+
+
+def _verification_line(report: CompareReport) -> str:
+    checked = [row for row in report.rows if row.verification]
+    if not report.verified:
+        return "analytic only (--no-verify): nothing was confirmed by torch"
+    if not checked:
+        return "nothing to verify"
+    first = checked[0].verification
+    bad = [row.variant.name for row in checked if not row.verification.ok]
+    modes = sorted({row.verification.mode for row in checked})
+    verdict = f"all {len(checked)} variants agree" if not bad else f"DIFFERS: {', '.join(bad)}"
+    return (
+        f"verified on {first.device} ({' and '.join(modes)} passes), torch {first.torch_version}: {verdict}"
+    )
