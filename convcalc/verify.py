@@ -185,7 +185,7 @@ def run_module(build: Callable[[str], Any], spec: ConvSpec, device: str) -> dict
     """Build the module on device and measure one forward pass on zeros of spec's input shape."""
     import torch
 
-    module = build(device)
+    module = build(device).eval()  # inference: BatchNorm then accepts a single value per channel
     x = torch.zeros(spec.input_shape, device=device, dtype=getattr(torch, spec.dtype))
     return {"module": module, **measure_module(module, x)}
 

@@ -1,0 +1,63 @@
+"""Time each `convcalc compare` variant's real forward pass: fewer MACs is not proportionally faster.
+
+    python bench/variant_speed.py --device cpu  --c 64  --size 56 --batch 8
+    python bench/variant_speed.py --device cuda --c 256 --size 56 --batch 64 --dtype float16
+
+Prints, per variant: MACs and time relative to the standard convolution, achieved TFLOP/s, and the
+arithmetic intensity (FLOPs per byte of the minimum memory traffic: input, weights and output once).
+A benchmark, not a test: numbers depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+from torch.utils import benchmark
+
+from convcalc import ConvSpec
+from convcalc.compare import compare_report
+from convcalc.verify import build_variant
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--c", type=int, default=64, help="channels in and out")
+    parser.add_argument("--size", type=int, default=56)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--dtype", default="float32")
+    args = parser.parse_args()
+
+    base = ConvSpec(
+        args.c, args.c, 3, padding=1, bias=False, input_size=args.size, batch=args.batch, dtype=args.dtype
+    )
+    report = compare_report(base, groups=[4], verify=False)
+    standard = None
+    print(
+        f"# {report.standard.layer}, input {'x'.join(map(str, base.input_shape))}, {args.dtype}, "
+        f"{args.device} ({torch.cuda.get_device_name() if args.device.startswith('cuda') else 'torch ' + torch.__version__})"
+    )
+    print("| variant | MACs | x std | time (ms) | x std | TFLOP/s | FLOPs/byte |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for row in report.rows:
+        r = row.result
+        if r is None:
+            continue
+        module = build_variant(row.variant, args.device).eval()
+        x = torch.randn(base.input_shape, device=args.device, dtype=getattr(torch, args.dtype))
+        with torch.no_grad():
+            timer = benchmark.Timer("module(x)", globals={"module": module, "x": x})
+            seconds = timer.blocked_autorange(min_run_time=1.0).median
+        standard = standard or (r.macs, seconds)
+        traffic = (
+            r.stages[0].memory.input_bytes + r.param_bytes + sum(s.memory.output_bytes for s in r.stages)
+        )
+        print(
+            f"| {row.variant.title} | {r.macs / 1e6:,.1f}M | {r.macs / standard[0]:.3f} | {seconds * 1e3:.3f} | "
+            f"{seconds / standard[1]:.3f} | {r.flops / seconds / 1e12:.2f} | {r.flops / traffic:.1f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
