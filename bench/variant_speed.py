@@ -34,10 +34,9 @@ def main() -> None:
     )
     report = compare_report(base, groups=[4], verify=False)
     standard = None
-    print(
-        f"# {report.standard.layer}, input {'x'.join(map(str, base.input_shape))}, {args.dtype}, "
-        f"{args.device} ({torch.cuda.get_device_name() if args.device.startswith('cuda') else 'torch ' + torch.__version__})"
-    )
+    where = torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu"
+    shape = "x".join(map(str, base.input_shape))
+    print(f"# {report.standard.layer}, input {shape}, {args.dtype}, {where}, torch {torch.__version__}")
     print("| variant | MACs | x std | time (ms) | x std | TFLOP/s | FLOPs/byte |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for row in report.rows:
@@ -53,10 +52,16 @@ def main() -> None:
         traffic = (
             r.stages[0].memory.input_bytes + r.param_bytes + sum(s.memory.output_bytes for s in r.stages)
         )
-        print(
-            f"| {row.variant.title} | {r.macs / 1e6:,.1f}M | {r.macs / standard[0]:.3f} | {seconds * 1e3:.3f} | "
-            f"{seconds / standard[1]:.3f} | {r.flops / seconds / 1e12:.2f} | {r.flops / traffic:.1f} |"
-        )
+        cells = [
+            row.variant.title,
+            f"{r.macs / 1e6:,.1f}M",
+            f"{r.macs / standard[0]:.3f}",
+            f"{seconds * 1e3:.3f}",
+            f"{seconds / standard[1]:.3f}",
+            f"{r.flops / seconds / 1e12:.2f}",
+            f"{r.flops / traffic:.1f}",
+        ]
+        print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
