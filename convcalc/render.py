@@ -17,7 +17,7 @@ FORMATS = ("table", "json", "csv", "markdown", "latex")
 def render(report: Report, fmt: str = "table", *, width: int = 100, color: bool = False) -> str:
     """The report in one of FORMATS."""
     if fmt == "json":
-        return json.dumps(report.to_dict(), indent=2) + "\n"
+        return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
     return write(conv_sheet(report), fmt, width=width, color=color)
 
 

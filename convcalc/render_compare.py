@@ -16,7 +16,7 @@ def render_compare(
     report: CompareReport, fmt: str = "table", *, width: int = 100, color: bool = False
 ) -> str:
     if fmt == "json":
-        return json.dumps(report.to_list(), indent=2) + "\n"
+        return json.dumps(report.to_list(), indent=2, ensure_ascii=False) + "\n"
     if fmt != "table":
         return write(compare_sheet(report), fmt)
     # Narrow terminal: first the formulas, then the bar, move out of the table.

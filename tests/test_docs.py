@@ -50,9 +50,10 @@ def test_documented_python_runs(page, code, capsys):
     assert capsys.readouterr().out
 
 
-def test_every_option_is_documented(run):
+@pytest.mark.parametrize("command", ["conv", "compare"])
+def test_every_option_is_documented(run, command):
     usage = (ROOT / "docs" / "usage.md").read_text()
-    options = set(re.findall(r"(--[a-z][a-z-]+)", run("conv --help").stdout))
+    options = set(re.findall(r"(--[a-z][a-z-]+)", run(command, "--help").stdout))
     options -= {"--help", "--install-completion", "--show-completion"}
     missing = sorted(o for o in options if f"`{o}" not in usage)
     assert not missing, f"options missing from docs/usage.md: {missing}"
@@ -70,9 +71,12 @@ def keys(value, found=None):
     return found
 
 
-def test_every_json_key_is_documented(run):
+@pytest.mark.parametrize(
+    "command", ["conv 6 10 3 --expect params=1 --explain", "compare 6 12 3 -g 4 --bn --expect dwsep.params=1"]
+)
+def test_every_json_key_is_documented(run, command):
     schema = (ROOT / "docs" / "json-schema.md").read_text()
-    data = json.loads(run("conv 6 10 3 --expect params=1 --explain -f json").stdout)
+    data = json.loads(run(command + " -f json").stdout)
     missing = sorted(k for k in keys(data) if f"`{k}`" not in schema)
     assert not missing, f"JSON keys missing from docs/json-schema.md: {missing}"
 

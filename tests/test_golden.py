@@ -39,6 +39,24 @@ CASES = {
     "transposed.csv": ["conv", "4", "6", "3", "-T", "-s", "2", "-i", "7", "-f", "csv"],
     "dilated.markdown.md": ["conv", "3", "4", "3", "-d", "2", "-p", "2", "-f", "markdown"],
     "conv3d.latex.tex": ["conv", "8", "16", "3x3x3", "-s", "2", "-i", "16", "-f", "latex"],
+    "compare.table.txt": ["compare", "6", "12", "3", "--no-bias"],
+    "compare_bn.markdown.md": [
+        "compare",
+        "3",
+        "4",
+        "3",
+        "-p",
+        "1",
+        "--bn",
+        "--act",
+        "relu",
+        "-m",
+        "2",
+        "-f",
+        "markdown",
+    ],
+    "compare_skip.json": ["compare", "6", "10", "3", "-g", "2", "-g", "4", "-i", "8", "-f", "json"],
+    "compare.latex.tex": ["compare", "8", "8", "3", "-p", "1", "-i", "16", "--no-verify", "-f", "latex"],
 }
 
 
