@@ -5,14 +5,17 @@ Figures are computed analytically (no torch import) and confirmed by building th
 
 from .analysis import analyze
 from .api import conv_report
+from .compare import CompareReport, compare_report
 from .errors import ConvCalcError, DeviceError, ExpectError, InvalidSpecError
 from .render import render
+from .render_compare import render_compare
 from .results import ConvResult, Report, Verification
 from .spec import ConvSpec
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CompareReport",
     "ConvCalcError",
     "ConvResult",
     "ConvSpec",
@@ -23,6 +26,8 @@ __all__ = [
     "Verification",
     "__version__",
     "analyze",
+    "compare_report",
     "conv_report",
     "render",
+    "render_compare",
 ]

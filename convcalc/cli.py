@@ -96,35 +96,34 @@ Expect = Annotated[
 ]
 
 
-def _spec(
-    c_in: int,
-    c_out: int,
-    kernel: str,
-    stride: str,
-    padding: str,
-    dilation: str,
-    dim: int | None,
-    padding_mode: PaddingMode,
-    input_size: str | None,
-    batch: int,
-    dtype: DType,
-    **layer: Any,
-) -> ConvSpec:
-    """A ConvSpec from the options as typed."""
+def _spec(options: dict[str, Any], **layer: Any) -> ConvSpec:
+    """A ConvSpec from a command's shared options (its locals(), named as above), plus layer settings."""
+    o = options
     return ConvSpec(
-        c_in,
-        c_out,
-        parse_size(kernel, "KERNEL"),
-        stride=parse_size(stride, "--stride"),
-        padding=parse_padding(padding),
-        dilation=parse_size(dilation, "--dilation"),
-        dim=dim,
-        padding_mode=padding_mode.value,
-        input_size=parse_size(input_size, "--input") if input_size else None,
-        batch=batch,
-        dtype=dtype.value,
+        o["c_in"],
+        o["c_out"],
+        parse_size(o["kernel"], "KERNEL"),
+        stride=parse_size(o["stride"], "--stride"),
+        padding=parse_padding(o["padding"]),
+        dilation=parse_size(o["dilation"], "--dilation"),
+        dim=o["dim"],
+        padding_mode=o["padding_mode"].value,
+        batch=o["batch"],
+        dtype=o["dtype"].value,
+        input_size=parse_size(o["input_size"], "--input") if o["input_size"] else None,
         **layer,
     )
+
+
+def _problems(mismatches: list[tuple[str, Any]], expectations: Any) -> list[str]:
+    """One line per figure torch disagreed with (prefixed by its variant) and per unmet --expect."""
+    lines = [
+        f"MISMATCH {prefix}{c.key}: analytic {c.analytic} but torch measured {c.measured}"
+        for prefix, c in mismatches
+    ]
+    return lines + [
+        f"expectation not met: {e.key}={e.expected}, actual {e.actual}" for e in expectations if not e.ok
+    ]
 
 
 def _finish(text: str, ok: bool, problems: list[str]) -> None:
@@ -174,31 +173,14 @@ def conv(
     if depthwise and groups not in (1, c_in):
         raise ConvCalcError(f"--depthwise sets groups to C_IN={c_in}; drop --groups {groups} or --depthwise")
     spec = _spec(
-        c_in,
-        c_out,
-        kernel,
-        stride,
-        padding,
-        dilation,
-        dim,
-        padding_mode,
-        input_size,
-        batch,
-        dtype,
+        locals(),
         groups=c_in if depthwise else groups,
         bias=bias,
         transposed=transposed,
         output_padding=parse_size(output_padding, "--output-padding"),
     )
     report = conv_report(spec, device=device, verify=verify, full=full, expect=expect or (), explain=explain)
-    problems = [
-        f"MISMATCH {c.key}: analytic {c.analytic} but torch measured {c.measured}" for c in differing(report)
-    ]
-    problems += [
-        f"expectation not met: {e.key}={e.expected}, actual {e.actual}"
-        for e in report.expectations
-        if not e.ok
-    ]
+    problems = _problems([("", c) for c in differing(report)], report.expectations)
     _finish(render(report, fmt.value, width=_width(), color=_color(fmt)), report.ok, problems)
 
 
@@ -243,20 +225,7 @@ def compare(
     expect: Expect = None,
 ) -> None:
     """A standard convolution beside its grouped, depthwise, pointwise and separable alternatives."""
-    spec = _spec(
-        c_in,
-        c_out,
-        kernel,
-        stride,
-        padding,
-        dilation,
-        dim,
-        padding_mode,
-        input_size,
-        batch,
-        dtype,
-        bias=(not bn) if bias is None else bias,
-    )
+    spec = _spec(locals(), bias=(not bn) if bias is None else bias)
     report = compare_report(
         spec,
         groups=groups,
@@ -268,18 +237,14 @@ def compare(
         full=full,
         expect=expect or (),
     )
-    problems = [
-        f"MISMATCH {row.variant.name}.{c.key}: analytic {c.analytic} but torch measured {c.measured}"
+    mismatches = [
+        (f"{row.variant.name}.", c)
         for row in report.rows
         if row.verification
         for c in row.verification.checks
         if c.ok is False
     ]
-    problems += [
-        f"expectation not met: {e.key}={e.expected}, actual {e.actual}"
-        for e in report.expectations
-        if not e.ok
-    ]
+    problems = _problems(mismatches, report.expectations)
     _finish(render_compare(report, fmt.value, width=_width(), color=_color(fmt)), report.ok, problems)
 
 

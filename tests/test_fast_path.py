@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 PROBE = """
 import sys
 from convcalc.cli import main
@@ -20,9 +22,14 @@ def run_probe(*args):
     return subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True)
 
 
-def test_no_verify_never_imports_torch():
-    done = run_probe("conv", "6", "10", "3", "-g", "2", "--no-bias", "--no-verify", "-f", "json")
-    assert json.loads(done.stdout)["params"] == 270
+@pytest.mark.parametrize(
+    ("command", "params"),
+    [("conv 6 10 3 -g 2 --no-bias", 270), ("compare 6 12 3 --no-bias", 648)],
+)
+def test_no_verify_never_imports_torch(command, params):
+    done = run_probe(*command.split(), "--no-verify", "-f", "json")
+    data = json.loads(done.stdout)
+    assert (data[0] if isinstance(data, list) else data)["params"] == params
     assert done.stderr.strip().endswith("TORCH_ABSENT")
 
 
