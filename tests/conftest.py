@@ -15,7 +15,10 @@ class Run:
     """Invoke the CLI as a user would, with a fixed terminal width so tables are stable."""
 
     def __init__(self) -> None:
-        self.runner = CliRunner()
+        try:  # click < 8.2 mixes stderr into stdout unless told not to
+            self.runner = CliRunner(mix_stderr=False)
+        except TypeError:
+            self.runner = CliRunner()
 
     def __call__(self, *args: str):
         if len(args) == 1:  # one string, as typed in a shell
