@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from math import prod
 from typing import Any
 
 from .expect import check_expectations
@@ -64,10 +65,7 @@ class CompareReport:
             return None
         depthwise = dwsep.stages[0].spec
         m = depthwise.out_channels // depthwise.in_channels
-        k = 1
-        for size in depthwise.kernel_size:
-            k *= size
-        closed = Fraction(m, self.base.out_channels) + Fraction(m, k)
+        closed = Fraction(m, self.base.out_channels) + Fraction(m, prod(depthwise.kernel_size))
         return Fraction(dwsep.macs, self.standard.macs), closed
 
     def to_list(self) -> list[dict[str, Any]]:

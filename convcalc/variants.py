@@ -182,14 +182,14 @@ def analyze_variant(variant: Variant) -> VariantResult:
     weight = m * prod(first.spec.kernel_size) if variant.shared else sum(s.weight_params for s in stages)
     bias = (m if first.spec.bias else 0) if variant.shared else sum(s.bias_params for s in stages)
     modules_per_stage = 1 + variant.bn + (variant.act is not None)  # each module keeps its output
-    params = weight + bias + 2 * sum(per_channel)
+    bn_params = 2 * sum(per_channel)  # BatchNorm's weight and bias
     return VariantResult(
         variant=variant,
         stages=stages,
         layer=variant_repr(variant),
         weight_params=weight,
         bias_params=bias,
-        bn_params=2 * sum(per_channel),
+        bn_params=bn_params,
         buffers=sum(2 * c + 1 for c in per_channel),  # running mean, running var, num_batches_tracked
         macs=sum(s.macs for s in stages),
         bias_adds=sum(s.bias_adds for s in stages),
@@ -200,7 +200,7 @@ def analyze_variant(variant: Variant) -> VariantResult:
             )
             for d in range(first.spec.dim)
         ),
-        param_bytes=params * first.spec.element_bytes,
+        param_bytes=(weight + bias + bn_params) * first.spec.element_bytes,
         output_bytes=last.memory.output_bytes,
         activation_bytes=modules_per_stage * sum(s.memory.output_bytes for s in stages),
     )

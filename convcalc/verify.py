@@ -104,8 +104,8 @@ def plan(stages: list[ConvResult], device: str, full: bool) -> tuple[str, str]:
     """Choose a real forward pass or the meta device, from estimated memory and time."""
     if device == "meta":
         return "meta", "meta device: shapes, parameters and FLOPs, no data and no real pass"
-    need = sum(estimate(r, device)[0] for r in stages)
-    seconds = sum(estimate(r, device)[1] for r in stages)
+    estimates = [estimate(r, device) for r in stages]
+    need, seconds = sum(e[0] for e in estimates), sum(e[1] for e in estimates)
     free = free_memory(device)
     if free is not None and need > free * 0.8:
         # Even --full does not get to run the machine out of memory.
