@@ -6,7 +6,7 @@ nn.ConvTranspose2d; MACs follow torch.utils.flop_counter (FLOPs = 2 x MACs, bias
 
 from __future__ import annotations
 
-from math import prod
+from math import gcd, isqrt, prod
 
 Size = tuple[int, ...]
 
@@ -68,14 +68,22 @@ def bias_adds(batch: int, out_channels: int, out_spatial: Size, bias: bool) -> i
 def transposed_receptive_field(kernel: int, stride: int, dilation: int) -> int:
     """Input positions one transposed-conv output element can see: the widest span of taps that land on it.
 
-    Output o takes input i through tap j when i*stride + j*dilation = o + padding, so taps sharing
-    the residue of j*dilation mod stride feed the same output, one input position apart per
-    stride of offset.
+    Output o takes input i through tap j when i*stride + j*dilation = o + padding. Taps j and j' land
+    on the same output when (j - j')*dilation is a multiple of stride, i.e. when j - j' is a multiple
+    of p = stride / gcd(stride, dilation); the class of tap 0 is the largest: floor((k-1)/p) + 1 taps,
+    one after another dilation/gcd input positions apart. Closed form, so no loop over the taps.
     """
-    spans: dict[int, list[int]] = {}
-    for tap in range(kernel):
-        spans.setdefault(tap * dilation % stride, []).append(tap * dilation)
-    return max((max(offs) - min(offs)) // stride + 1 for offs in spans.values())
+    g = gcd(stride, dilation)
+    return (kernel - 1) // (stride // g) * (dilation // g) + 1
+
+
+def divisors(n: int, search: int = 1 << 16) -> list[int]:
+    """Divisors of n in order: all of them when n < search^2, else those up to search and their cofactors.
+
+    Bounded, so a channel count of 10^30 costs what 10^9 does.
+    """
+    small = [d for d in range(1, min(isqrt(n), search) + 1) if n % d == 0]
+    return sorted({*small, *(n // d for d in small)})
 
 
 def tensor_bytes(shape: Size, element_bytes: int) -> int:

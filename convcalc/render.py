@@ -67,6 +67,8 @@ def verification_line(verification: Any) -> str:
     v = verification
     if v is None:
         return "analytic only (--no-verify): nothing was confirmed by torch"
+    if v.mode == "skipped":
+        return f"{v.reason} (torch {v.torch_version})"
     tools = f"torch {v.torch_version}" + (f", torchinfo {v.torchinfo_version}" if v.torchinfo_version else "")
     compared = [c for c in v.checks if c.ok is not None]
     differ = [c.label for c in compared if not c.ok]

@@ -157,10 +157,17 @@ def _verification_line(report: CompareReport) -> str:
         return "analytic only (--no-verify): nothing was confirmed by torch"
     if not checked:
         return "nothing to verify"
-    first = checked[0].verification
-    bad = [row.variant.name for row in checked if not row.verification.ok]
-    modes = sorted({row.verification.mode for row in checked})
-    verdict = f"all {len(checked)} variants agree" if not bad else f"DIFFERS: {', '.join(bad)}"
-    return (
-        f"verified on {first.device} ({' and '.join(modes)} passes), torch {first.torch_version}: {verdict}"
-    )
+    skipped = [row for row in checked if row.verification.mode == "skipped"]
+    ran = [row for row in checked if row.verification.mode != "skipped"]
+    parts = []
+    if ran:
+        first = ran[0].verification
+        bad = [row.variant.name for row in ran if not row.verification.ok]
+        modes = sorted({row.verification.mode for row in ran})
+        verdict = f"all {len(ran)} variants agree" if not bad else f"DIFFERS: {', '.join(bad)}"
+        passes = " and ".join(modes)
+        parts.append(f"verified on {first.device} ({passes} passes), torch {first.torch_version}: {verdict}")
+    if skipped:
+        names = ", ".join(row.variant.name for row in skipped)
+        parts.append(f"{names}: {skipped[0].verification.reason}")
+    return "; ".join(parts)

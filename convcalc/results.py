@@ -97,11 +97,14 @@ class Verification:
     """What building the real layer in torch showed."""
 
     device: str
-    mode: str  # "real": a forward pass on the device; "meta": shapes and counts on the meta device
+    # "real": a forward pass on the device; "meta": shapes and counts on the meta device;
+    # "skipped": torch cannot represent the layer, so nothing was run (reason says why)
+    mode: str
     reason: str
     torch_version: str
     torchinfo_version: str | None
     checks: tuple[Check, ...]
+    flop_witness: str | None = None  # which of torch's FLOP counters confirmed MACs and FLOPs
 
     @property
     def ok(self) -> bool:
@@ -114,6 +117,7 @@ class Verification:
             "reason": self.reason,
             "torch_version": self.torch_version,
             "torchinfo_version": self.torchinfo_version,
+            "flop_witness": self.flop_witness,
             "measured": {c.key: _plain(c.measured) for c in self.checks if c.measured is not None},
             "checks": [
                 {

@@ -239,21 +239,21 @@ def _check_groups(spec: ConvSpec) -> None:
     for name in ("in_channels", "out_channels"):
         channels = getattr(spec, name)
         if channels % spec.groups:
-            common = [
-                g
-                for g in range(1, math.gcd(spec.in_channels, spec.out_channels) + 1)
-                if spec.in_channels % g == 0 and spec.out_channels % g == 0
-            ]
+            common = math.gcd(spec.in_channels, spec.out_channels)
             raise InvalidSpecError(
                 "--groups",
                 f"{OPTION[name]}={channels} is not divisible by groups={spec.groups}; groups must divide "
-                f"both channel counts: valid for {spec.in_channels} -> {spec.out_channels}: "
-                f"{_short_list(common)}",
+                f"both channel counts (their greatest common divisor is {common:,}): use "
+                f"{_short_list(formulas.divisors(common))}",
             )
 
 
-def _short_list(values: list[int]) -> str:
-    return ", ".join(map(str, values)) if len(values) <= 12 else ", ".join(map(str, values[:12])) + ", ..."
+def _short_list(values: list[int], limit: int = 12) -> str:
+    if len(values) > limit:
+        values, tail = values[: limit - 1], f", ..., {values[-1]:,}"
+    else:
+        tail = ""
+    return ", ".join(f"{v:,}" for v in values) + tail
 
 
 def _check_words(spec: ConvSpec) -> None:

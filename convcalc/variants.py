@@ -7,7 +7,7 @@ formula of its own beyond adding stages up and the closed forms shown to readers
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from math import prod
+from math import gcd, prod
 from typing import Any
 
 from . import formulas
@@ -94,9 +94,8 @@ def build_variants(
 
 def default_groups(base: ConvSpec) -> list[int]:
     """Up to four common divisors of both channel counts, spread out, short of depthwise."""
-    common = [
-        g for g in range(2, base.in_channels) if base.in_channels % g == 0 and base.out_channels % g == 0
-    ]
+    shared = formulas.divisors(gcd(base.in_channels, base.out_channels))
+    common = [g for g in shared if 1 < g < base.in_channels]
     if len(common) <= 4:
         return common
     step = (len(common) - 1) / 3

@@ -1,66 +1,91 @@
 """verify(): build the real torch layer and measure what analyze() computed.
 
-The only module that imports torch and torchinfo, and only inside functions, so that the
-analytic path stays instant.
+With witness.py and probe.py, the only modules that import torch and torchinfo, and only inside
+functions, so that the analytic path stays instant. plan.py decides beforehand what may run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from math import prod
 from typing import Any
 
 from . import formulas
 from .errors import DeviceError
+from .plan import Plan, choose
+from .probe import measure_receptive_field
 from .results import FIGURES, Check, ConvResult, Verification
 from .spec import ConvSpec
-
-MEMORY_LIMIT = 1 << 30  # bytes a real forward pass may take before convcalc falls back to meta
-TIME_LIMIT = 2.0  # seconds a real forward pass may take, by the estimate below
-# Conservative multiply-accumulates per second, so the estimate errs towards meta.
-MACS_PER_SECOND = {"cpu": 1e10, "cuda": 2e12, "mps": 2e11}
-PROBE_LIMIT = 512  # widest effective kernel the receptive-field probe measures
-_SLOW_ON_CPU = {"float16": 8, "bfloat16": 4, "float64": 2}
+from .witness import count_flops
 
 
 def verify(result: ConvResult, device: str = "cpu", full: bool = False) -> Verification:
     """Build result's layer in torch on device and compare every figure torch can measure."""
     spec = result.spec
     device = resolve_device(device)
-    mode, reason, measured = run_planned(lambda dev: build_layer(spec, dev), spec, [result], device, full)
-    info, info_note = torchinfo_figures(spec)
-    return _verification(device, mode, reason, _checks(result, measured, info, info_note), info)
+    chosen = plan([result], device, full)
+    if chosen.mode == "skipped":
+        return _verification(device, chosen, [])
+    chosen, measured = run_planned(lambda dev: build_layer(spec, dev), spec, chosen, device)
+    if "rejected" in measured:
+        return _verification(device, chosen, [_rejected(measured["rejected"])])
+    info, info_note = torchinfo_figures(measured["module"], measured["input"])
+    checks = _checks(result, measured, info, info_note, device == "meta")
+    return _verification(device, chosen, checks, measured, info)
 
 
-def _verification(device: str, mode: str, reason: str, checks: list[Check], info: dict | None = None):
+def _verification(
+    device: str, chosen: Plan, checks: list[Check], measured: dict | None = None, info: dict | None = None
+) -> Verification:
     import torch
 
+    measured = measured or {}
+    reason = chosen.reason + (f"; {measured['witness_note']}" if measured.get("witness_note") else "")
     return Verification(
         device=device_label(device),
-        mode=mode,
+        mode=chosen.mode,
         reason=reason,
         torch_version=torch.__version__,
         torchinfo_version=info.get("version") if info else None,
         checks=tuple(checks),
+        flop_witness=measured.get("witness"),
     )
 
 
+def _rejected(message: str) -> Check:
+    return Check("torch_accepts", "torch builds the layer", "yes", "no", False, message)
+
+
+def plan(stages: list[ConvResult], device: str, full: bool) -> Plan:
+    """Choose a real forward pass, the meta device, or no torch at all, from limits, memory and time."""
+    free = None if device == "meta" else free_memory(device)
+    return choose(stages, device, full, free)
+
+
 def run_planned(
-    build: Callable[[str], Any], spec: ConvSpec, stages: list[ConvResult], device: str, full: bool
-) -> tuple[str, str, dict[str, Any]]:
-    """Measure build(device) on an input of spec's shape: for real where it fits, else on meta."""
-    mode, reason = plan(stages, device, full)
-    measured = None
-    if mode == "real":
-        measured, failure = _run_real(build, spec, device)
-        if measured is None:
-            mode, reason = (
-                "meta",
-                f"counted on the meta device, since the real pass failed on {device}: {failure}",
-            )
-    if measured is None:
-        measured = run_module(build, spec, "meta")
-    return mode, reason, measured
+    build: Callable[[str], Any], spec: ConvSpec, chosen: Plan, device: str
+) -> tuple[Plan, dict[str, Any]]:
+    """Measure build(device) on an input of spec's shape: for real where planned and it works, else on meta.
+
+    measured["rejected"] holds torch's message where even the meta device refuses the layer.
+    """
+    import torch
+
+    if chosen.mode == "real":
+        try:
+            return chosen, run_module(build, spec, device)
+        except (torch.OutOfMemoryError, MemoryError):
+            failure = "out of memory"
+        except (RuntimeError, NotImplementedError, TypeError) as exc:
+            # A dtype the device lacks, a failed allocation, or a kernel's own limit (the CPU
+            # transposed kernel keeps strides in 32 bits): the meta device still counts.
+            failure = str(exc).splitlines()[0]
+        chosen = Plan(
+            "meta", f"counted on the meta device, since the real pass failed on {device}: {failure}"
+        )
+    try:
+        return chosen, run_module(build, spec, "meta")
+    except (RuntimeError, NotImplementedError, TypeError, ValueError) as exc:
+        return chosen, {"rejected": str(exc).splitlines()[0]}
 
 
 def resolve_device(name: str) -> str:
@@ -100,29 +125,6 @@ def device_label(device: str) -> str:
     return device
 
 
-def plan(stages: list[ConvResult], device: str, full: bool) -> tuple[str, str]:
-    """Choose a real forward pass or the meta device, from estimated memory and time."""
-    if device == "meta":
-        return "meta", "meta device: shapes, parameters and FLOPs, no data and no real pass"
-    estimates = [estimate(r, device) for r in stages]
-    need, seconds = sum(e[0] for e in estimates), sum(e[1] for e in estimates)
-    free = free_memory(device)
-    if free is not None and need > free * 0.8:
-        # Even --full does not get to run the machine out of memory.
-        return "meta", (
-            f"counted on the meta device, since a real pass on {device} would need about {_gib(need)} "
-            f"and only {_gib(free)} is free"
-        )
-    if full:
-        return "real", f"real forward pass forced by --full (estimated {_gib(need)}, {seconds:.2g} s)"
-    if need > MEMORY_LIMIT or seconds > TIME_LIMIT:
-        return "meta", (
-            f"counted on the meta device, since a real pass on {device} would need about {_gib(need)} "
-            f"and {seconds:.2g} s (--full forces it)"
-        )
-    return "real", "real forward pass"
-
-
 def free_memory(device: str) -> int | None:
     """Bytes free on device (physical memory for the cpu), or None where it cannot be told."""
     import os
@@ -134,31 +136,6 @@ def free_memory(device: str) -> int | None:
     if device == "cpu" and hasattr(os, "sysconf") and "SC_AVPHYS_PAGES" in os.sysconf_names:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     return None
-
-
-def estimate(result: ConvResult, device: str) -> tuple[int, float]:
-    """Bytes and seconds a real forward pass would take, erring high."""
-    spec, mem = result.spec, result.memory
-    need = mem.input_bytes + mem.output_bytes + mem.param_bytes
-    if spec.padding_mode != "zeros" or spec.padding == "same":
-        need += formulas.tensor_bytes((spec.batch, spec.in_channels, *_padded(spec)), spec.element_bytes)
-    kind = device.partition(":")[0]
-    rate = MACS_PER_SECOND.get(kind, MACS_PER_SECOND["cpu"])
-    if kind == "cpu":
-        # CPU kernels may unfold one sample's group into columns (im2col) before the matrix product.
-        spatial = spec.input_size if spec.transposed else spec.output_spatial
-        channels = (spec.out_channels if spec.transposed else spec.in_channels) // spec.groups
-        need += channels * prod(spec.kernel_size) * prod(spatial) * spec.element_bytes
-        rate /= _SLOW_ON_CPU.get(spec.dtype, 1)
-    return need, result.macs / rate
-
-
-def _padded(spec: ConvSpec) -> tuple[int, ...]:
-    return tuple(n + left + right for n, (left, right) in zip(spec.input_size, spec.pads))
-
-
-def _gib(n: int) -> str:
-    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
 def build_layer(spec: ConvSpec, device: str) -> Any:
@@ -187,67 +164,21 @@ def run_module(build: Callable[[str], Any], spec: ConvSpec, device: str) -> dict
 
     module = build(device).eval()  # inference: BatchNorm then accepts a single value per channel
     x = torch.zeros(spec.input_shape, device=device, dtype=getattr(torch, spec.dtype))
-    return {"module": module, **measure_module(module, x)}
+    return {"module": module, "input": x, **measure_module(module, x)}
 
 
-def _run_real(build: Callable[[str], Any], spec: ConvSpec, device: str) -> tuple[dict[str, Any] | None, str]:
-    import torch
+def torchinfo_figures(module: Any, x: Any) -> tuple[dict[str, Any] | None, str]:
+    """torchinfo's summary of the module already built, on the input already made, or why not.
 
-    try:
-        return run_module(build, spec, device), ""
-    except (torch.OutOfMemoryError, MemoryError):
-        return None, "out of memory"
-    except (RuntimeError, NotImplementedError, TypeError) as exc:
-        # Only a missing kernel (a dtype the device lacks) or a failed allocation falls back;
-        # anything else is a real error.
-        text = str(exc).splitlines()[0]
-        if any(
-            w in text.lower()
-            for w in ("not implemented", "not supported", "doesn't support", "can't allocate")
-        ):
-            return None, text
-        raise
-
-
-def measure_receptive_field(spec: ConvSpec) -> tuple[int, ...] | None:
-    """Per dimension, the widest span of inputs that reach one output, from a 1-channel probe on cpu.
-
-    Each input position gets a one-hot vector (a batch of them); with all-ones weights an output
-    element is non-zero exactly when that input position reaches it.
+    The same tensors, one pass after the other, so the plan's peak covers it. On the cpu it does
+    not pull in sympy; on meta the meta kernels have already done so.
     """
-    import torch
-
-    spans = []
-    for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation):
-        k_eff = formulas.effective_kernel(k, d)
-        if k_eff > PROBE_LIMIT or s > PROBE_LIMIT:
-            return None
-        n = k_eff + 2 * s + 2
-        cls = torch.nn.ConvTranspose1d if spec.transposed else torch.nn.Conv1d
-        probe = cls(1, 1, k, stride=s, dilation=d, bias=False, dtype=torch.float64)
-        with torch.no_grad():
-            probe.weight.fill_(1.0)
-            reach = probe(torch.eye(n, dtype=torch.float64).unsqueeze(1))[:, 0, :] != 0  # (input, output)
-        widths = []
-        for column in reach.T:
-            hit = column.nonzero().flatten()
-            widths.append(int(hit.max() - hit.min()) + 1 if len(hit) else 0)
-        spans.append(max(widths))
-    return tuple(spans)
-
-
-def torchinfo_figures(spec: ConvSpec) -> tuple[dict[str, Any] | None, str]:
-    """torchinfo's summary of the layer on the meta device (same counts, no memory), or why not."""
-    import torch
-
     try:
         from importlib.metadata import version
 
         import torchinfo
 
-        layer = build_layer(spec, "meta")
-        x = torch.empty(spec.input_shape, device="meta", dtype=getattr(torch, spec.dtype))
-        stats = torchinfo.summary(layer, input_data=[x], verbose=0)
+        stats = torchinfo.summary(module, input_data=[x], verbose=0, device=x.device)
     except Exception as exc:  # a second witness only: its failure must not hide torch's verdict
         return None, f"torchinfo could not summarise the layer: {type(exc).__name__}: {exc}"
     return {
@@ -266,20 +197,20 @@ def compare(key: str, analytic: Any, measured: Any, note: str, label: str | None
 
 
 def _checks(
-    result: ConvResult, measured: dict[str, Any], info: dict[str, Any] | None, info_note: str
+    result: ConvResult, measured: dict[str, Any], info: dict[str, Any] | None, info_note: str, meta: bool
 ) -> list[Check]:
-    figures, get, layer = result.figures(), measured.get, measured["module"]
-    rf = measure_receptive_field(result.spec)
+    figures, get, layer, witness = result.figures(), measured.get, measured["module"], measured["witness"]
+    rf, rf_note = (None, "not probed on --device meta") if meta else measure_receptive_field(result.spec)
     rows = [
         ("output_shape", get("output_shape"), "forward pass"),
         ("weight_params", layer.weight.numel(), "weight.numel()"),
         ("bias_params", 0 if layer.bias is None else layer.bias.numel(), "bias.numel()"),
         ("params", get("params"), "sum of parameters"),
-        ("macs", get("flops") // 2, "FlopCounterMode / 2"),
-        ("flops", get("flops"), "FlopCounterMode"),
-        ("bias_adds", None, "FlopCounterMode leaves bias out"),
+        ("macs", get("flops") // 2, f"{witness} / 2"),
+        ("flops", get("flops"), witness),
+        ("bias_adds", None, "torch's FLOP count leaves bias out"),
         ("effective_kernel", None, "no torch equivalent"),
-        ("receptive_field", rf, "one-hot probe on cpu" if rf else "kernel too wide to probe"),
+        ("receptive_field", rf, rf_note),
         ("param_bytes", get("param_bytes"), "parameter tensors"),
         ("input_bytes", get("input_bytes"), "input tensor"),
         ("output_bytes", get("output_bytes"), "output tensor"),
@@ -311,9 +242,8 @@ def _torchinfo_checks(result: ConvResult, info: dict[str, Any]) -> list[Check]:
 
 
 def measure_module(module: Any, x: Any) -> dict[str, Any]:
-    """Forward x through module under the flop counter; sizes of parameters, buffers and outputs."""
+    """Forward x through module under the FLOP witness; sizes of parameters, buffers and outputs."""
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
 
     outputs: list[int] = []
     leaves = [m for m in module.modules() if not list(m.children())]
@@ -322,20 +252,22 @@ def measure_module(module: Any, x: Any) -> dict[str, Any]:
         for m in leaves
     ]
     try:
-        # no_grad, not inference_mode: the flop counter sees nothing under inference_mode.
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            y = module(x)
+        # no_grad, not inference_mode: torch's flop counting sees nothing under inference_mode.
+        with torch.no_grad():
+            counted = count_flops(lambda: module(x))
     finally:
         for hook in hooks:
             hook.remove()
     if x.device.type == "cuda":
         torch.cuda.synchronize()
-    params, buffers = list(module.parameters()), list(module.buffers())
+    y, params, buffers = counted.value, list(module.parameters()), list(module.buffers())
     return {
         "output_shape": tuple(y.shape),
         "params": sum(p.numel() for p in params),
         "buffers": sum(b.numel() for b in buffers),
-        "flops": counter.get_total_flops(),
+        "flops": counted.flops,
+        "witness": counted.witness,
+        "witness_note": counted.note,
         "param_bytes": sum(p.numel() * p.element_size() for p in params),
         "input_bytes": x.numel() * x.element_size(),
         "output_bytes": y.numel() * y.element_size(),
@@ -347,15 +279,19 @@ def verify_variant(result: Any, device: str = "cpu", full: bool = False) -> Veri
     """Build one compare variant (a VariantResult) in torch and check its figures."""
     device = resolve_device(device)
     variant = result.variant
-    mode, reason, measured = run_planned(
-        lambda dev: build_variant(variant, dev), variant.stages[0], list(result.stages), device, full
-    )
-    figures = result.figures()
+    chosen = plan(list(result.stages), device, full)
+    if chosen.mode == "skipped":
+        return _verification(device, chosen, [])
+    build = lambda dev: build_variant(variant, dev)  # noqa: E731
+    chosen, measured = run_planned(build, variant.stages[0], chosen, device)
+    if "rejected" in measured:
+        return _verification(device, chosen, [_rejected(measured["rejected"])])
+    figures, witness = result.figures(), measured["witness"]
     rows = [
         ("output_shape", "forward pass"),
         ("params", "sum of parameters"),
-        ("macs", "FlopCounterMode / 2"),
-        ("flops", "FlopCounterMode"),
+        ("macs", f"{witness} / 2"),
+        ("flops", witness),
         ("param_bytes", "parameter tensors"),
         ("output_bytes", "output tensor"),
         ("activation_bytes", "every module's output"),
@@ -364,7 +300,7 @@ def verify_variant(result: Any, device: str = "cpu", full: bool = False) -> Veri
         rows.insert(2, ("buffers", "BatchNorm buffers"))
     measured["macs"] = measured["flops"] // 2
     checks = [compare(key, figures[key], measured[key], note, key.replace("_", " ")) for key, note in rows]
-    return _verification(device, mode, reason, checks)
+    return _verification(device, chosen, checks, measured)
 
 
 def build_variant(variant: Any, device: str) -> Any:

@@ -9,16 +9,30 @@ from hypothesis import strategies as st
 
 from convcalc import ConvSpec, DeviceError, analyze
 from convcalc import api as api_module
-from convcalc.verify import measure_receptive_field, plan, resolve_device, verify
+from convcalc.plan import PROBE_ELEMENTS, probe_size
+from convcalc.probe import measure_receptive_field
+from convcalc.verify import plan, resolve_device, verify
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible")
 
 
 @settings(max_examples=200)
-@given(k=st.integers(1, 7), s=st.integers(1, 5), d=st.integers(1, 4), transposed=st.booleans())
+@given(k=st.integers(1, 9), s=st.integers(1, 9), d=st.integers(1, 5), transposed=st.booleans())
 def test_probe_equals_analytic_receptive_field(k, s, d, transposed):
     spec = ConvSpec(1, 1, k, stride=s, dilation=d, transposed=transposed, dim=1, input_size=64, padding=0)
-    assert measure_receptive_field(spec) == analyze(spec).receptive_field
+    assert measure_receptive_field(spec)[0] == analyze(spec).receptive_field
+
+
+@pytest.mark.parametrize(("k", "s", "d"), [(512, 512, 1), (512, 1, 1), (3, 4096, 1), (300, 7, 11)])
+def test_probe_stays_small_for_wide_or_strided_transposed_layers(k, s, d):
+    """O(receptive field): the old one-hot probe held (k_eff + 2s)^2 values; 19 GB for k = s = 512."""
+    spec = ConvSpec(1, 1, k, stride=s, dilation=d, transposed=True, dim=1, input_size=1)
+    probe = probe_size(True, k, s, d)
+    if probe is None:
+        assert measure_receptive_field(spec) == (None, measure_receptive_field(spec)[1])
+    else:
+        assert 2 * probe.batch * (probe.inputs + probe.outputs) <= PROBE_ELEMENTS
+        assert measure_receptive_field(spec)[0] == analyze(spec).receptive_field
 
 
 @pytest.mark.parametrize(("kernel", "dilation"), [((3, 5), (1, 1)), ((3, 3), (2, 3)), ((1, 4), (1, 2))])
@@ -40,19 +54,19 @@ def test_plan_uses_meta_for_layers_too_big_to_run(monkeypatch):
 
     monkeypatch.setattr(verify_module, "free_memory", lambda device: None)  # any machine's answer
     big = analyze(ConvSpec(64, 64, 3, dim=3, input_size=512))
-    mode, reason = plan([big], "cpu", full=False)
-    assert mode == "meta" and "--full forces it" in reason
-    assert plan([big], "cpu", full=True)[0] == "real"
-    assert plan([analyze(ConvSpec(6, 10, 3))], "cpu", full=False)[0] == "real"
-    assert plan([analyze(ConvSpec(6, 10, 3))], "meta", full=False)[0] == "meta"
+    chosen = plan([big], "cpu", full=False)
+    assert chosen.mode == "meta" and "--full forces it" in chosen.reason
+    assert plan([big], "cpu", full=True).mode == "real"
+    assert plan([analyze(ConvSpec(6, 10, 3))], "cpu", full=False).mode == "real"
+    assert plan([analyze(ConvSpec(6, 10, 3))], "meta", full=False).mode == "meta"
 
 
 def test_full_never_runs_the_machine_out_of_memory(monkeypatch):
     from convcalc import verify as verify_module
 
     monkeypatch.setattr(verify_module, "free_memory", lambda device: 2**20)
-    mode, reason = plan([analyze(ConvSpec(64, 64, 3, input_size=224))], "cpu", full=True)
-    assert mode == "meta" and "only 1.0 MiB is free" in reason
+    chosen = plan([analyze(ConvSpec(64, 64, 3, input_size=224))], "cpu", full=True)
+    assert chosen.mode == "meta" and "only 1.0 MiB is free" in chosen.reason
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])

@@ -1,0 +1,151 @@
+"""The verification plan: what torch can represent, and what a real pass would cost, before torch runs.
+
+Standard library only, so every bound is decided (and tested) without allocating anything.
+Every allocation verification makes is covered here: the forward pass (which torchinfo repeats
+on the same tensors, one after the other, so the peak is the same) and the receptive-field probe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+from typing import Any
+
+from .spec import OPTION, ConvSpec
+
+INT64 = 1 << 63  # torch's sizes, strides and storage byte counts are signed 64-bit
+INT32 = 1 << 31  # torch's CPU transposed-convolution kernel keeps stride and dilation in 32 bits
+MEMORY_LIMIT = 1 << 30  # bytes a real forward pass may take before convcalc falls back to meta
+TIME_LIMIT = 2.0  # seconds a real forward pass (and torchinfo's repeat of it) may take, by the estimate
+FREE_SHARE = 0.8  # even --full never plans past this share of the device's free memory
+# Conservative multiply-accumulates per second, so the estimate errs towards meta.
+MACS_PER_SECOND = {"cpu": 1e10, "cuda": 2e12, "mps": 2e11}
+SLOW_ON_CPU = {"float16": 8, "bfloat16": 4, "float64": 2}
+PROBE_ELEMENTS = 1 << 21  # float64 values the receptive-field probe may hold: 16 MiB
+PROBE_MACS = 1 << 24  # and the multiply-accumulates it may do: milliseconds
+_SETTINGS = ("in_channels", "out_channels", "groups", "batch")
+_SIZES = ("kernel_size", "stride", "dilation", "output_padding", "input_size")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How verification will run: "real" (a forward pass on the device), "meta" or "skipped"."""
+
+    mode: str
+    reason: str
+
+
+def choose(stages: list[Any], device: str, full: bool, free: int | None) -> Plan:
+    """Real pass, meta device or no torch at all, for these ConvResults run one after the other."""
+    why_not = unrepresentable(stages)
+    if why_not:
+        return Plan("skipped", f"not verified: {why_not}; the figures are analytic only")
+    if device == "meta":
+        return Plan("meta", "meta device: shapes, parameters and FLOPs, no data and no real pass")
+    need = sum(forward_bytes(r, device) for r in stages)
+    seconds = 2 * sum(forward_seconds(r, device) for r in stages)  # torchinfo repeats the pass
+    if free is not None and need > free * FREE_SHARE:
+        return Plan(
+            "meta",
+            f"counted on the meta device, since a real pass on {device} would need about {gib(need)} "
+            f"and only {gib(free)} is free",
+        )
+    if full:
+        return Plan("real", f"real forward pass forced by --full (estimated {gib(need)}, {seconds:.2g} s)")
+    if need > MEMORY_LIMIT or seconds > TIME_LIMIT:
+        return Plan(
+            "meta",
+            f"counted on the meta device, since a real pass on {device} would need about {gib(need)} "
+            f"and {seconds:.2g} s (--full forces it)",
+        )
+    return Plan("real", "real forward pass")
+
+
+def unrepresentable(stages: list[Any]) -> str:
+    """Why torch cannot hold a setting or a tensor of these layers at all, or ''."""
+    for result in stages:
+        spec: ConvSpec = result.spec
+        values = [(name, getattr(spec, name)) for name in _SETTINGS]
+        values += [(name, v) for name in _SIZES for v in getattr(spec, name)]
+        values += [("padding", v) for v in spec.padding if isinstance(spec.padding, tuple)]
+        for name, value in values:
+            if abs(value) >= INT64:
+                return f"{OPTION[name]}={value:,} is beyond torch's 64-bit integers"
+        for label, shape in tensor_shapes(result):
+            size = prod(shape) * spec.element_bytes
+            if size >= INT64:
+                dims = "x".join(map(str, shape))
+                return f"the {label} tensor {dims} would take {size:.3g} bytes, beyond torch's 64-bit sizes"
+    return ""
+
+
+def tensor_shapes(result: Any) -> list[tuple[str, tuple[int, ...]]]:
+    """Every tensor a forward pass holds: input, weight, output (the bias is smaller than the output)."""
+    spec = result.spec
+    per_group = spec.out_channels // spec.groups if spec.transposed else spec.in_channels // spec.groups
+    first = spec.in_channels if spec.transposed else spec.out_channels
+    return [
+        ("input", result.input_shape),
+        ("weight", (first, per_group, *spec.kernel_size)),
+        ("output", result.output_shape),
+    ]
+
+
+def forward_bytes(result: Any, device: str) -> int:
+    """Bytes a real forward pass may hold at its peak, erring high, batch included."""
+    spec, mem = result.spec, result.memory
+    need = mem.input_bytes + mem.output_bytes + mem.param_bytes
+    if spec.padding_mode != "zeros" or spec.padding == "same":
+        padded = (n + left + right for n, (left, right) in zip(spec.input_size, spec.pads))
+        need += prod((spec.batch, spec.in_channels, *padded)) * spec.element_bytes
+    if device.partition(":")[0] == "cpu":
+        # CPU kernels may unfold the input into columns (im2col) before the matrix product, and
+        # some paths (float64, some strides and dtypes) unfold the whole batch at once. On a GPU a
+        # failed allocation raises and falls back to meta; on the cpu the OS would kill the process.
+        spatial = spec.input_size if spec.transposed else result.output_shape[2:]
+        channels = spec.out_channels if spec.transposed else spec.in_channels
+        need += spec.batch * channels * prod(spec.kernel_size) * prod(spatial) * spec.element_bytes
+    return need
+
+
+def forward_seconds(result: Any, device: str) -> float:
+    kind = device.partition(":")[0]
+    rate = MACS_PER_SECOND.get(kind, MACS_PER_SECOND["cpu"])
+    if kind == "cpu":
+        rate /= SLOW_ON_CPU.get(result.spec.dtype, 1)
+    return result.macs / rate
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A one-channel probe along one dimension: `batch` copies of an input of `inputs` ones, and for
+    copy b the gradient of output `first + b`, whose non-zero span is that output's receptive field."""
+
+    batch: int
+    inputs: int
+    outputs: int
+    first: int
+
+
+def probe_size(transposed: bool, kernel: int, stride: int, dilation: int) -> Probe | None:
+    """The receptive-field probe for one dimension, O(receptive field); None where it would be too big.
+
+    A convolution needs one output, so an input as long as the effective kernel. A transposed one
+    needs one fully covered output per residue of the stride: 2 + ceil((k_eff - 2) / stride) inputs
+    cover outputs k_eff - 1 ... (inputs - 1)*stride, at least `stride` of them.
+    """
+    k_eff = dilation * (kernel - 1) + 1
+    if max(k_eff, stride) >= INT32:  # beyond torch's 32-bit CPU transposed kernel
+        return None
+    if not transposed:
+        probe = Probe(1, k_eff, 1, 0)
+    else:
+        inputs = 2 + -(-max(k_eff - 2, 0) // stride)
+        probe = Probe(stride, inputs, (inputs - 1) * stride + k_eff, k_eff - 1)
+    held = 2 * probe.batch * (probe.inputs + probe.outputs)  # values and their gradients
+    work = probe.batch * probe.inputs * kernel if transposed else kernel  # multiply-accumulates
+    return probe if held <= PROBE_ELEMENTS and work <= PROBE_MACS else None
+
+
+def gib(n: int) -> str:
+    return f"{n / 2**30:,.2f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
