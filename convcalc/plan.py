@@ -135,7 +135,7 @@ def probe_size(transposed: bool, kernel: int, stride: int, dilation: int) -> Pro
     cover outputs k_eff - 1 ... (inputs - 1)*stride, at least `stride` of them.
     """
     k_eff = dilation * (kernel - 1) + 1
-    if max(k_eff, stride) >= INT32:  # beyond torch's 32-bit CPU transposed kernel
+    if max(k_eff, stride, dilation) >= INT32:  # beyond torch's 32-bit CPU transposed kernel
         return None
     if not transposed:
         probe = Probe(1, k_eff, 1, 0)

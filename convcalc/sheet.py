@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 # Cell kinds: how a value is written. (kind, value) pairs are the cells.
@@ -52,14 +53,16 @@ def text(kind: str, value: Any) -> str:
     if kind == BYTES:
         for scale, unit in ((2**30, "GiB"), (2**20, "MiB")):
             if value >= scale:
-                return f"{value / scale:,.2f} {unit}"
+                return f"{Decimal(value) / scale:,.2f} {unit}"  # Decimal: no float overflow past 1e308
         return f"{value:,} B"
     if kind == COUNT:
         return f"{value:,}"
     if kind == RATIO:
         return f"{value:.3g}"
     if kind == SI:
-        return next((f"{value / scale:.3g}{unit}" for scale, unit in _SI if value >= scale), str(value))
+        # A unit once the value rounds to 1.00 of it (999,999,999 is 1G, not 1e+3M); Decimal past 1e308.
+        scaled = ((Decimal(value) / scale, unit) for scale, unit in _SI if 2000 * value >= 1999 * scale)
+        return next((f"{v:.3g}{unit}" for v, unit in scaled), str(value))
     return str(value)
 
 

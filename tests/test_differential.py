@@ -1,5 +1,7 @@
 """torch as the judge: analytic figures equal the real layer's over thousands of random settings.
 
+FLOPs are checked by both witnesses: FlopCounterMode, and the light one the CLI uses.
+
 Valid settings are checked on the meta device (no memory); acceptance versus rejection is
 checked on the cpu with tiny real tensors, since the meta device does not validate everything.
 """
@@ -14,6 +16,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from convcalc import ConvSpec, InvalidSpecError, analyze
 from convcalc.formulas import effective_kernel
+from convcalc.witness import LIGHT, count_flops
 
 # 6 layer types x 350 = 2,100 valid configurations a run.
 VALID_EXAMPLES = 350
@@ -107,6 +110,9 @@ def assert_matches_torch(kwargs: dict) -> None:
     x = torch.empty(result.input_shape, device="meta")
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         y = layer(x)
+    with torch.no_grad():
+        light = count_flops(lambda: layer(x))  # the witness the CLI uses, beside the full one
+    assert light.witness == LIGHT and light.flops == counter.get_total_flops()
     assert tuple(y.shape) == result.output_shape
     assert sum(p.numel() for p in layer.parameters()) == result.params
     assert layer.weight.numel() == result.weight_params

@@ -37,3 +37,31 @@ def test_verify_does_import_torch():
     # the probe above would pass trivially if it could not see torch at all
     done = run_probe("conv", "6", "10", "3", "--device", "meta", "-f", "json")
     assert done.stderr.strip().endswith("TORCH_LOADED")
+
+
+MODULES = """
+import sys
+from convcalc.cli import main
+sys.argv = ["convcalc"] + sys.argv[1:]
+try:
+    main()
+except SystemExit:
+    pass
+print(sorted(m for m in ("torch", "torch._dynamo", "sympy", "rich") if m in sys.modules), file=sys.stderr)
+"""
+
+
+def loaded(*args):
+    done = subprocess.run([sys.executable, "-c", MODULES, *args], capture_output=True, text=True, check=True)
+    return done.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("command", ["conv 6 10 3 -g 2 --no-bias", "compare 6 12 3 --no-bias"])
+def test_verified_path_skips_dynamo_and_sympy(command):
+    """The confirmed answer costs the torch import, not dynamo's 1.2 s (FlopCounterMode's trigger)."""
+    assert loaded(*command.split(), "-i", "32", "-f", "json") == "['torch']"
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "markdown", "latex"])
+def test_no_verify_formats_skip_torch_and_rich(fmt):
+    assert loaded("conv", "6", "10", "3", "--no-verify", "-f", fmt) == "[]"

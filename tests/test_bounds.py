@@ -1,0 +1,195 @@
+"""Every input ends in bounded time and memory: exit 0 with exact figures, or one line and exit 2.
+
+The commands run in fresh processes under an address-space limit, so a regression fails the test
+instead of the machine; each reports its own peak memory.
+"""
+
+import json
+import resource
+import subprocess
+import sys
+from math import prod
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from convcalc import ConvSpec, analyze, formulas
+from convcalc.plan import INT64, choose, forward_bytes, probe_size, unrepresentable
+
+PEAK_LIMIT = 1.5 * 2**30  # bytes of peak RSS any command may reach
+GUARD = 8 * 2**30  # address space a command may reserve before the kernel refuses it
+
+DRIVER = """
+import json, resource, shlex, sys
+from typer.testing import CliRunner
+from convcalc.cli import app
+runner = CliRunner()
+out = []
+for line in sys.stdin.read().splitlines():
+    r = runner.invoke(app, shlex.split(line), env={"COLUMNS": "100"})
+    crashed = r.exception is not None and not isinstance(r.exception, SystemExit)
+    out.append({"command": line, "code": r.exit_code, "stdout": r.stdout, "stderr": r.stderr,
+                "crashed": repr(r.exception) if crashed else None})
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"runs": out, "peak": peak}))
+"""
+
+
+def _guard() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (GUARD, GUARD))
+
+
+def run_isolated(commands: list[str], timeout: float = 120) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", DRIVER],
+        input="\n".join(commands),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=_guard,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def assert_clean(runs: dict) -> None:
+    assert runs["peak"] < PEAK_LIMIT, f"peak RSS {runs['peak'] / 2**30:.2f} GiB"
+    for r in runs["runs"]:
+        assert r["crashed"] is None, f"{r['command']}: {r['crashed']}"
+        assert r["code"] in (0, 2), f"{r['command']}: exit {r['code']}\n{r['stderr']}"
+        if r["code"] == 2:
+            lines = r["stderr"].strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("convcalc: error: "), r["stderr"]
+        assert "Traceback" not in r["stderr"] + r["stdout"]
+
+
+# The commands issue 6 found unbounded: each once, exactly as typed.
+ISSUE_COMMANDS = [
+    "conv 1 1 512 -T -s 512 -i 1 --dim 1 --device meta -f json",
+    "conv 32 1 3 -p 1 -i 256 -b 48 --dtype float64 -f json",
+    "conv 3 64 3 -i 1000000 -b 1000000",
+    "conv 1 1 3 -i 1000000000000000000000",
+    "conv 1 1 1 --dim 1 -i 1 -T -d 2147483648 --device meta",
+    "conv 1000000000000 1000000000000 1 -g 7 -i 1 --no-verify",
+    "compare 1000000000000 1000000000000 1 -i 1 --no-verify",
+    "conv 1 1 100000000 -T -i 1 --dim 1 --no-verify",
+    "conv 512 512 3 -p 1 -i 1024 -f json",
+    "conv 64 64 3 --dim 3 -i 512 -f json",
+    "conv 1 1 1 --dim 1 -i 1 -T -s 2147483648",
+    "conv 1 1 1 --dim 1 -i 1 -T -d 2147483648",
+]
+
+
+@pytest.mark.parametrize("command", ISSUE_COMMANDS)
+def test_issue_commands_end_cleanly(command):
+    runs = run_isolated([command])
+    assert_clean(runs)
+    (r,) = runs["runs"]
+    if "-g 7" in command:
+        assert r["code"] == 2 and "greatest common divisor is 1,000,000,000,000" in r["stderr"]
+    else:
+        assert r["code"] == 0
+
+
+def test_unrepresentable_layers_print_analytic_figures_and_say_why():
+    (r,) = run_isolated(["conv 3 64 3 -i 1000000 -b 1000000 -f json"])["runs"]
+    data = json.loads(r["stdout"])
+    assert data["params"] == 64 * 3 * 3 * 3 + 64
+    assert data["macs"] == 10**6 * 999998**2 * 64 * 3 * 3 * 3
+    assert data["verification"]["mode"] == "skipped" and data["verification"]["checks"] == []
+    assert "beyond torch's 64-bit sizes" in data["verification"]["reason"]
+
+
+HUGE = st.one_of(st.integers(1, 4), st.integers(1, 10**30))
+
+
+@st.composite
+def huge_command(draw) -> tuple[str, dict]:
+    dim, transposed = draw(st.integers(1, 3)), draw(st.booleans())
+    groups = draw(st.sampled_from([1, 1, 2, 3, 10**12]))
+    c_in, c_out = groups * draw(HUGE), groups * draw(HUGE)
+    k, s, d = (draw(st.lists(HUGE, min_size=dim, max_size=dim)) for _ in range(3))
+    if transposed:
+        n = draw(st.lists(HUGE, min_size=dim, max_size=dim))
+    else:  # mostly valid: at least the effective kernel, often much more
+        n = [formulas.effective_kernel(k_, d_) + draw(HUGE) - 1 for k_, d_ in zip(k, d)]
+    batch, bias = draw(HUGE), draw(st.booleans())
+    tail = draw(st.sampled_from(["", "--device meta", "--no-verify"]))
+    x = lambda v: "x".join(map(str, v))  # noqa: E731
+    command = (
+        f"conv {c_in} {c_out} {x(k)} --dim {dim} -s {x(s)} -d {x(d)} -i {x(n)} -b {batch} -g {groups} "
+        f"{'-T ' if transposed else ''}{'' if bias else '--no-bias '}{tail} -f json"
+    )
+    layer = dict(c_in=c_in, c_out=c_out, k=k, s=s, d=d, n=n, batch=batch, groups=groups, bias=bias)
+    return command, layer | {"transposed": transposed}
+
+
+def expected(layer: dict) -> tuple[int, int]:
+    """params and MACs by the textbook formulas, written out here apart from convcalc's."""
+    g, k = layer["groups"], prod(layer["k"])
+    params = layer["c_out"] * (layer["c_in"] // g) * k + (layer["c_out"] if layer["bias"] else 0)
+    if layer["transposed"]:
+        return params, layer["batch"] * prod(layer["n"]) * layer["c_in"] * (layer["c_out"] // g) * k
+    out = [
+        (n - d * (k_ - 1) - 1) // s + 1 for n, k_, s, d in zip(layer["n"], layer["k"], layer["s"], layer["d"])
+    ]
+    return params, layer["batch"] * prod(out) * layer["c_out"] * (layer["c_in"] // g) * k
+
+
+@settings(max_examples=6)
+@given(st.lists(huge_command(), min_size=8, max_size=8))
+def test_huge_and_odd_values_end_cleanly_with_exact_figures(cases):
+    runs = run_isolated([command for command, _ in cases])
+    assert_clean(runs)
+    for r, (_, layer) in zip(runs["runs"], cases):
+        if r["code"] == 0:
+            data = json.loads(r["stdout"])
+            assert (data["params"], data["macs"]) == expected(layer), r["command"]
+
+
+# Pure bounds, no torch.
+
+
+@pytest.mark.parametrize(
+    ("k", "s", "d"), [(k, s, d) for k in range(1, 13) for s in range(1, 9) for d in range(1, 7)]
+)
+def test_transposed_receptive_field_closed_form_equals_counting_taps(k, s, d):
+    by_residue: dict[int, list[int]] = {}
+    for tap in range(k):
+        by_residue.setdefault(tap * d % s, []).append(tap * d)
+    counted = max((max(offsets) - min(offsets)) // s + 1 for offsets in by_residue.values())
+    assert formulas.transposed_receptive_field(k, s, d) == counted
+
+
+def test_divisors_are_complete_when_small_and_bounded_when_huge():
+    assert formulas.divisors(36) == [1, 2, 3, 4, 6, 9, 12, 18, 36]
+    n = 2**12 * 3**4 * 5**3 * 7  # below 2^32: every divisor
+    found = formulas.divisors(n)
+    assert found == sorted(set(found)) and all(n % d == 0 for d in found)
+    assert len(found) == 13 * 5 * 4 * 2  # (12+1)(4+1)(3+1)(1+1): all of them
+    huge = formulas.divisors(2**100 * 3)
+    assert huge[:4] == [1, 2, 3, 4] and huge[-1] == 2**100 * 3 and len(huge) < 2 * 2**16
+
+
+def test_the_plan_covers_the_whole_batch_unfolded_on_cpu():
+    """The float64 slow path unfolds every sample: 48 x 32 x 3x3 x 256x256 values, not one sample's."""
+    result = analyze(ConvSpec(32, 1, 3, padding=1, input_size=256, batch=48, dtype="float64"))
+    columns = 48 * 32 * 3 * 3 * 256 * 256 * 8
+    tensors = (48 * 32 * 256 * 256 + 48 * 1 * 256 * 256 + 1 * 32 * 3 * 3 + 1) * 8
+    assert forward_bytes(result, "cpu") == columns + tensors
+    assert choose([result], "cpu", full=False, free=None).mode == "meta"
+
+
+def test_settings_and_tensors_beyond_int64_are_named():
+    assert "C_IN=" in unrepresentable([analyze(ConvSpec(INT64, 1, 1, input_size=1))])
+    assert "the output tensor" in unrepresentable([analyze(ConvSpec(1, 2**40, 1, input_size=2**22))])
+    assert unrepresentable([analyze(ConvSpec(6, 10, 3))]) == ""
+    assert choose([analyze(ConvSpec(1, 1, 1, input_size=INT64))], "cpu", False, None).mode == "skipped"
+
+
+def test_probe_grows_with_the_receptive_field_not_the_stride_or_input():
+    assert probe_size(False, 3, 1, 1).inputs == 3
+    assert probe_size(False, 3, 10**6, 1).inputs == 3
+    assert probe_size(True, 512, 512, 1).inputs == 3
+    assert probe_size(True, 10**8, 1, 1) is None and probe_size(False, 1, 1, 2**31) is None
