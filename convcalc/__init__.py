@@ -3,18 +3,19 @@
 Figures are computed analytically (no torch import) and confirmed by building the real layer in torch.
 """
 
-from .analysis import analyze
+from .analysis import analyze, analyze_many
 from .api import conv_report
 from .compare import CompareReport, compare_report
 from .errors import ConvCalcError, DeviceError, ExpectError, InvalidSpecError
 from .render import render
 from .render_compare import render_compare
-from .results import ConvResult, Report, Verification
+from .results import BatchRow, ConvResult, Report, Verification
 from .spec import ConvSpec
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchRow",
     "CompareReport",
     "ConvCalcError",
     "ConvResult",
@@ -26,6 +27,7 @@ __all__ = [
     "Verification",
     "__version__",
     "analyze",
+    "analyze_many",
     "compare_report",
     "conv_report",
     "render",

@@ -1,9 +1,13 @@
-"""analyze(): a ConvSpec's figures from the formulas alone. Never imports torch."""
+"""analyze(): a ConvSpec's figures from the formulas alone; analyze_many() for streams. No torch."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
 from . import formulas
-from .results import ConvResult, Memory
+from .errors import InvalidSpecError
+from .results import BatchRow, ConvResult, Memory
 from .spec import ConvSpec
 
 
@@ -23,7 +27,6 @@ def analyze(spec: ConvSpec) -> ConvResult:
         )
     return ConvResult(
         spec=spec,
-        layer=layer_repr(spec),
         input_shape=spec.input_shape,
         output_shape=output_shape,
         weight_params=weight,
@@ -36,6 +39,21 @@ def analyze(spec: ConvSpec) -> ConvResult:
         receptive_field=receptive_field(spec),
         memory=memory(spec, weight + bias, output_shape),
     )
+
+
+def analyze_many(configs: Iterable[Mapping[str, Any]]) -> Iterator[BatchRow]:
+    """Validate and analyse each configuration (ConvSpec's keyword arguments), lazily, one row each.
+
+    A generator, so memory stays constant however long the stream; an invalid configuration is a
+    row with the reason, as ConvSpec words it, not an exception. For sweeps over design spaces.
+    """
+    for settings in configs:
+        try:
+            spec = ConvSpec(**settings)
+        except InvalidSpecError as exc:
+            yield BatchRow(settings, None, str(exc))
+        else:
+            yield BatchRow(settings, analyze(spec))
 
 
 def receptive_field(spec: ConvSpec) -> tuple[int, ...]:

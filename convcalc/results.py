@@ -33,7 +33,7 @@ CONVENTION = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Memory:
     """Bytes for the chosen dtype; the last two follow torchsummary's estimate users know."""
 
@@ -46,12 +46,11 @@ class Memory:
     total_bytes: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConvResult:
     """Analytic figures of one layer."""
 
     spec: ConvSpec
-    layer: str
     input_shape: Size
     output_shape: Size
     weight_params: int
@@ -61,6 +60,13 @@ class ConvResult:
     effective_kernel: Size
     receptive_field: Size
     memory: Memory
+
+    @property
+    def layer(self) -> str:
+        """The layer as torch's repr() prints it; made when asked, so streams of results skip it."""
+        from .analysis import layer_repr
+
+        return layer_repr(self.spec)
 
     @property
     def params(self) -> int:
@@ -75,6 +81,19 @@ class ConvResult:
         values = {key: getattr(self, key) for key in FIGURES if key not in MEMORY_KEYS}
         values.update({key: getattr(self.memory, key) for key in MEMORY_KEYS})
         return values
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRow:
+    """One configuration of a stream: its settings as given, and the figures or why it is invalid."""
+
+    settings: Any  # the mapping given to analyze_many
+    result: ConvResult | None
+    reason: str = ""  # the InvalidSpecError message, naming the parameter and the rule
+
+    @property
+    def valid(self) -> bool:
+        return self.result is not None
 
 
 @dataclass(frozen=True)

@@ -62,8 +62,14 @@ def text(kind: str, value: Any) -> str:
     if kind == SI:
         # A unit once the value rounds to 1.00 of it (999,999,999 is 1G, not 1e+3M); Decimal past 1e308.
         scaled = ((Decimal(value) / scale, unit) for scale, unit in _SI if 2000 * value >= 1999 * scale)
-        return next((f"{v:.3g}{unit}" for v, unit in scaled), str(value))
+        return next((f"{_g3(v)}{unit}" for v, unit in scaled), str(value))
     return str(value)
+
+
+def _g3(value: Decimal) -> str:
+    """Three significant digits without trailing zeros, as float's 'g' writes them: 16M, not 16.0M."""
+    mantissa, e, exponent = f"{value:.3g}".partition("e")
+    return (mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa) + e + exponent
 
 
 def plain(kind: str, value: Any) -> Any:

@@ -38,6 +38,7 @@ OPTION = {
     "dim": "--dim",
 }
 _TUPLE_FIELDS = ("kernel_size", "stride", "dilation", "output_padding", "input_size")
+_DIM_FIELDS = (*_TUPLE_FIELDS, "padding")
 
 
 def parse_size(text: str, name: str) -> IntOrSize:
@@ -66,7 +67,7 @@ def check_device(device: str) -> str:
     return device
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConvSpec:
     """One ConvNd / ConvTransposeNd layer plus the input it is applied to.
 
@@ -90,6 +91,10 @@ class ConvSpec:
     dtype: str = "float32"
     dim: int | None = None
     default_input: bool = field(default=False, compare=False)
+    # Derived once, in __post_init__: padding applied as (left, right) per dimension, with 'same'
+    # and 'valid' resolved; and the spatial output size by torch's formula for the layer type.
+    pads: tuple[tuple[int, int], ...] = field(default=(), init=False, compare=False, repr=False)
+    output_spatial: Size = field(default=(), init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         dim = _infer_dim(self)
@@ -119,49 +124,16 @@ class ConvSpec:
     def element_bytes(self) -> int:
         return DTYPE_BYTES[self.dtype]
 
-    @property
-    def pads(self) -> tuple[tuple[int, int], ...]:
-        """Padding actually applied, (left, right) per dimension, with 'same' and 'valid' resolved."""
-        if self.padding == "valid":
-            return ((0, 0),) * self.dim
-        if self.padding == "same":
-            return tuple(formulas.same_padding(k, d) for k, d in zip(self.kernel_size, self.dilation))
-        return tuple((p, p) for p in self.padding)
-
-    @property
-    def output_spatial(self) -> Size:
-        """Spatial output size, by torch's formula for the layer type."""
-        if self.transposed:
-            return tuple(
-                formulas.transposed_output_size(n, k, s, p, d, op)
-                for n, k, s, (p, _), d, op in zip(
-                    self.input_size,
-                    self.kernel_size,
-                    self.stride,
-                    self.pads,
-                    self.dilation,
-                    self.output_padding,
-                )
-            )
-        return tuple(
-            formulas.conv_output_size(n, k, s, left, right, d)
-            for n, k, s, (left, right), d in zip(
-                self.input_size, self.kernel_size, self.stride, self.pads, self.dilation
-            )
-        )
-
     def settings(self) -> dict:
         """The settings as plain JSON-ready values."""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
         return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
 
 def _infer_dim(spec: ConvSpec) -> int:
-    lengths = {
-        name: len(value)
-        for name in (*_TUPLE_FIELDS, "padding")
-        if isinstance(value := getattr(spec, name), tuple)
-    }
+    if spec.dim is None and all(type(getattr(spec, name)) is not tuple for name in _DIM_FIELDS):
+        return 2  # the common case, decided without building the table below
+    lengths = {name: len(value) for name in _DIM_FIELDS if isinstance(value := getattr(spec, name), tuple)}
     if spec.dim is not None:
         if spec.dim not in (1, 2, 3):
             raise InvalidSpecError("--dim", f"{spec.dim} is not a convolution dimension; use 1, 2 or 3")
@@ -195,32 +167,64 @@ def _as_tuple(value: IntOrSize, dim: int, name: str) -> Size:
     return value
 
 
+_MINIMUMS = (
+    ("in_channels", 1),
+    ("out_channels", 1),
+    ("groups", 1),
+    ("batch", 1),
+    ("kernel_size", 1),
+    ("stride", 1),
+    ("dilation", 1),
+    ("input_size", 1),
+    ("output_padding", 0),
+)
+
+
 def _validate(spec: ConvSpec) -> None:
-    _positive("in_channels", spec.in_channels)
-    _positive("out_channels", spec.out_channels)
-    _positive("groups", spec.groups)
-    _positive("batch", spec.batch)
-    for name, minimum in (
-        ("kernel_size", 1),
-        ("stride", 1),
-        ("dilation", 1),
-        ("input_size", 1),
-        ("output_padding", 0),
-    ):
-        for v in getattr(spec, name):
-            _at_least(name, v, minimum)
+    counts = (spec.in_channels, spec.out_channels, spec.groups, spec.batch)
+    sizes = (*spec.kernel_size, *spec.stride, *spec.dilation, *spec.input_size)
+    # One pass for the common case; the message is built (field by field, in order) only on failure.
+    plain = set(map(type, (*counts, *sizes, *spec.output_padding))) == {int}
+    if not (plain and min(*counts, *sizes) >= 1 and min(spec.output_padding) >= 0):
+        for name, minimum in _MINIMUMS:
+            value = getattr(spec, name)
+            for v in value if isinstance(value, tuple) else (value,):
+                _at_least(name, v, minimum)
     if isinstance(spec.padding, tuple):
         for v in spec.padding:
             _check_padding_value(spec, v)
     _check_groups(spec)
     _check_words(spec)
     _check_transposed(spec)
+    set_ = object.__setattr__.__get__(spec)
+    set_("pads", _pads(spec))
+    set_("output_spatial", _output_spatial(spec))
     _check_padding_mode(spec)
     _check_output(spec)
 
 
-def _positive(name: str, value: int) -> None:
-    _at_least(name, value, 1)
+def _pads(spec: ConvSpec) -> tuple[tuple[int, int], ...]:
+    if spec.padding == "valid":
+        return ((0, 0),) * spec.dim
+    if spec.padding == "same":
+        return tuple(formulas.same_padding(k, d) for k, d in zip(spec.kernel_size, spec.dilation))
+    return tuple((p, p) for p in spec.padding)
+
+
+def _output_spatial(spec: ConvSpec) -> Size:
+    if spec.transposed:
+        return tuple(
+            formulas.transposed_output_size(n, k, s, p, d, op)
+            for n, k, s, (p, _), d, op in zip(
+                spec.input_size, spec.kernel_size, spec.stride, spec.pads, spec.dilation, spec.output_padding
+            )
+        )
+    return tuple(
+        formulas.conv_output_size(n, k, s, left, right, d)
+        for n, k, s, (left, right), d in zip(
+            spec.input_size, spec.kernel_size, spec.stride, spec.pads, spec.dilation
+        )
+    )
 
 
 def _at_least(name: str, value: int, minimum: int) -> None:
