@@ -11,6 +11,8 @@ so that a machine whose speed drifts (a busy neighbour, turbo) slows every comma
 median wall time (perf_counter around the process), its IQR, median peak RSS (wait4's ru_maxrss) and
 the median of the per-round ratio to its baseline (paired: both timed in the same round). Stdout goes
 to /dev/null; a command that exits non-zero is reported on stderr and marked FAILED in the table.
+PYTHONDONTWRITEBYTECODE is removed from the commands' environment, so every tool runs with its bytecode
+cached (written by the warm-up rounds), as on a user's machine.
 `convcalc` is the executable beside --python. bench/startup.sh runs the same commands with hyperfine.
 """
 
@@ -86,12 +88,17 @@ def suite(name: str, python: str) -> list[Command]:
     return cmds
 
 
+# Bytecode cached, as a user's machine has it: the warm-up rounds write the .pyc files that an
+# inherited PYTHONDONTWRITEBYTECODE=1 (set on some CI and sandbox machines) would forbid.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run_once(cmd: Command) -> tuple[float, int, int, str]:
     """Run cmd as a fresh process: wall seconds, peak RSS in KiB, exit status and the end of stderr."""
     with tempfile.TemporaryFile() as err:  # a file, not a pipe: a chatty command cannot block on it
         start = time.perf_counter()
         proc = subprocess.Popen(
-            cmd.argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err
+            cmd.argv, cwd=ROOT, env=ENV, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err
         )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start

@@ -7,6 +7,7 @@
 #
 # Writes bench/results/hyperfine-SUITE.md. hyperfine stops at the first command that exits non-zero.
 set -euo pipefail
+unset PYTHONDONTWRITEBYTECODE  # bytecode cached, as on a user's machine (see startup.py)
 cd "$(dirname "$0")/.."
 python=${PYTHON:-.bench-venv/bin/python}
 suite=${1:-small}

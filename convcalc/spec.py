@@ -131,13 +131,11 @@ class ConvSpec:
 
 
 def _infer_dim(spec: ConvSpec) -> int:
-    if spec.dim is None and all(type(getattr(spec, name)) is not tuple for name in _DIM_FIELDS):
-        return 2  # the common case, decided without building the table below
-    lengths = {name: len(value) for name in _DIM_FIELDS if isinstance(value := getattr(spec, name), tuple)}
     if spec.dim is not None:
         if spec.dim not in (1, 2, 3):
             raise InvalidSpecError("--dim", f"{spec.dim} is not a convolution dimension; use 1, 2 or 3")
         return spec.dim
+    lengths = {name: len(value) for name in _DIM_FIELDS if isinstance(value := getattr(spec, name), tuple)}
     if not lengths:
         return 2
     dims = set(lengths.values())
@@ -190,10 +188,12 @@ def _validate(spec: ConvSpec) -> None:
             value = getattr(spec, name)
             for v in value if isinstance(value, tuple) else (value,):
                 _at_least(name, v, minimum)
-    if isinstance(spec.padding, tuple):
-        for v in spec.padding:
+    padding = spec.padding
+    if isinstance(padding, tuple) and not (set(map(type, padding)) == {int} and min(padding) >= 0):
+        for v in padding:
             _check_padding_value(spec, v)
-    _check_groups(spec)
+    if spec.in_channels % spec.groups or spec.out_channels % spec.groups:
+        _check_groups(spec)
     _check_words(spec)
     _check_transposed(spec)
     set_ = object.__setattr__.__get__(spec)
@@ -303,9 +303,9 @@ def _check_transposed(spec: ConvSpec) -> None:
 
 def _check_padding_mode(spec: ConvSpec) -> None:
     # torch pads before convolving: reflect needs padding < input, circular wraps at most once.
-    limits = {"reflect": (lambda p, n: p < n, "smaller than"), "circular": (lambda p, n: p <= n, "at most")}
-    if spec.padding_mode not in limits:
+    if spec.padding_mode not in ("reflect", "circular"):
         return
+    limits = {"reflect": (lambda p, n: p < n, "smaller than"), "circular": (lambda p, n: p <= n, "at most")}
     fits, words = limits[spec.padding_mode]
     for (left, right), n in zip(spec.pads, spec.input_size):
         if not (fits(left, n) and fits(right, n)):
@@ -317,6 +317,8 @@ def _check_padding_mode(spec: ConvSpec) -> None:
 
 
 def _check_output(spec: ConvSpec) -> None:
+    if min(spec.output_spatial) >= 1:
+        return
     for axis, out in enumerate(spec.output_spatial):
         if out >= 1:
             continue
