@@ -208,7 +208,7 @@ def _checks(
         ("params", get("params"), "sum of parameters"),
         ("macs", get("flops") // 2, f"{witness} / 2"),
         ("flops", get("flops"), witness),
-        ("bias_adds", None, "torch's FLOP count leaves bias out"),
+        ("bias_adds", None, "not in torch's FLOP count"),
         ("effective_kernel", None, "no torch equivalent"),
         ("receptive_field", rf, rf_note),
         ("param_bytes", get("param_bytes"), "parameter tensors"),
