@@ -25,6 +25,8 @@ def kind_of(key: str, value: Any) -> str:
     """How a figure is written, from its key."""
     if isinstance(value, tuple):
         return SHAPE
+    if isinstance(value, str):  # "yes"/"no" of the torch_accepts row
+        return TEXT
     return BYTES if key.endswith("bytes") else COUNT
 
 

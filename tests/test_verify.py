@@ -122,3 +122,33 @@ def test_cuda_huge_layer_goes_to_meta(run):
     result = run("conv 64 64 3 --dim 3 --input 512 --device cuda")
     assert result.exit_code == 0, result.output
     assert "counted on the meta device" in result.stdout
+
+
+def test_a_real_pass_that_fails_is_counted_on_meta_with_the_reason(monkeypatch):
+    from convcalc import verify as verify_module
+
+    real_run = verify_module.run_module
+
+    def cpu_kernel_refuses(build, spec, device):
+        if device != "meta":
+            raise RuntimeError("stride should be greater than zero, but got stride_width: -2147483648\nmore")
+        return real_run(build, spec, device)
+
+    monkeypatch.setattr(verify_module, "run_module", cpu_kernel_refuses)
+    v = verify(analyze(ConvSpec(2, 3, 3, input_size=8)))
+    assert v.ok and v.mode == "meta"
+    assert v.reason.endswith(
+        "the real pass failed on cpu: stride should be greater than zero, but got stride_width: -2147483648"
+    )
+
+
+def test_a_layer_torch_refuses_after_convcalc_accepted_it_exits_1_in_one_line(run, monkeypatch):
+    from convcalc import verify as verify_module
+
+    def refuses(build, spec, device):
+        raise RuntimeError("Given groups=1, weight of size [10, 6, 3, 3] is not what torch expected")
+
+    monkeypatch.setattr(verify_module, "run_module", refuses)
+    result = run("conv 6 10 3 -i 8")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "convcalc: MISMATCH torch_accepts: analytic yes but torch measured no"
