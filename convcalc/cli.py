@@ -99,6 +99,9 @@ Expect = Annotated[
 def _spec(options: dict[str, Any], **layer: Any) -> ConvSpec:
     """A ConvSpec from a command's shared options (its locals(), named as above), plus layer settings."""
     o = options
+    if hasattr(sys, "set_int_max_str_digits"):
+        # Arguments are parsed (and capped at MAX_DIGITS); figures built from them may be longer.
+        sys.set_int_max_str_digits(0)
     return ConvSpec(
         o["c_in"],
         o["c_out"],

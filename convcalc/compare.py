@@ -12,6 +12,7 @@ from math import prod
 from typing import Any
 
 from .expect import check_expectations
+from .formulas import ratio
 from .results import CONVENTION, SCHEMA_VERSION, Expectation, Verification
 from .spec import ConvSpec, check_device
 from .variants import Variant, VariantResult, analyze_variant, build_variants
@@ -44,9 +45,10 @@ class CompareReport:
         checked = all(r.verification.ok for r in self.rows if r.verification)
         return checked and all(e.ok for e in self.expectations)
 
-    def ratios(self, result: VariantResult) -> tuple[float, float]:
+    def ratios(self, result: VariantResult) -> tuple[float | int, float | int]:
         """params and MACs over the standard convolution's."""
-        return result.params / self.standard.params, result.macs / self.standard.macs
+        standard = self.standard
+        return ratio(result.params, standard.params), ratio(result.macs, standard.macs)
 
     def figures(self) -> dict[str, Any]:
         """Every variant's figures as `variant.figure`, for --expect."""

@@ -8,11 +8,12 @@ Shapes are written 1x10x30x30. Names may carry a prefix, as in `dwsep.params` fo
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 from .errors import ExpectError
 from .results import Expectation
+from .spec import MAX_DIGITS
 
 ALIASES = {"output": "output_shape", "shape": "output_shape", "rf": "receptive_field"}
 _SCALES = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30}
@@ -41,6 +42,8 @@ def parse_clause(clause: str, figures: dict[str, Any]) -> tuple[str, str]:
             f"--expect {clause!r}: unknown figure {name.strip()!r}; use one of {_names(figures)}"
         )
     value = value.strip()
+    if len(value) > MAX_DIGITS:
+        raise ExpectError(f"--expect {name.strip()}=...: the value has more than {MAX_DIGITS:,} characters")
     if figure_of(key) in _SHAPED:
         if not re.fullmatch(r"\d+(x\d+)*", value.lower()):
             raise ExpectError(f"--expect {clause!r}: write it like 1x10x30x30 (or 3 for every dimension)")
@@ -71,6 +74,10 @@ def holds(key: str, expected: str, actual: Any) -> bool:
     if not suffix and written == written.to_integral_value() and "." not in number:
         return written == actual  # a plain integer is exact
     scale = _SCALES[(suffix or "").lower()]
-    precision = Decimal(1).scaleb(written.as_tuple().exponent)
-    rounded = (Decimal(str(actual)) / scale).quantize(precision, rounding=ROUND_HALF_UP)
+    exponent = written.as_tuple().exponent
+    value = Decimal(actual) if isinstance(actual, int) else Decimal(str(actual))
+    with localcontext() as ctx:
+        # Exact whatever the size: room for every digit of the figure and every decimal written.
+        ctx.prec = max(28, int(actual).bit_length() // 3 + 12 - exponent)
+        rounded = (value / scale).quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_UP)
     return rounded == written

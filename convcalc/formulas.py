@@ -86,6 +86,14 @@ def divisors(n: int, search: int = 1 << 16) -> list[int]:
     return sorted({*small, *(n // d for d in small)})
 
 
+def ratio(numerator: int, denominator: int) -> float | int:
+    """numerator / denominator as a float, or as a whole number where the float would overflow."""
+    try:
+        return numerator / denominator
+    except OverflowError:  # past 1e308: the integer part is all the precision a ratio needs
+        return numerator // denominator
+
+
 def tensor_bytes(shape: Size, element_bytes: int) -> int:
     """Bytes of a dense tensor."""
     return prod(shape) * element_bytes

@@ -71,12 +71,26 @@ def unrepresentable(stages: list[Any]) -> str:
         for name, value in values:
             if abs(value) >= INT64:
                 return f"{OPTION[name]}={value:,} is beyond torch's 64-bit integers"
+        for label, value in _intermediates(spec):
+            if value >= INT64:
+                return f"the {label} ({value:,}) is beyond torch's 64-bit integers"
         for label, shape in tensor_shapes(result):
             size = prod(shape) * spec.element_bytes
             if size >= INT64:
                 dims = "x".join(map(str, shape))
                 return f"the {label} tensor {dims} would take {size:.3g} bytes, beyond torch's 64-bit sizes"
     return ""
+
+
+def _intermediates(spec: ConvSpec) -> list[tuple[str, int]]:
+    """Sizes torch computes on the way to the output's: they must fit 64 bits too."""
+    sizes = [("effective kernel", d * (k - 1) + 1) for k, d in zip(spec.kernel_size, spec.dilation)]
+    sizes += [("padding", max(p)) for p in spec.pads]  # 'same' resolves to dilation x (kernel - 1) / 2
+    if spec.transposed:
+        sizes += [("stretched input", (n - 1) * s) for n, s in zip(spec.input_size, spec.stride)]
+    else:
+        sizes += [("padded input", n + sum(p)) for n, p in zip(spec.input_size, spec.pads)]
+    return sizes
 
 
 def tensor_shapes(result: Any) -> list[tuple[str, tuple[int, ...]]]:
@@ -100,11 +114,13 @@ def forward_bytes(result: Any, device: str) -> int:
         need += prod((spec.batch, spec.in_channels, *padded)) * spec.element_bytes
     if device.partition(":")[0] == "cpu":
         # CPU kernels may unfold the input into columns (im2col) before the matrix product, and
-        # some paths (float64, some strides and dtypes) unfold the whole batch at once. On a GPU a
-        # failed allocation raises and falls back to meta; on the cpu the OS would kill the process.
+        # some paths (float64, some strides and dtypes) unfold the whole batch at once; oneDNN
+        # writes the output in its own layout and copies it out, so the output is held twice. On a
+        # GPU a failed allocation raises and falls back to meta; on the cpu the OS kills the process.
         spatial = spec.input_size if spec.transposed else result.output_shape[2:]
         channels = spec.out_channels if spec.transposed else spec.in_channels
         need += spec.batch * channels * prod(spec.kernel_size) * prod(spatial) * spec.element_bytes
+        need += mem.output_bytes
     return need
 
 

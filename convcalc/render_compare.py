@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 
 from .compare import COMPARE_CONVENTION, CompareReport, VariantRow
+from .formulas import ratio
 from .render import expectation_lines, input_line
 from .sheet import BAR, BYTES, COUNT, MARK, RATIO, SHAPE, SI, TEXT, Cell, Column, Sheet, shape_text, write
 
@@ -26,6 +28,12 @@ def render_compare(
         if max(len(line) for line in natural.splitlines() if line.startswith(("┃", "│"))) <= width:
             break
     return write(sheet, fmt, width=width, color=color)
+
+
+def _fixed(value: Fraction) -> str:
+    """Four decimals; a whole number where the value is past a float's range (a huge multiplier)."""
+    whole = ratio(value.numerator, value.denominator)
+    return f"{whole:,}" if isinstance(whole, int) else f"{whole:.4f}"
 
 
 def bar(fraction: float, width: int = BAR_WIDTH) -> str:
@@ -105,8 +113,8 @@ def notes(report: CompareReport) -> list[str]:
         m = _multiplier(report)
         form = "1/Cout + 1/k^2" if m == 1 else f"M/Cout + M/k^2 (M={m})"
         lines.append(
-            f"dw-separable MACs / standard: measured {float(measured):.4f}; MobileNet's closed form "
-            f"{form} = {float(closed):.4f}"
+            f"dw-separable MACs / standard: measured {_fixed(measured)}; MobileNet's closed form "
+            f"{form} = {_fixed(closed)}"
         )
     lines += _shape_notes(report)
     lines += [

@@ -58,7 +58,7 @@ def text(kind: str, value: Any) -> str:
     if kind == COUNT:
         return f"{value:,}"
     if kind == RATIO:
-        return f"{value:.3g}"
+        return f"{value:.3g}" if isinstance(value, float) else _g3(Decimal(value))
     if kind == SI:
         # A unit once the value rounds to 1.00 of it (999,999,999 is 1G, not 1e+3M); Decimal past 1e308.
         scaled = ((Decimal(value) / scale, unit) for scale, unit in _SI if 2000 * value >= 1999 * scale)

@@ -20,6 +20,9 @@ PADDING_WORDS = ("same", "valid")
 # Bytes per element of each dtype convcalc accepts (torch's itemsize).
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 DEFAULT_INPUT = 224
+# Python's own default limit for int <-> str, also click's for integer arguments. Longer values are
+# refused; figures built from them may be longer, and the CLI lifts the limit to print them.
+MAX_DIGITS = 4300
 _DEVICE = re.compile(r"^(cpu|meta|mps|auto|cuda(:\d+)?)$")
 # Which spec field each CLI option sets, so messages name what the user typed.
 OPTION = {
@@ -48,6 +51,8 @@ def parse_size(text: str, name: str) -> IntOrSize:
         raise InvalidSpecError(
             name, f"{text!r} is not a size; write an integer such as 3, or one per dimension: 3x5"
         )
+    if max(len(p.strip().lstrip("-")) for p in parts) > MAX_DIGITS:
+        raise InvalidSpecError(name, f"a value has more than {MAX_DIGITS:,} digits; write a shorter integer")
     values = tuple(int(p) for p in parts)
     return values[0] if len(values) == 1 else values
 
@@ -60,7 +65,7 @@ def parse_padding(text: str) -> IntOrSize | str:
 
 def check_device(device: str) -> str:
     """Check the device's spelling without torch; whether it exists is verify's business."""
-    if not _DEVICE.match(device):
+    if not _DEVICE.fullmatch(device):  # fullmatch: '$' would let a trailing newline through
         raise InvalidSpecError(
             "--device", f"unknown device {device!r}; use cpu, cuda, cuda:N, mps, meta or auto"
         )

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convcalc import ConvSpec, analyze, formulas
+from convcalc import ConvSpec, InvalidSpecError, analyze, formulas
 from convcalc.plan import INT64, choose, forward_bytes, probe_size, unrepresentable
+from convcalc.spec import check_device
 
 PEAK_LIMIT = 1.5 * 2**30  # bytes of peak RSS any command may reach
 GUARD = 8 * 2**30  # address space a command may reserve before the kernel refuses it
@@ -81,13 +82,29 @@ ISSUE_COMMANDS = [
 ]
 
 
-@pytest.mark.parametrize("command", ISSUE_COMMANDS)
+# Found by an adversarial run after the fixes above: each once crashed, or took over 1.5 GiB.
+LONG = "7" * 4000  # digits: accepted, and the figures built from it run past Python's 4,300-digit str limit
+ADVERSARIAL_COMMANDS = [
+    "conv 3 16 3 -d 4611686018427387904 -p same",  # 'same' resolves past int64
+    "conv 3 16 3 --expect macs=21.290688000000000000000000000M",  # more decimals than Decimal's 28 digits
+    f"conv 3 16 3 -b {10**30} --expect macs=21290688000000000000000000T --no-verify",
+    f"conv 3 16 3 -i {LONG} --no-verify",
+    f"compare {LONG} {LONG} 3 --no-verify -f markdown",
+    f"conv 3 16 {'9' * 5000} --no-verify",  # exit 2: too many digits
+    f"compare 3 1 3 -m {10**400}",  # ratios past a float's range
+    "conv 1 256 1 -i 1000",  # oneDNN holds a 1 GB output twice
+]
+
+
+@pytest.mark.parametrize("command", ISSUE_COMMANDS + ADVERSARIAL_COMMANDS, ids=lambda c: c[:60])
 def test_issue_commands_end_cleanly(command):
     runs = run_isolated([command])
     assert_clean(runs)
     (r,) = runs["runs"]
     if "-g 7" in command:
         assert r["code"] == 2 and "greatest common divisor is 1,000,000,000,000" in r["stderr"]
+    elif "9999" in command:
+        assert r["code"] == 2
     else:
         assert r["code"] == 0
 
@@ -176,7 +193,7 @@ def test_the_plan_covers_the_whole_batch_unfolded_on_cpu():
     """The float64 slow path unfolds every sample: 48 x 32 x 3x3 x 256x256 values, not one sample's."""
     result = analyze(ConvSpec(32, 1, 3, padding=1, input_size=256, batch=48, dtype="float64"))
     columns = 48 * 32 * 3 * 3 * 256 * 256 * 8
-    tensors = (48 * 32 * 256 * 256 + 48 * 1 * 256 * 256 + 1 * 32 * 3 * 3 + 1) * 8
+    tensors = (48 * 32 * 256 * 256 + 2 * 48 * 1 * 256 * 256 + 1 * 32 * 3 * 3 + 1) * 8  # output twice
     assert forward_bytes(result, "cpu") == columns + tensors
     assert choose([result], "cpu", full=False, free=None).mode == "meta"
 
@@ -193,3 +210,9 @@ def test_probe_grows_with_the_receptive_field_not_the_stride_or_input():
     assert probe_size(False, 3, 10**6, 1).inputs == 3
     assert probe_size(True, 512, 512, 1).inputs == 3
     assert probe_size(True, 10**8, 1, 1) is None and probe_size(False, 1, 1, 2**31) is None
+
+
+@pytest.mark.parametrize("device", ["cuda\n", "cpu\n", "meta\n"])
+def test_a_device_with_a_trailing_newline_is_refused(device):
+    with pytest.raises(InvalidSpecError, match="unknown device"):
+        check_device(device)
