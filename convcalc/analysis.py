@@ -8,15 +8,16 @@ from typing import Any
 from . import formulas
 from .errors import InvalidSpecError
 from .results import BatchRow, ConvResult, Memory
-from .spec import ConvSpec
+from .spec import ConvSpec, Size
 
 
 def analyze(spec: ConvSpec) -> ConvResult:
     """Every analytic figure of one layer."""
-    out_spatial = spec.output_spatial
+    out_spatial, input_shape = spec.output_spatial, spec.input_shape
     output_shape = (spec.batch, spec.out_channels, *out_spatial)
     weight = formulas.weight_params(spec.in_channels, spec.out_channels, spec.kernel_size, spec.groups)
     bias = formulas.bias_params(spec.out_channels, spec.bias)
+    effective = tuple(formulas.effective_kernel(k, d) for k, d in zip(spec.kernel_size, spec.dilation))
     if spec.transposed:
         macs = formulas.transposed_macs(
             spec.batch, spec.input_size, spec.in_channels, spec.out_channels, spec.kernel_size, spec.groups
@@ -27,17 +28,15 @@ def analyze(spec: ConvSpec) -> ConvResult:
         )
     return ConvResult(
         spec=spec,
-        input_shape=spec.input_shape,
+        input_shape=input_shape,
         output_shape=output_shape,
         weight_params=weight,
         bias_params=bias,
         macs=macs,
         bias_adds=formulas.bias_adds(spec.batch, spec.out_channels, out_spatial, spec.bias),
-        effective_kernel=tuple(
-            formulas.effective_kernel(k, d) for k, d in zip(spec.kernel_size, spec.dilation)
-        ),
-        receptive_field=receptive_field(spec),
-        memory=memory(spec, weight + bias, output_shape),
+        effective_kernel=effective,
+        receptive_field=receptive_field(spec) if spec.transposed else effective,  # one conv: its taps
+        memory=memory(spec, weight + bias, input_shape, output_shape),
     )
 
 
@@ -66,11 +65,11 @@ def receptive_field(spec: ConvSpec) -> tuple[int, ...]:
     return tuple(formulas.effective_kernel(k, d) for k, d in zip(spec.kernel_size, spec.dilation))
 
 
-def memory(spec: ConvSpec, params: int, output_shape: tuple[int, ...]) -> Memory:
+def memory(spec: ConvSpec, params: int, input_shape: Size, output_shape: Size) -> Memory:
     """Parameter and activation bytes; forward/backward doubles the output for its gradient (torchsummary)."""
     size = spec.element_bytes
     param_bytes = params * size
-    input_bytes = formulas.tensor_bytes(spec.input_shape, size)
+    input_bytes = formulas.tensor_bytes(input_shape, size)
     output_bytes = formulas.tensor_bytes(output_shape, size)
     return Memory(
         dtype=spec.dtype,

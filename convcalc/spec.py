@@ -98,8 +98,8 @@ class ConvSpec:
     default_input: bool = field(default=False, compare=False)
     # Derived once, in __post_init__: padding applied as (left, right) per dimension, with 'same'
     # and 'valid' resolved; and the spatial output size by torch's formula for the layer type.
-    pads: tuple[tuple[int, int], ...] = field(default=(), init=False, compare=False, repr=False)
-    output_spatial: Size = field(default=(), init=False, compare=False, repr=False)
+    pads: tuple[tuple[int, int], ...] = field(init=False, compare=False, repr=False)
+    output_spatial: Size = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         dim = _infer_dim(self)
@@ -108,12 +108,14 @@ class ConvSpec:
         if self.input_size is None:
             set_("input_size", DEFAULT_INPUT)
             set_("default_input", True)
-        for name in _TUPLE_FIELDS:
-            set_(name, _as_tuple(getattr(self, name), dim, name))
-        if not isinstance(self.padding, str):
-            set_("padding", _as_tuple(self.padding, dim, "padding"))
-        else:
-            set_("padding", self.padding.lower())
+        for name in _DIM_FIELDS:
+            value = getattr(self, name)
+            if type(value) is int:  # the common case first: one value for every dimension
+                set_(name, (value,) * dim)
+            elif isinstance(value, str):  # padding 'same' or 'valid', kept as a word as torch keeps it
+                set_(name, value.lower())
+            else:
+                set_(name, _as_tuple(value, dim, name))
         _validate(self)
 
     @property
@@ -170,6 +172,7 @@ def _as_tuple(value: IntOrSize, dim: int, name: str) -> Size:
     return value
 
 
+_INT = {int}
 _MINIMUMS = (
     ("in_channels", 1),
     ("out_channels", 1),
@@ -184,11 +187,19 @@ _MINIMUMS = (
 
 
 def _validate(spec: ConvSpec) -> None:
-    counts = (spec.in_channels, spec.out_channels, spec.groups, spec.batch)
-    sizes = (*spec.kernel_size, *spec.stride, *spec.dilation, *spec.input_size)
+    positive = (
+        spec.in_channels,
+        spec.out_channels,
+        spec.groups,
+        spec.batch,
+        *spec.kernel_size,
+        *spec.stride,
+        *spec.dilation,
+        *spec.input_size,
+    )
     # One pass for the common case; the message is built (field by field, in order) only on failure.
-    plain = set(map(type, (*counts, *sizes, *spec.output_padding))) == {int}
-    if not (plain and min(*counts, *sizes) >= 1 and min(spec.output_padding) >= 0):
+    plain = set(map(type, positive)) == _INT and set(map(type, spec.output_padding)) == _INT
+    if not (plain and min(positive) >= 1 and min(spec.output_padding) >= 0):
         for name, minimum in _MINIMUMS:
             value = getattr(spec, name)
             for v in value if isinstance(value, tuple) else (value,):
@@ -199,13 +210,25 @@ def _validate(spec: ConvSpec) -> None:
             _check_padding_value(spec, v)
     if spec.in_channels % spec.groups or spec.out_channels % spec.groups:
         _check_groups(spec)
-    _check_words(spec)
-    _check_transposed(spec)
+    # The usual layer (a known dtype, integer zero padding, not transposed, no output padding) passes
+    # the word, transposed and padding-mode rules without asking them.
+    usual = (
+        type(padding) is tuple
+        and spec.padding_mode == "zeros"
+        and not spec.transposed
+        and spec.dtype in DTYPE_BYTES
+        and not any(spec.output_padding)
+    )
+    if not usual:
+        _check_words(spec)
+        _check_transposed(spec)
     set_ = object.__setattr__.__get__(spec)
     set_("pads", _pads(spec))
     set_("output_spatial", _output_spatial(spec))
-    _check_padding_mode(spec)
-    _check_output(spec)
+    if not usual:
+        _check_padding_mode(spec)
+    if min(spec.output_spatial) < 1:
+        _check_output(spec)
 
 
 def _pads(spec: ConvSpec) -> tuple[tuple[int, int], ...]:
@@ -322,8 +345,6 @@ def _check_padding_mode(spec: ConvSpec) -> None:
 
 
 def _check_output(spec: ConvSpec) -> None:
-    if min(spec.output_spatial) >= 1:
-        return
     for axis, out in enumerate(spec.output_spatial):
         if out >= 1:
             continue
