@@ -35,7 +35,7 @@ def analyze(spec: ConvSpec) -> ConvResult:
         macs=macs,
         bias_adds=formulas.bias_adds(spec.batch, spec.out_channels, out_spatial, spec.bias),
         effective_kernel=effective,
-        receptive_field=receptive_field(spec) if spec.transposed else effective,  # one conv: its taps
+        receptive_field=receptive_field(spec, effective),
         memory=memory(spec, weight + bias, input_shape, output_shape),
     )
 
@@ -55,14 +55,14 @@ def analyze_many(configs: Iterable[Mapping[str, Any]]) -> Iterator[BatchRow]:
             yield BatchRow(settings, analyze(spec))
 
 
-def receptive_field(spec: ConvSpec) -> tuple[int, ...]:
-    """Input positions, per dimension, that one output element depends on."""
-    if spec.transposed:
-        return tuple(
-            formulas.transposed_receptive_field(k, s, d)
-            for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation)
-        )
-    return tuple(formulas.effective_kernel(k, d) for k, d in zip(spec.kernel_size, spec.dilation))
+def receptive_field(spec: ConvSpec, effective: Size) -> Size:
+    """Input positions, per dimension, that one output element depends on; a convolution's: its taps."""
+    if not spec.transposed:
+        return effective
+    return tuple(
+        formulas.transposed_receptive_field(k, s, d)
+        for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation)
+    )
 
 
 def memory(spec: ConvSpec, params: int, input_shape: Size, output_shape: Size) -> Memory:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from math import prod
 from typing import Any
 
+from .formulas import effective_kernel
 from .spec import OPTION, ConvSpec
 
 INT64 = 1 << 63  # torch's sizes, strides and storage byte counts are signed 64-bit
@@ -84,7 +85,7 @@ def unrepresentable(stages: list[Any]) -> str:
 
 def _intermediates(spec: ConvSpec) -> list[tuple[str, int]]:
     """Sizes torch computes on the way to the output's: they must fit 64 bits too."""
-    sizes = [("effective kernel", d * (k - 1) + 1) for k, d in zip(spec.kernel_size, spec.dilation)]
+    sizes = [("effective kernel", effective_kernel(k, d)) for k, d in zip(spec.kernel_size, spec.dilation)]
     sizes += [("padding", max(p)) for p in spec.pads]  # 'same' resolves to dilation x (kernel - 1) / 2
     if spec.transposed:
         sizes += [("stretched input", (n - 1) * s) for n, s in zip(spec.input_size, spec.stride)]
@@ -150,7 +151,7 @@ def probe_size(transposed: bool, kernel: int, stride: int, dilation: int) -> Pro
     needs one fully covered output per residue of the stride: 2 + ceil((k_eff - 2) / stride) inputs
     cover outputs k_eff - 1 ... (inputs - 1)*stride, at least `stride` of them.
     """
-    k_eff = dilation * (kernel - 1) + 1
+    k_eff = effective_kernel(kernel, dilation)
     if max(k_eff, stride, dilation) >= INT32:  # beyond torch's 32-bit CPU transposed kernel
         return None
     if not transposed:
