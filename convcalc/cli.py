@@ -14,7 +14,7 @@ from . import __version__
 from .api import conv_report
 from .compare import compare_report
 from .errors import ConvCalcError
-from .render import FORMATS, differing, render
+from .render import FORMATS, check_format, differing, render
 from .render_compare import render_compare
 from .spec import DTYPE_BYTES, PADDING_MODES, ConvSpec, parse_padding, parse_size
 from .variants import ACTIVATIONS
@@ -173,6 +173,7 @@ def conv(
     ] = False,
 ) -> None:
     """One convolution layer: figures computed analytically, then confirmed by the real torch layer."""
+    check_format(fmt.value, explain)
     if depthwise and groups not in (1, c_in):
         raise ConvCalcError(f"--depthwise sets groups to C_IN={c_in}; drop --groups {groups} or --depthwise")
     spec = _spec(

@@ -19,3 +19,7 @@ class DeviceError(ConvCalcError):
 
 class ExpectError(ConvCalcError, ValueError):
     """An --expect clause that cannot be read."""
+
+
+class FormatError(ConvCalcError, ValueError):
+    """An output format that cannot hold what was asked for, such as --explain as CSV."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .errors import FormatError
 from .results import CONVENTION, Check, Report
 from .sheet import BYTES, COUNT, MARK, SHAPE, TEXT, Cell, Column, Sheet, shape_text, text, write
 
@@ -16,9 +17,17 @@ FORMATS = ("table", "json", "csv", "markdown", "latex")
 
 def render(report: Report, fmt: str = "table", *, width: int = 100, color: bool = False) -> str:
     """The report in one of FORMATS."""
+    check_format(fmt, explain=bool(report.explanation))
     if fmt == "json":
         return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
-    return write(conv_sheet(report), fmt, width=width, color=color)
+    sheet = conv_sheet(report, versions=fmt != "latex")  # a paper's table names no tool versions
+    return write(sheet, fmt, width=width, color=color)
+
+
+def check_format(fmt: str, explain: bool) -> None:
+    """Refuse, before any work, what a format cannot hold: CSV has no place for --explain's lines."""
+    if explain and fmt == "csv":
+        raise FormatError("--explain cannot be written as CSV; use -f table, markdown, json or latex")
 
 
 def kind_of(key: str, value: Any) -> str:
@@ -34,15 +43,16 @@ def value_text(key: str, value: Any) -> str:
     return text(kind_of(key, value), value)
 
 
-def conv_sheet(report: Report) -> Sheet:
-    """One row per figure; the torch columns only when torch ran."""
+def conv_sheet(report: Report, versions: bool = True) -> Sheet:
+    """One row per figure; the torch columns only when torch ran; versions False for a paper (LaTeX)."""
     verified = report.verification is not None
-    columns = [Column("figure"), Column("convcalc", "r")]
+    # CSV headers (keys) are those of the JSON `checks`.
+    columns = [Column("figure", key="figure"), Column("convcalc", "r", key="analytic")]
     if verified:
         columns += [
-            Column("torch", "r"),
-            Column("match", "c"),
-            Column("how torch counted", dim=True, wrap=True),
+            Column("torch", "r", key="measured"),
+            Column("match", "c", key="ok"),
+            Column("how torch counted", dim=True, wrap=True, key="note"),
         ]
     checks = report.checks()
     rows = [_row(c, verified) for c in checks]
@@ -50,9 +60,10 @@ def conv_sheet(report: Report) -> Sheet:
         title=report.result.layer,
         columns=columns,
         rows=rows,
-        notes=headline(report),
+        notes=headline(report, versions),
         extra=list(report.explanation),
         csv_prefix=[("layer", [report.result.layer] * len(checks)), ("key", [c.key for c in checks])],
+        label="tab:convcalc-conv",
     )
 
 
@@ -64,13 +75,13 @@ def _row(c: Check, verified: bool) -> list[Cell]:
     return row
 
 
-def verification_line(verification: Any) -> str:
-    """How torch verified, with which versions, and the verdict."""
+def verification_line(verification: Any, versions: bool = True) -> str:
+    """How torch verified, with which versions (left out of a paper's table), and the verdict."""
     v = verification
     if v is None:
         return "analytic only (--no-verify): nothing was confirmed by torch"
     if v.mode == "skipped":
-        return f"{v.reason} (torch {v.torch_version})"
+        return f"{v.reason} (torch {v.torch_version})" if versions else v.reason
     tools = f"torch {v.torch_version}" + (f", torchinfo {v.torchinfo_version}" if v.torchinfo_version else "")
     compared = [c for c in v.checks if c.ok is not None]
     differ = [c.label for c in compared if not c.ok]
@@ -79,7 +90,7 @@ def verification_line(verification: Any) -> str:
         if not differ
         else f"{len(differ)} of {len(compared)} figures DIFFER: {', '.join(differ)}"
     )
-    return f"verified on {v.device}: {v.reason}; {tools}; {verdict}"
+    return "; ".join([f"verified on {v.device}: {v.reason}", *([tools] if versions else []), verdict])
 
 
 def input_line(spec: Any, input_shape: tuple[int, ...], dtype: str) -> str:
@@ -94,12 +105,12 @@ def expectation_lines(expectations: Any) -> list[str]:
     ]
 
 
-def headline(report: Report) -> list[str]:
+def headline(report: Report, versions: bool = True) -> list[str]:
     """The lines that go with every table: input, dtype, how it was verified, convention."""
     r = report.result
     return [
         input_line(r.spec, r.input_shape, r.memory.dtype),
-        verification_line(report.verification),
+        verification_line(report.verification, versions),
         *expectation_lines(report.expectations),
         CONVENTION,
     ]

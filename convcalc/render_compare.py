@@ -20,7 +20,7 @@ def render_compare(
     if fmt == "json":
         return json.dumps(report.to_list(), indent=2, ensure_ascii=False) + "\n"
     if fmt != "table":
-        return write(compare_sheet(report), fmt)
+        return write(compare_sheet(report, versions=fmt != "latex"), fmt)  # a paper's table: no versions
     # Narrow terminal: first the formulas, then the bar, move out of the table.
     for drop in ((), ("weights",), ("weights", "MACs vs std")):
         sheet = compare_sheet(report, drop)
@@ -42,25 +42,26 @@ def bar(fraction: float, width: int = BAR_WIDTH) -> str:
     return "█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else "")
 
 
-def compare_sheet(report: CompareReport, drop: tuple[str, ...] = ()) -> Sheet:
+def compare_sheet(report: CompareReport, drop: tuple[str, ...] = (), versions: bool = True) -> Sheet:
+    """One row per variant; CSV headers (keys) are the JSON keys; versions False for a paper (LaTeX)."""
     columns = [
-        Column("variant", wrap=True),
-        Column("params", "r"),
-        Column("x std", "r"),
-        Column("MACs", "r"),
-        Column("FLOPs", "r"),
-        Column("x std", "r"),
-        Column("output", "r"),
-        Column("RF", "r"),
-        Column("act. mem", "r"),
-        Column("weights", dim=True),
+        Column("variant", wrap=True, key="title"),
+        Column("params", "r", key="params"),
+        Column("x std", "r", key="ratio_params"),
+        Column("MACs", "r", key="macs"),
+        Column("FLOPs", "r", key="flops"),
+        Column("x std", "r", key="ratio_macs"),
+        Column("output", "r", key="output_shape"),
+        Column("RF", "r", key="receptive_field"),
+        Column("act. mem", "r", key="activation_bytes"),
+        Column("weights", dim=True, key="formula"),
     ]
     bn = report.rows[0].variant.bn
     if bn:
-        columns.insert(2, Column("buffers", "r"))
+        columns.insert(2, Column("buffers", "r", key="buffers"))
     if report.verified:
-        columns.append(Column("torch", "c"))
-    columns.append(Column("MACs vs std"))
+        columns.append(Column("torch", "c", key="verification_ok"))
+    columns.append(Column("MACs vs std", key="macs_bar"))
     rows = [_row(report, row, bn) for row in report.rows]
     legend = []
     if drop:
@@ -74,8 +75,9 @@ def compare_sheet(report: CompareReport, drop: tuple[str, ...] = ()) -> Sheet:
         title=f"compare: {report.standard.layer}",
         columns=columns,
         rows=rows,
-        notes=legend + notes(report),
-        csv_prefix=[("key", [row.variant.name for row in report.rows])],
+        notes=legend + notes(report, versions),
+        csv_prefix=[("variant", [row.variant.name for row in report.rows])],
+        label="tab:convcalc-compare",
     )
 
 
@@ -104,7 +106,7 @@ def _row(report: CompareReport, row: VariantRow, bn: bool) -> list[Cell]:
     return cells + [(BAR, bar(ratio_macs))]
 
 
-def notes(report: CompareReport) -> list[str]:
+def notes(report: CompareReport, versions: bool = True) -> list[str]:
     base = report.base
     lines = [input_line(base, base.input_shape, base.dtype)]
     separable = report.separable_ratio()
@@ -120,7 +122,7 @@ def notes(report: CompareReport) -> list[str]:
     lines += [
         f"{row.variant.title} skipped: {row.variant.skipped}" for row in report.rows if row.variant.skipped
     ]
-    lines.append(_verification_line(report))
+    lines.append(_verification_line(report, versions))
     if any(row.variant.bn for row in report.rows):
         lines.append(
             "--bn: params include BatchNorm's weight and bias; its buffers (running mean and var, "
@@ -159,7 +161,7 @@ def _shape_notes(report: CompareReport) -> list[str]:
     return lines
 
 
-def _verification_line(report: CompareReport) -> str:
+def _verification_line(report: CompareReport, versions: bool = True) -> str:
     checked = [row for row in report.rows if row.verification]
     if not report.verified:
         return "analytic only (--no-verify): nothing was confirmed by torch"
@@ -174,7 +176,8 @@ def _verification_line(report: CompareReport) -> str:
         modes = sorted({row.verification.mode for row in ran})
         verdict = f"all {len(ran)} variants agree" if not bad else f"DIFFERS: {', '.join(bad)}"
         passes = " and ".join(modes)
-        parts.append(f"verified on {first.device} ({passes} passes), torch {first.torch_version}: {verdict}")
+        tools = f", torch {first.torch_version}" if versions else ""
+        parts.append(f"verified on {first.device} ({passes} passes){tools}: {verdict}")
     if skipped:
         names = ", ".join(row.variant.name for row in skipped)
         parts.append(f"{names}: {skipped[0].verification.reason}")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -22,10 +24,12 @@ _ALIGN = {"l": "left", "r": "right", "c": "center"}
 
 @dataclass
 class Column:
-    title: str
+    title: str  # for people: the table, Markdown and LaTeX header
     align: str = "l"  # l, r or c
     dim: bool = False  # de-emphasised in the rich table
     wrap: bool = False  # may wrap on a narrow terminal; other columns keep each value on one line
+    # For programs: the CSV header, snake_case, unique in its sheet, the JSON key where there is one.
+    key: str = field(default="", kw_only=True)
 
 
 @dataclass
@@ -36,6 +40,7 @@ class Sheet:
     notes: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)  # preformatted lines, such as --explain's formulas
     csv_prefix: list[tuple[str, list[Any]]] = field(default_factory=list)  # leading CSV columns
+    label: str = ""  # the LaTeX \label, e.g. tab:convcalc-conv
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -139,6 +144,8 @@ def _md_row(cells: list[str]) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
+# Characters TeX reads as commands, those pdflatex's default (OT1) fonts draw as others (< as ¡, > as ¿,
+# | as a dash, -- as an en-dash, [ after \\ as an option), and the non-ASCII ones convcalc writes.
 _LATEX = {
     "\\": r"\textbackslash{}",
     "&": r"\&",
@@ -150,15 +157,37 @@ _LATEX = {
     "}": r"\}",
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    "[": "{[}",
+    "]": "{]}",
+    "->": r"$\rightarrow$",
+    "-": "-{}",  # only before another -: two hyphens, not an en-dash
     "·": r"$\cdot$",
     "²": r"$^2$",
     "³": r"$^3$",
     "×": r"$\times$",
+    "→": r"$\rightarrow$",
+    "≈": r"$\approx$",
+    "≤": r"$\le$",
+    "≥": r"$\ge$",
+    "–": "--",
+    "—": "---",
 }
+_LATEX_SPECIAL = re.compile(r"->|-(?=-)|[\\&%$#_{}~^<>|\[\]]|[^\x00-\x7f]")
+LATEX_PACKAGES = ("booktabs", "graphicx")  # \toprule..., \resizebox
+LATEX_PREAMBLE = " ".join(rf"\usepackage{{{package}}}" for package in LATEX_PACKAGES)
 
 
 def latex_escape(value: str) -> str:
-    return "".join(_LATEX.get(ch, ch) for ch in value)
+    """Text as pdflatex prints it; other non-ASCII characters in ASCII (full-width digits), or as ?."""
+    return _LATEX_SPECIAL.sub(lambda m: _LATEX.get(m.group()) or _latex_ascii(m.group()), value)
+
+
+def _latex_ascii(char: str) -> str:
+    folded = unicodedata.normalize("NFKC", char).encode("ascii", "ignore").decode()
+    return latex_escape(folded) if folded else "?"
 
 
 def _latex_cell(kind: str, value: Any) -> str:
@@ -172,21 +201,37 @@ def _latex_cell(kind: str, value: Any) -> str:
 
 
 def write_latex(sheet: Sheet) -> str:
-    """A booktabs table (needs \\usepackage{booktabs})."""
-    columns = [c for c in sheet.columns if not _is_bar(sheet, c)]
-    keep = [i for i, c in enumerate(sheet.columns) if c in columns]
-    caption = latex_escape("; ".join([sheet.title, *sheet.notes]))
+    """A booktabs table float, shrunk to the text width where it is wider: the title as the caption,
+    the notes and any preformatted lines (--explain) in small type under the table."""
+    keep = [i for i, c in enumerate(sheet.columns) if not _is_bar(sheet, c)]
     lines = [
+        f"% convcalc: needs {LATEX_PREAMBLE} in the preamble",
         r"\begin{table}[t]",
         r"\centering",
-        rf"\begin{{tabular}}{{{''.join(c.align for c in columns)}}}",
+        rf"\caption{{{latex_escape(sheet.title)}}}",
+        *([rf"\label{{{sheet.label}}}"] if sheet.label else []),
+        # graphicx's \width is the table's natural width: only a table wider than the text shrinks.
+        r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%",
+        rf"\begin{{tabular}}{{{''.join(sheet.columns[i].align for i in keep)}}}",
         r"\toprule",
-        " & ".join(latex_escape(c.title) for c in columns) + r" \\",
+        " & ".join(latex_escape(sheet.columns[i].title) for i in keep) + r" \\",
         r"\midrule",
+        *(" & ".join(_latex_cell(*row[i]) for i in keep) + r" \\" for row in sheet.rows),
+        r"\bottomrule",
+        r"\end{tabular}}",
+        *_latex_block(sheet.notes, r"\footnotesize"),
+        *_latex_block(sheet.extra, r"\footnotesize\ttfamily"),
+        r"\end{table}",
     ]
-    lines += [" & ".join(_latex_cell(*row[i]) for i in keep) + r" \\" for row in sheet.rows]
-    lines += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{caption}}}", r"\end{table}"]
     return "\n".join(lines) + "\n"
+
+
+def _latex_block(lines: list[str], font: str) -> list[str]:
+    """Lines under the table, left-aligned, each its own paragraph; leading spaces kept."""
+    if not lines:
+        return []
+    body = ["~" * (len(s) - len(s.lstrip(" "))) + latex_escape(s.lstrip(" ")) + r"\par" for s in lines]
+    return [r"\par\smallskip", "{" + font + r"\raggedright", *body, "}"]
 
 
 def _is_bar(sheet: Sheet, column: Column) -> bool:
@@ -194,12 +239,21 @@ def _is_bar(sheet: Sheet, column: Column) -> bool:
     return bool(sheet.rows) and sheet.rows[0][index][0] == BAR
 
 
+def csv_header(sheet: Sheet) -> list[str]:
+    """The sheet's CSV column names: its leading columns', then each column's key (never its title)."""
+    names = [name for name, _ in sheet.csv_prefix]
+    names += [c.key for c in sheet.columns if not _is_bar(sheet, c)]
+    if "" in names or len(set(names)) < len(names):
+        raise ValueError(f"CSV header names must be unique and set on every Column: {names}")
+    return names
+
+
 def write_csv(sheet: Sheet) -> str:
     """Raw values for spreadsheets, with the sheet's leading columns (layer, key, ...) first."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     keep = [i for i, c in enumerate(sheet.columns) if not _is_bar(sheet, c)]
-    writer.writerow([name for name, _ in sheet.csv_prefix] + [sheet.columns[i].title for i in keep])
+    writer.writerow(csv_header(sheet))
     for n, row in enumerate(sheet.rows):
         writer.writerow([values[n] for _, values in sheet.csv_prefix] + [plain(*row[i]) for i in keep])
     return buffer.getvalue()

@@ -87,10 +87,10 @@ def test_no_verify_json_has_null_verification(run):
 def test_csv_rows_parse_and_carry_raw_integers(run):
     rows = list(csv.DictReader(io.StringIO(run("conv 3 4 3 -p 1 -f csv").stdout)))
     by_key = {r["key"]: r for r in rows}
-    assert by_key["params"]["convcalc"] == "112" and by_key["params"]["torch"] == "112"
-    assert by_key["params"]["match"] == "yes"
-    assert by_key["output_shape"]["convcalc"] == "1x4x224x224"
-    assert by_key["bias_adds"]["torch"] == ""
+    assert by_key["params"]["analytic"] == "112" and by_key["params"]["measured"] == "112"
+    assert by_key["params"]["ok"] == "yes"
+    assert by_key["output_shape"]["analytic"] == "1x4x224x224"
+    assert by_key["bias_adds"]["measured"] == ""
 
 
 def test_markdown_is_a_pipe_table(run):

@@ -119,7 +119,7 @@ def test_formats(run, fmt):
 
 def test_csv_keys_and_raw_numbers(run):
     rows = list(csv.DictReader(io.StringIO(run("compare 6 12 3 --no-bias -f csv").stdout)))
-    assert [r["key"] for r in rows] == [
+    assert [r["variant"] for r in rows] == [
         "standard",
         "grouped2",
         "grouped3",
@@ -129,7 +129,7 @@ def test_csv_keys_and_raw_numbers(run):
         "shared",
     ]
     assert rows[5]["params"] == "126"
-    assert rows[5]["MACs"] == str(6 * 222 * 222 * 9 + 6 * 12 * 222 * 222)
+    assert rows[5]["macs"] == str(6 * 222 * 222 * 9 + 6 * 12 * 222 * 222)
 
 
 def test_expect_per_variant(run):
