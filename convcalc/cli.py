@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
+from dataclasses import replace
 from enum import Enum
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
 from .api import conv_report
 from .compare import compare_report
-from .errors import ConvCalcError
-from .render import FORMATS, check_format, differing, render
+from .errors import ConvCalcError, InvalidSpecError
+from .render import FORMATS, differing, render
 from .render_compare import render_compare
-from .spec import DTYPE_BYTES, PADDING_MODES, ConvSpec, parse_padding, parse_size
+from .spec import DTYPE_BYTES, PADDING_MODES, ConvSpec, parse_count, parse_padding, parse_size
 from .variants import ACTIVATIONS
 
 Format = Enum("Format", {f: f for f in FORMATS}, type=str)
@@ -28,15 +30,42 @@ PaddingMode = Enum("PaddingMode", {m: m for m in PADDING_MODES}, type=str)
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
-class OneLineErrors(TyperGroup):
+class CleanHelp:
+    """Help that reads as git's: no `<bool>` after a flag nor `<str>` after C_IN (its name says what it
+    is), and `C_IN` rather than `{C_IN}` in the usage line."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if param.param_type_name == "argument":
+                param.display_type_rich = _no_type
+            elif getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]  # type: ignore[misc]
+
+
+def _no_type(ctx: Any) -> None:
+    return None
+
+
+class Command(CleanHelp, TyperCommand):
+    pass
+
+
+class OneLineErrors(CleanHelp, TyperGroup):
     """Bad input of any kind -- click's usage errors and convcalc's own -- becomes one line and exit 2."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
+        argv = list(kwargs.get("args") or (args[0] if args else None) or sys.argv[1:])
         try:
             code = super().main(*args, **kwargs)
         except (ClickException, ConvCalcError) as exc:
             message = exc.format_message() if isinstance(exc, ClickException) else str(exc)
+            message = _negative_argument(exc, argv) or message
             if message:  # empty when click has just shown the help for a bare `convcalc`
                 typer.echo(f"convcalc: error: {message}", err=True)
             sys.exit(2)
@@ -45,9 +74,37 @@ class OneLineErrors(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+_NEGATIVE = re.compile(r"-\d", re.ASCII)
+
+
+def _negative_argument(exc: Exception, argv: list[str]) -> str | None:
+    """`conv -1 10 3`: click took -1 for an option. Name the argument it stood for, and the rule."""
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None or not _NEGATIVE.match(getattr(exc, "option_name", "") or ""):
+        return None
+    params = ctx.command.params
+    arguments = [p for p in params if p.param_type_name == "argument"]
+    takes_value = {o for p in params if p.param_type_name == "option" and not p.is_flag for o in p.opts}
+    tokens = argv[argv.index(ctx.info_name) + 1 :] if ctx.info_name in argv else []
+    position, value_next = 0, False
+    for token in tokens:
+        if value_next or (token.startswith("-") and not _NEGATIVE.match(token)):
+            value_next = not value_next and token in takes_value  # an option, then maybe its value
+        elif _NEGATIVE.match(token):
+            if position >= len(arguments):  # one value too many: click's own message says enough
+                return None
+            shown = token if re.fullmatch(r"-\d+", token, re.ASCII) else repr(token)
+            name = arguments[position].metavar
+            return str(InvalidSpecError(name, f"got {shown}; it must be a positive integer"))
+        else:
+            position += 1
+    return None
+
+
 app = typer.Typer(
     cls=OneLineErrors,
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Parameters, MACs, FLOPs, output shape, receptive field and memory of convolution layers, "
     "computed analytically and confirmed by the real PyTorch layer.",
 )
@@ -69,30 +126,54 @@ def _root(
     """convcalc: a calculator for convolution layers."""
 
 
-# Options shared by every command, so each means the same everywhere.
-CIn = Annotated[int, typer.Argument(help="Input channels.", show_default=False)]
-COut = Annotated[int, typer.Argument(help="Output channels.", show_default=False)]
-Kernel = Annotated[str, typer.Argument(help="Kernel size: 3, or one per dimension: 3x5, 3x3x3.")]
-Stride = Annotated[str, typer.Option("--stride", "-s", help="Stride: int or 2x1.")]
-Padding = Annotated[str, typer.Option("--padding", "-p", help="Padding: int, 1x2, same or valid.")]
-Dilation = Annotated[str, typer.Option("--dilation", "-d", help="Dilation: int or 2x2.")]
-Dim = Annotated[int | None, typer.Option(help="1, 2 or 3; inferred from sizes like 3x3x3, else 2.")]
-PadMode = Annotated[PaddingMode, typer.Option(help="How torch pads.")]
-InputSize = Annotated[
-    str | None, typer.Option("--input", "-i", help="Input spatial size: int or 32x32 [default: 224].")
+def _one_of(choices: Any) -> str:
+    return ", ".join(c.value if isinstance(c, Enum) else c for c in choices)
+
+
+# Options shared by every command, so each means the same everywhere. Counts and sizes are read as
+# text and parsed by spec's one grammar, so every value is held to the same rule and message.
+CIn = Annotated[str, typer.Argument(metavar="C_IN", help="Input channels.", show_default=False)]
+COut = Annotated[str, typer.Argument(metavar="C_OUT", help="Output channels.", show_default=False)]
+Kernel = Annotated[
+    str, typer.Argument(metavar="KERNEL", help="Kernel size: 3, or one per dimension: 3x5, 3x3x3.")
 ]
-Batch = Annotated[int, typer.Option("--batch", "-b", help="Batch size.")]
-DTypeOpt = Annotated[DType, typer.Option("--dtype", help="Element type for memory and the real layer.")]
-Device = Annotated[str, typer.Option(help="cpu, cuda, cuda:N, mps, meta or auto.")]
+Stride = Annotated[str, typer.Option("--stride", "-s", metavar="SIZE", help="Stride: 2, or 2x1.")]
+Padding = Annotated[
+    str, typer.Option("--padding", "-p", metavar="PADDING", help="Padding: 1, 1x2, same or valid.")
+]
+Dilation = Annotated[str, typer.Option("--dilation", "-d", metavar="SIZE", help="Dilation: 2, or 2x1.")]
+Dim = Annotated[
+    str | None, typer.Option(metavar="N", help="1, 2 or 3; inferred from sizes like 3x3x3, else 2.")
+]
+PadMode = Annotated[
+    PaddingMode, typer.Option(metavar="MODE", help=f"How torch pads: {_one_of(PADDING_MODES)}.")
+]
+InputSize = Annotated[
+    str | None,
+    typer.Option("--input", "-i", metavar="SIZE", help=r"Input spatial size: 32, or 32x32. \[default: 224]"),
+]
+Batch = Annotated[str, typer.Option("--batch", "-b", metavar="N", help="Batch size.")]
+DTypeOpt = Annotated[
+    DType,
+    typer.Option(
+        "--dtype", metavar="DTYPE", help=f"Element type for memory and the real layer: {_one_of(DType)}."
+    ),
+]
+Device = Annotated[str, typer.Option(metavar="DEVICE", help="cpu, cuda, cuda:N, mps, meta or auto.")]
 Verify = Annotated[
     bool,
     typer.Option("--verify/--no-verify", help="Confirm in torch (--no-verify: analytic only, no torch)."),
 ]
 Full = Annotated[bool, typer.Option("--full", help="Run the real forward pass even when it looks too big.")]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+FormatOpt = Annotated[
+    Format, typer.Option("--format", "-f", metavar="FORMAT", help=f"Output format: {_one_of(Format)}.")
+]
 Expect = Annotated[
     list[str] | None,
-    typer.Option(help="NAME=VALUE to check, e.g. params=270, macs=2.3M, output=1x10x30x30; repeatable."),
+    typer.Option(
+        metavar="NAME=VALUE",
+        help="A figure to check, e.g. params=270, macs=2.3M, output=1x10x30x30; repeatable.",
+    ),
 ]
 
 
@@ -103,17 +184,17 @@ def _spec(options: dict[str, Any], **layer: Any) -> ConvSpec:
         # Arguments are parsed (and capped at MAX_DIGITS); figures built from them may be longer.
         sys.set_int_max_str_digits(0)
     return ConvSpec(
-        o["c_in"],
-        o["c_out"],
+        parse_count(o["c_in"], "C_IN"),
+        parse_count(o["c_out"], "C_OUT"),
         parse_size(o["kernel"], "KERNEL"),
         stride=parse_size(o["stride"], "--stride"),
         padding=parse_padding(o["padding"]),
         dilation=parse_size(o["dilation"], "--dilation"),
-        dim=o["dim"],
+        dim=None if o["dim"] is None else parse_count(o["dim"], "--dim", "1, 2 or 3"),
         padding_mode=o["padding_mode"].value,
-        batch=o["batch"],
+        batch=parse_count(o["batch"], "--batch"),
         dtype=o["dtype"].value,
-        input_size=parse_size(o["input_size"], "--input") if o["input_size"] else None,
+        input_size=None if o["input_size"] is None else parse_size(o["input_size"], "--input"),
         **layer,
     )
 
@@ -141,7 +222,7 @@ def _color(fmt: Format) -> bool:
     return fmt is Format.table and sys.stdout.isatty()
 
 
-@app.command()
+@app.command(cls=Command, epilog="Example: convcalc conv 64 128 3 -p 1 -i 56 -g 2")
 def conv(
     c_in: CIn,
     c_out: COut,
@@ -149,8 +230,12 @@ def conv(
     stride: Stride = "1",
     padding: Padding = "0",
     dilation: Dilation = "1",
-    output_padding: Annotated[str, typer.Option(help="Extra output size of a transposed conv.")] = "0",
-    groups: Annotated[int, typer.Option("--groups", "-g", help="Groups; must divide C_IN and C_OUT.")] = 1,
+    output_padding: Annotated[
+        str, typer.Option(metavar="SIZE", help="Extra output size of a transposed conv: 1, or 1x0.")
+    ] = "0",
+    groups: Annotated[
+        str, typer.Option("--groups", "-g", metavar="N", help="Groups; must divide C_IN and C_OUT.")
+    ] = "1",
     depthwise: Annotated[bool, typer.Option("--depthwise", help="Depthwise: groups = C_IN.")] = False,
     bias: Annotated[
         bool, typer.Option("--bias/--no-bias", help="Learnable bias, as torch's default.")
@@ -161,7 +246,7 @@ def conv(
     dim: Dim = None,
     padding_mode: PadMode = PaddingMode.zeros,
     input_size: InputSize = None,
-    batch: Batch = 1,
+    batch: Batch = "1",
     dtype: DTypeOpt = DType.float32,
     device: Device = "cpu",
     verify: Verify = True,
@@ -173,54 +258,66 @@ def conv(
     ] = False,
 ) -> None:
     """One convolution layer: figures computed analytically, then confirmed by the real torch layer."""
-    check_format(fmt.value, explain)
-    if depthwise and groups not in (1, c_in):
-        raise ConvCalcError(f"--depthwise sets groups to C_IN={c_in}; drop --groups {groups} or --depthwise")
+    count = parse_count(groups, "--groups")
     spec = _spec(
         locals(),
-        groups=c_in if depthwise else groups,
+        groups=1 if depthwise else count,
         bias=bias,
         transposed=transposed,
-        output_padding=parse_size(output_padding, "--output-padding"),
+        output_padding=parse_size(output_padding, "--output-padding", minimum=0),
     )
+    if depthwise:
+        spec = _depthwise(spec, count)
     report = conv_report(spec, device=device, verify=verify, full=full, expect=expect or (), explain=explain)
     problems = _problems([("", c) for c in differing(report)], report.expectations)
     _finish(render(report, fmt.value, width=_width(), color=_color(fmt)), report.ok, problems)
 
 
+def _depthwise(spec: ConvSpec, groups: int) -> ConvSpec:
+    """--depthwise: one group per input channel, unless --groups says otherwise."""
+    if groups not in (1, spec.in_channels):
+        raise ConvCalcError(
+            f"--depthwise sets groups to C_IN={spec.in_channels}; drop --groups {groups} or --depthwise"
+        )
+    return replace(spec, groups=spec.in_channels)
+
+
 Activation = Enum("Activation", {a: a for a in ACTIVATIONS}, type=str)
 
 
-@app.command()
+@app.command(cls=Command, epilog="Example: convcalc compare 64 128 3 -p 1 -i 56 -g 2 -g 32")
 def compare(
     c_in: CIn,
     c_out: COut,
     kernel: Kernel,
     groups: Annotated[
-        list[int] | None,
+        list[str] | None,
         typer.Option(
             "--groups",
             "-g",
-            help="Grouped variants to show; repeatable [default: up to four common divisors].",
+            metavar="N",
+            help=r"Groups of a grouped variant; repeatable. \[default: up to four common divisors]",
         ),
     ] = None,
     multiplier: Annotated[
-        int, typer.Option("--multiplier", "-m", help="Depthwise channel multiplier M.")
-    ] = 1,
+        str, typer.Option("--multiplier", "-m", metavar="M", help="Depthwise channel multiplier.")
+    ] = "1",
     stride: Stride = "1",
     padding: Padding = "0",
     dilation: Dilation = "1",
     bias: Annotated[
-        bool | None, typer.Option("--bias/--no-bias", help="Conv bias [default: on, off with --bn].")
+        bool | None,
+        typer.Option("--bias/--no-bias", help=r"Conv bias. \[default: on, off with --bn]"),
     ] = None,
     bn: Annotated[bool, typer.Option("--bn", help="BatchNorm after each convolution.")] = False,
     act: Annotated[
-        Activation | None, typer.Option("--act", help="Activation after each convolution.")
+        Activation | None,
+        typer.Option(metavar="NAME", help=f"Activation after each convolution: {_one_of(ACTIVATIONS)}."),
     ] = None,
     dim: Dim = None,
     padding_mode: PadMode = PaddingMode.zeros,
     input_size: InputSize = None,
-    batch: Batch = 1,
+    batch: Batch = "1",
     dtype: DTypeOpt = DType.float32,
     device: Device = "cpu",
     verify: Verify = True,
@@ -232,8 +329,8 @@ def compare(
     spec = _spec(locals(), bias=(not bn) if bias is None else bias)
     report = compare_report(
         spec,
-        groups=groups,
-        multiplier=multiplier,
+        groups=None if groups is None else [parse_count(g, "--groups") for g in groups],
+        multiplier=parse_count(multiplier, "--multiplier"),
         bn=bn,
         act=act and act.value,
         device=device,

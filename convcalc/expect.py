@@ -17,7 +17,9 @@ from .spec import MAX_DIGITS
 
 ALIASES = {"output": "output_shape", "shape": "output_shape", "rf": "receptive_field"}
 _SCALES = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30}
-_NUMBER = re.compile(r"^(\d+(?:\.\d+)?)\s*(k|m|g|t|kib|mib|gib)?$", re.IGNORECASE)
+# ASCII digits only, as every size and count convcalc reads (int() would take the full-width '２７０').
+_NUMBER = re.compile(r"^(\d+(?:\.\d+)?)\s*(k|m|g|t|kib|mib|gib)?$", re.IGNORECASE | re.ASCII)
+_SHAPE = re.compile(r"\d+(x\d+)*", re.ASCII)
 _SHAPED = ("output_shape", "receptive_field", "effective_kernel")
 
 
@@ -45,10 +47,16 @@ def parse_clause(clause: str, figures: dict[str, Any]) -> tuple[str, str]:
     if len(value) > MAX_DIGITS:
         raise ExpectError(f"--expect {name.strip()}=...: the value has more than {MAX_DIGITS:,} characters")
     if figure_of(key) in _SHAPED:
-        if not re.fullmatch(r"\d+(x\d+)*", value.lower()):
-            raise ExpectError(f"--expect {clause!r}: write it like 1x10x30x30 (or 3 for every dimension)")
+        if not _SHAPE.fullmatch(value.lower()):
+            raise ExpectError(
+                f"--expect {name.strip()}: got {value!r}; it must be a shape such as 1x10x30x30 "
+                "(or 3 for every dimension)"
+            )
     elif not _NUMBER.match(value):
-        raise ExpectError(f"--expect {clause!r}: {value!r} is not a number; write 270, 2.3M, 0.19 or 1.5MiB")
+        raise ExpectError(
+            f"--expect {name.strip()}: got {value!r}; it must be a number >= 0 such as 270, 2.3M, 0.19 "
+            "or 1.5MiB"
+        )
     return key, value
 
 

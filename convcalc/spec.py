@@ -44,23 +44,43 @@ _TUPLE_FIELDS = ("kernel_size", "stride", "dilation", "output_padding", "input_s
 _DIM_FIELDS = (*_TUPLE_FIELDS, "padding")
 
 
-def parse_size(text: str, name: str) -> IntOrSize:
-    """Read '3' as 3 and '3x5' as (3, 5); name is the option, for the error message."""
-    parts = text.strip().lower().split("x")
-    if not all(re.fullmatch(r"-?\d+", p.strip()) for p in parts):
-        raise InvalidSpecError(
-            name, f"{text!r} is not a size; write an integer such as 3, or one per dimension: 3x5"
-        )
-    if max(len(p.strip().lstrip("-")) for p in parts) > MAX_DIGITS:
+# One grammar for every count and size typed on the command line: ASCII digits, one value per
+# dimension joined by 'x'. No '+', '_', decimal point or inner space (int() would take '1_0', ' 6' and
+# the full-width '６'); a '-' is read, so that ConvSpec can name the rule a negative value breaks.
+_INTEGER = re.compile(r"-?\d+", re.ASCII)
+_SIZE_RULE = "{what} such as 3, or one per dimension: 3x5"
+PADDING_RULE = "same, valid, an integer such as 1, or one per dimension: 1x2"
+
+
+def _what(minimum: int) -> str:
+    return "a positive integer" if minimum == 1 else "an integer >= 0"
+
+
+def _integers(text: str, name: str, rule: str, sizes: bool = True) -> IntOrSize:
+    """'3' as 3 and, when sizes, '3x5' as (3, 5); anything else raises, naming the rule broken."""
+    parts = text.strip().lower().split("x") if sizes else [text.strip()]
+    if not all(_INTEGER.fullmatch(p) for p in parts):
+        raise InvalidSpecError(name, f"got {text!r}; it must be {rule}")
+    if max(len(p.lstrip("-")) for p in parts) > MAX_DIGITS:
         raise InvalidSpecError(name, f"a value has more than {MAX_DIGITS:,} digits; write a shorter integer")
     values = tuple(int(p) for p in parts)
     return values[0] if len(values) == 1 else values
 
 
+def parse_count(text: str, name: str, rule: str = _what(1)) -> int:
+    """Read a count (channels, groups, batch, multiplier): '64' as 64; ConvSpec checks its range."""
+    return _integers(text, name, rule, sizes=False)
+
+
+def parse_size(text: str, name: str, minimum: int = 1) -> IntOrSize:
+    """Read '3' as 3 and '3x5' as (3, 5); name is the option, for the error message."""
+    return _integers(text, name, _SIZE_RULE.format(what=_what(minimum)))
+
+
 def parse_padding(text: str) -> IntOrSize | str:
     """--padding takes 'same', 'valid', an integer or one integer per dimension."""
     word = text.strip().lower()
-    return word if word in PADDING_WORDS else parse_size(text, "--padding")
+    return word if word in PADDING_WORDS else _integers(text, "--padding", PADDING_RULE)
 
 
 def check_device(device: str) -> str:
@@ -257,12 +277,18 @@ def _output_spatial(spec: ConvSpec) -> Size:
 
 def _at_least(name: str, value: int, minimum: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        what = "a positive integer" if minimum == 1 else "an integer >= 0"
-        raise InvalidSpecError(OPTION[name], f"got {value!r}; it must be {what}")
+        raise InvalidSpecError(OPTION[name], f"got {value!r}; it must be {_what(minimum)}")
 
 
 def _check_padding_value(spec: ConvSpec, value: int) -> None:
-    # torch pads with F.pad for the non-zeros modes, where a negative padding crops the input.
+    # torch pads with F.pad for the non-zeros modes, where a negative padding crops the input; the
+    # zeros mode and transposed convolutions refuse it ("negative padding is not supported").
+    if type(value) is int and value < 0 and not spec.transposed and spec.padding_mode == "zeros":
+        raise InvalidSpecError(
+            "--padding",
+            f"got {value}; it must be an integer >= 0 (a negative padding crops the input, "
+            "as torch allows only with --padding-mode reflect, replicate or circular)",
+        )
     if spec.padding_mode == "zeros" or spec.transposed or not isinstance(value, int) or value >= 0:
         _at_least("padding", value, 0)
 
@@ -357,6 +383,12 @@ def _check_output(spec: ConvSpec) -> None:
                 f"{spec.pads[axis][0]} crops more than the transposed convolution produces; lower --padding",
             )
         padded = n + sum(spec.pads[axis])
+        if spec.pads[axis][0] < 0 and (padded < 1 or k_eff <= n):  # the crop, not the kernel, empties it
+            raise InvalidSpecError(
+                "--padding",
+                f"{spec.pads[axis][0]} crops the input of {n} to {max(padded, 0)} along dimension "
+                f"{axis + 1}, less than the effective kernel {k_eff}; use {(k_eff - n + 1) // 2} or more",
+            )
         raise InvalidSpecError(
             "KERNEL",
             f"effective kernel {k_eff} (kernel {k}, dilation {d}) is larger than the padded input "

@@ -52,8 +52,9 @@ def build_variants(
     """standard, grouped (per g), depthwise, pointwise, depthwise-separable and shared-kernel depthwise."""
     if base.transposed:
         raise ConvCalcError("compare: transposed convolutions have no depthwise-separable family; drop -T")
-    if multiplier < 1:
-        raise InvalidSpecError("--multiplier", f"got {multiplier}; it must be a positive integer")
+    for name, count in (("--multiplier", multiplier), *(("--groups", g) for g in groups or ())):
+        if count < 1:  # as torch: a count that merely does not divide the channels is a skipped row
+            raise InvalidSpecError(name, f"got {count}; it must be a positive integer")
     if act is not None and act not in ACTIVATIONS:
         raise InvalidSpecError("--act", f"unknown activation {act!r}; use one of {', '.join(ACTIVATIONS)}")
     k, cin, m = _k(base), base.in_channels, multiplier
@@ -107,7 +108,7 @@ def _grouped(base: ConvSpec, g: int, k: str, extra: dict) -> Variant:
     if g == 1:
         return Variant(name, title, (), formula, skipped="groups=1 is the standard convolution", **extra)
     for label, channels in (("C_IN", base.in_channels), ("C_OUT", base.out_channels)):
-        if g < 1 or channels % g:
+        if channels % g:
             return Variant(
                 name, title, (), formula, skipped=f"{label}={channels} is not divisible by {g}", **extra
             )

@@ -152,9 +152,9 @@ def test_expect_appears_in_json(run):
         (["conv", "6", "10", "3", "--expect", "parms=3"], "unknown figure 'parms'"),
         (["conv", "6", "10", "3", "--expect", "params"], "write NAME=VALUE"),
         (["conv", "6", "10", "3", "--format", "yaml"], "--format"),
-        (["conv", "6", "10", "3x"], "KERNEL: '3x' is not a size"),
+        (["conv", "6", "10", "3x"], "KERNEL: got '3x'; it must be a positive integer such as 3"),
         (["conv", "6", "10", "3", "--depthwise", "-g", "2"], "--depthwise sets groups to C_IN=6"),
-        (["conv", "6"], "Missing argument"),
+        (["conv", "6"], "Missing argument 'C_OUT'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(run, args, message):

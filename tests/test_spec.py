@@ -24,7 +24,7 @@ def test_parse_size_and_padding():
     assert parse_padding("same") == "same"
     assert parse_padding("VALID") == "valid"
     assert parse_padding("1x2") == (1, 2)
-    with pytest.raises(InvalidSpecError, match="KERNEL: 'three' is not a size"):
+    with pytest.raises(InvalidSpecError, match="KERNEL: got 'three'; it must be a positive integer"):
         parse_size("three", "KERNEL")
 
 
