@@ -48,18 +48,28 @@ def choose(stages: list[Any], device: str, full: bool, free: int | None) -> Plan
     if free is not None and need > free * FREE_SHARE:
         return Plan(
             "meta",
-            f"counted on the meta device, since a real pass on {device} would need about {gib(need)} "
-            f"and only {gib(free)} is free",
+            f"counted on the meta device, since a real pass on {device} would need about {gib(need)}"
+            f"{_peak(device)} and only {gib(free)} is free",
         )
     if full:
         return Plan("real", f"real forward pass forced by --full (estimated {gib(need)}, {seconds:.2g} s)")
     if need > MEMORY_LIMIT or seconds > TIME_LIMIT:
         return Plan(
             "meta",
-            f"counted on the meta device, since a real pass on {device} would need about {gib(need)} "
-            f"and {seconds:.2g} s (--full forces it)",
+            f"counted on the meta device, since a real pass on {device} would need about {gib(need)}"
+            f"{_peak(device)} and {seconds:.2g} s (--full forces it)",
         )
     return Plan("real", "real forward pass")
+
+
+def _peak(device: str) -> str:
+    """Why the peak of a real pass exceeds the table's estimated total memory."""
+    if device.partition(":")[0] == "cpu":
+        return (
+            " at its peak (more than the estimated total memory: the CPU kernel also unfolds its input "
+            "into columns, a kernel's worth of values per position, and copies the output once)"
+        )
+    return ""
 
 
 def unrepresentable(stages: list[Any]) -> str:

@@ -15,19 +15,31 @@ from .sheet import BYTES, COUNT, MARK, SHAPE, TEXT, Cell, Column, Sheet, shape_t
 FORMATS = ("table", "json", "csv", "markdown", "latex")
 
 
-def render(report: Report, fmt: str = "table", *, width: int = 100, color: bool = False) -> str:
-    """The report in one of FORMATS."""
+def render(
+    report: Report,
+    fmt: str = "table",
+    *,
+    width: int | None = 100,
+    color: bool = False,
+    ascii_only: bool = False,
+) -> str:
+    """The report in one of FORMATS: width None for a pipe; ascii_only for a stream that is not Unicode."""
     check_format(fmt, explain=bool(report.explanation))
     if fmt == "json":
-        return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        return to_json(report.to_dict(), ascii_only)
     sheet = conv_sheet(report, versions=fmt != "latex")  # a paper's table names no tool versions
-    return write(sheet, fmt, width=width, color=color)
+    return write(sheet, fmt, width=width, color=color, ascii_only=ascii_only)
 
 
 def check_format(fmt: str, explain: bool) -> None:
     """Refuse, before any work, what a format cannot hold: CSV has no place for --explain's lines."""
     if explain and fmt == "csv":
         raise FormatError("--explain cannot be written as CSV; use -f table, markdown, json or latex")
+
+
+def to_json(data: Any, ascii_only: bool = False) -> str:
+    """JSON as UTF-8 text, or with \\u escapes for an ASCII stream: the same data either way."""
+    return json.dumps(data, indent=2, ensure_ascii=ascii_only) + "\n"
 
 
 def kind_of(key: str, value: Any) -> str:
@@ -47,12 +59,12 @@ def conv_sheet(report: Report, versions: bool = True) -> Sheet:
     """One row per figure; the torch columns only when torch ran; versions False for a paper (LaTeX)."""
     verified = report.verification is not None
     # CSV headers (keys) are those of the JSON `checks`.
-    columns = [Column("figure", key="figure"), Column("convcalc", "r", key="analytic")]
+    columns = [Column("figure", wrap=True, key="figure"), Column("convcalc", "r", key="analytic")]
     if verified:
         columns += [
             Column("torch", "r", key="measured"),
             Column("match", "c", key="ok"),
-            Column("how torch counted", dim=True, wrap=True, key="note"),
+            Column("how torch counted", dim=True, wrap=True, moves=1, key="note"),
         ]
     checks = report.checks()
     rows = [_row(c, verified) for c in checks]
@@ -90,12 +102,20 @@ def verification_line(verification: Any, versions: bool = True) -> str:
         if not differ
         else f"{len(differ)} of {len(compared)} figures DIFFER: {', '.join(differ)}"
     )
+    if v.mode == "meta":  # say plainly which rows were only computed
+        verdict += "; the memory rows are not measured, since the meta device allocates nothing"
     return "; ".join([f"verified on {v.device}: {v.reason}", *([tools] if versions else []), verdict])
 
 
 def input_line(spec: Any, input_shape: tuple[int, ...], dtype: str) -> str:
     default = " (default --input; set it with -i)" if spec.default_input else ""
     return f"input {shape_text(input_shape)}{default}, {dtype}"
+
+
+def warning_lines(verifications: Any) -> list[str]:
+    """What torch warned while it ran, once each, as convcalc notes."""
+    seen = dict.fromkeys(w for v in verifications if v for w in v.warnings)
+    return [f"torch warned: {w}" for w in seen]
 
 
 def expectation_lines(expectations: Any) -> list[str]:
@@ -111,6 +131,7 @@ def headline(report: Report, versions: bool = True) -> list[str]:
     return [
         input_line(r.spec, r.input_shape, r.memory.dtype),
         verification_line(report.verification, versions),
+        *warning_lines([report.verification]),
         *expectation_lines(report.expectations),
         CONVENTION,
     ]

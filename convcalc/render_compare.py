@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from fractions import Fraction
 
 from .compare import COMPARE_CONVENTION, CompareReport, VariantRow
 from .formulas import ratio
-from .render import expectation_lines, input_line
+from .render import expectation_lines, input_line, to_json, warning_lines
 from .sheet import BAR, BYTES, COUNT, MARK, RATIO, SHAPE, SI, TEXT, Cell, Column, Sheet, shape_text, write
 
 BAR_WIDTH = 10
@@ -15,19 +14,17 @@ _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
 def render_compare(
-    report: CompareReport, fmt: str = "table", *, width: int = 100, color: bool = False
+    report: CompareReport,
+    fmt: str = "table",
+    *,
+    width: int | None = 100,
+    color: bool = False,
+    ascii_only: bool = False,
 ) -> str:
     if fmt == "json":
-        return json.dumps(report.to_list(), indent=2, ensure_ascii=False) + "\n"
-    if fmt != "table":
-        return write(compare_sheet(report, versions=fmt != "latex"), fmt)  # a paper's table: no versions
-    # Narrow terminal: first the formulas, then the bar, move out of the table.
-    for drop in ((), ("weights",), ("weights", "MACs vs std")):
-        sheet = compare_sheet(report, drop)
-        natural = write(sheet, fmt, width=10_000)
-        if max(len(line) for line in natural.splitlines() if line.startswith(("┃", "│"))) <= width:
-            break
-    return write(sheet, fmt, width=width, color=color)
+        return to_json(report.to_list(), ascii_only)
+    sheet = compare_sheet(report, versions=fmt != "latex")  # a paper's table names no tool versions
+    return write(sheet, fmt, width=width, color=color, ascii_only=ascii_only)
 
 
 def _fixed(value: Fraction) -> str:
@@ -42,40 +39,34 @@ def bar(fraction: float, width: int = BAR_WIDTH) -> str:
     return "█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else "")
 
 
-def compare_sheet(report: CompareReport, drop: tuple[str, ...] = (), versions: bool = True) -> Sheet:
+def compare_sheet(report: CompareReport, versions: bool = True) -> Sheet:
     """One row per variant; CSV headers (keys) are the JSON keys; versions False for a paper (LaTeX)."""
     columns = [
         Column("variant", wrap=True, key="title"),
         Column("params", "r", key="params"),
-        Column("x std", "r", key="ratio_params"),
+        Column("x std", "r", moves=6, key="ratio_params"),
         Column("MACs", "r", key="macs"),
-        Column("FLOPs", "r", key="flops"),
+        Column("FLOPs", "r", key="flops", moves=3),  # 2 x MACs: the first figure to move under the table
         Column("x std", "r", key="ratio_macs"),
-        Column("output", "r", key="output_shape"),
-        Column("RF", "r", key="receptive_field"),
-        Column("act. mem", "r", key="activation_bytes"),
-        Column("weights", dim=True, key="formula"),
+        Column("output", "r", moves=7, key="output_shape"),
+        Column("RF", "r", moves=4, key="receptive_field"),
+        Column("act. mem", "r", moves=5, key="activation_bytes"),
+        # narrow terminal: formulas, bar, then figures move
+        Column("weights", key="formula", dim=True, moves=1),
     ]
     bn = report.rows[0].variant.bn
     if bn:
-        columns.insert(2, Column("buffers", "r", key="buffers"))
+        columns.insert(2, Column("buffers", "r", moves=8, key="buffers"))
     if report.verified:
         columns.append(Column("torch", "c", key="verification_ok"))
-    columns.append(Column("MACs vs std", key="macs_bar"))
+    # the bar repeats x std: left out
+    columns.append(Column("MACs vs std", key="macs_bar", moves=2, listed=False))
     rows = [_row(report, row, bn) for row in report.rows]
-    legend = []
-    if drop:
-        gone = [i for i, c in enumerate(columns) if c.title in drop]
-        columns = [c for i, c in enumerate(columns) if i not in gone]
-        rows = [[cell for i, cell in enumerate(row) if i not in gone] for row in rows]
-    if "weights" in drop:
-        formulas = [f"{r.variant.title} {r.variant.formula}" for r in report.rows if not r.variant.skipped]
-        legend = ["weights: " + "; ".join(formulas)]
     return Sheet(
         title=f"compare: {report.standard.layer}",
         columns=columns,
         rows=rows,
-        notes=legend + notes(report, versions),
+        notes=notes(report, versions),
         csv_prefix=[("variant", [row.variant.name for row in report.rows])],
         label="tab:convcalc-compare",
     )
@@ -123,6 +114,7 @@ def notes(report: CompareReport, versions: bool = True) -> list[str]:
         f"{row.variant.title} skipped: {row.variant.skipped}" for row in report.rows if row.variant.skipped
     ]
     lines.append(_verification_line(report, versions))
+    lines += warning_lines(row.verification for row in report.rows)
     if any(row.variant.bn for row in report.rows):
         lines.append(
             "--bn: params include BatchNorm's weight and bias; its buffers (running mean and var, "
@@ -176,6 +168,8 @@ def _verification_line(report: CompareReport, versions: bool = True) -> str:
         modes = sorted({row.verification.mode for row in ran})
         verdict = f"all {len(ran)} variants agree" if not bad else f"DIFFERS: {', '.join(bad)}"
         passes = " and ".join(modes)
+        if "meta" in modes:
+            verdict += "; memory is not measured on meta, which allocates nothing"
         tools = f", torch {first.torch_version}" if versions else ""
         parts.append(f"verified on {first.device} ({passes} passes){tools}: {verdict}")
     if skipped:

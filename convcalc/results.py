@@ -124,6 +124,7 @@ class Verification:
     torchinfo_version: str | None
     checks: tuple[Check, ...]
     flop_witness: str | None = None  # which of torch's FLOP counters confirmed MACs and FLOPs
+    warnings: tuple[str, ...] = ()  # what torch warned while it built and ran the layer, one line each
 
     @property
     def ok(self) -> bool:
@@ -137,6 +138,7 @@ class Verification:
             "torch_version": self.torch_version,
             "torchinfo_version": self.torchinfo_version,
             "flop_witness": self.flop_witness,
+            "warnings": list(self.warnings),
             "measured": {c.key: _plain(c.measured) for c in self.checks if c.measured is not None},
             "checks": [
                 {

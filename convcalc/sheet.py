@@ -19,6 +19,8 @@ COUNT, BYTES, SHAPE, TEXT, MARK, RATIO, BAR = "count", "bytes", "shape", "text",
 SI = "si"  # a count written short for people (31.9M), exact in CSV
 _SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 Cell = tuple[str, Any]
+_BYTE_UNITS = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"))  # below 1 MiB: exact bytes
+WRAP_MIN = 16  # a wrapping column is given at least this many characters before columns move
 _ALIGN = {"l": "left", "r": "right", "c": "center"}
 
 
@@ -27,7 +29,10 @@ class Column:
     title: str  # for people: the table, Markdown and LaTeX header
     align: str = "l"  # l, r or c
     dim: bool = False  # de-emphasised in the rich table
-    wrap: bool = False  # may wrap on a narrow terminal; other columns keep each value on one line
+    wrap: bool = False  # may wrap between words on a narrow terminal; other columns never wrap
+    # On a terminal too narrow for the table: 0 stays; 1 moves to a table under it first, then 2, ...
+    moves: int = 0
+    listed: bool = True  # a moved column is shown under the table (False: left out, as a bar)
     # For programs: the CSV header, snake_case, unique in its sheet, the JSON key where there is one.
     key: str = field(default="", kw_only=True)
 
@@ -42,13 +47,18 @@ class Sheet:
     csv_prefix: list[tuple[str, list[Any]]] = field(default_factory=list)  # leading CSV columns
     label: str = ""  # the LaTeX \label, e.g. tab:convcalc-conv
 
+    def byte_unit(self) -> tuple[int, str]:
+        """One unit for every byte figure of the sheet, from the largest: a table reads down a column."""
+        largest = max((v for row in self.rows for k, v in row if k == BYTES and v is not None), default=0)
+        return next(((scale, unit) for scale, unit in _BYTE_UNITS if largest >= scale), (1, "B"))
+
 
 def shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape))
 
 
-def text(kind: str, value: Any) -> str:
-    """A cell for people: counts with separators, bytes in MiB/GiB, shapes as 1x10x30x30."""
+def text(kind: str, value: Any, unit: tuple[int, str] | None = None) -> str:
+    """A cell for people: counts with separators, bytes in B/MiB/GiB/TiB (or `unit`), shapes as 1x10x30x30."""
     if kind == MARK:
         return {True: "ok", False: "DIFFERS", None: ""}[value]
     if value is None:
@@ -56,18 +66,20 @@ def text(kind: str, value: Any) -> str:
     if kind == SHAPE:
         return shape_text(value)
     if kind == BYTES:
-        for scale, unit in ((2**30, "GiB"), (2**20, "MiB")):
-            if value >= scale:
-                return f"{Decimal(value) / scale:,.2f} {unit}"  # Decimal: no float overflow past 1e308
-        return f"{value:,} B"
+        scale, name = unit or next(((s, u) for s, u in _BYTE_UNITS if value >= s), (1, "B"))
+        if scale == 1:
+            return f"{value:,} B"
+        scaled = Decimal(value) / scale  # Decimal: no float overflow past 1e308
+        # Two decimals, or two significant digits for a figure that small beside larger ones.
+        return f"{scaled:,.2f} {name}" if not value or scaled >= Decimal("0.01") else f"{scaled:.2g} {name}"
     if kind == COUNT:
         return f"{value:,}"
     if kind == RATIO:
         return f"{value:.3g}" if isinstance(value, float) else _g3(Decimal(value))
     if kind == SI:
         # A unit once the value rounds to 1.00 of it (999,999,999 is 1G, not 1e+3M); Decimal past 1e308.
-        scaled = ((Decimal(value) / scale, unit) for scale, unit in _SI if 2000 * value >= 1999 * scale)
-        return next((f"{_g3(v)}{unit}" for v, unit in scaled), str(value))
+        short = ((Decimal(value) / scale, suffix) for scale, suffix in _SI if 2000 * value >= 1999 * scale)
+        return next((f"{_g3(v)}{suffix}" for v, suffix in short), str(value))
     return str(value)
 
 
@@ -90,35 +102,123 @@ def plain(kind: str, value: Any) -> Any:
     return value
 
 
-def write_table(sheet: Sheet, *, width: int = 100, color: bool = False) -> str:
-    from rich.console import Console
-    from rich.table import Table
+def write_table(
+    sheet: Sheet, *, width: int | None = 100, color: bool = False, ascii_only: bool = False
+) -> str:
+    """The rich table; width None (a pipe) keeps every line whole, however long.
 
-    table = Table(expand=False)
-    for col in sheet.columns:
-        table.add_column(
-            col.title, justify=_ALIGN[col.align], style="dim" if col.dim else None, overflow="fold"
-        )
-    marks = {True: "[green]ok[/]", False: "[bold red]DIFFERS[/]", None: ""}
-    for row in sheet.rows:
-        table.add_row(*[marks[v] if k == MARK else _escape_markup(text(k, v)) for k, v in row])
+    Figures never wrap. When the table is wider than `width`, the columns that may move (Column.moves)
+    leave it one by one and are listed under it; if it is still too wide, it is drawn wider than
+    `width` rather than folding a number.
+    """
+    from rich.console import Console
+
+    cells = [[_table_text(sheet, kind, value, ascii_only) for kind, value in row] for row in sheet.rows]
+    groups = _column_groups(sheet, cells, width)
+    need = max(_width_needed(sheet, cells, group, squeeze=width is not None) for group in groups)
     console = Console(
-        file=io.StringIO(),
-        width=width,
+        file=_Buffer("ascii" if ascii_only else "utf-8"),
+        width=need if width is None else max(width, need),
         force_terminal=color,
         color_system="auto" if color else None,
         highlight=False,
     )
-    console.print(sheet.title, style="bold", markup=False)
-    console.print(table)
+    title = _ascii(sheet.title) if ascii_only else sheet.title
+    console.print(title, style="bold", markup=False, soft_wrap=True)
+    for group in groups:
+        console.print(_rich_table(sheet, cells, group))
     # Notes are not wrapped by rich, so their text is the same at any width; the terminal wraps them.
-    for line in sheet.notes:
-        console.print(line, markup=False, soft_wrap=True)
-    if sheet.extra:
-        console.print()
-        for line in sheet.extra:
-            console.print(line, markup=False, soft_wrap=True)
+    under = sheet.notes + (["", *sheet.extra] if sheet.extra else [])
+    for line in under:
+        console.print(_ascii(line) if ascii_only else line, markup=False, soft_wrap=True)
     return console.file.getvalue()
+
+
+def _column_groups(sheet: Sheet, cells: list[list[str]], width: int | None) -> list[list[int]]:
+    """The columns of the table, then of each table under it, which repeats the first column."""
+    kept, moved = list(range(len(sheet.columns))), []
+    for column in sorted((c for c in sheet.columns if c.moves), key=lambda c: c.moves):
+        if width is None or _width_needed(sheet, cells, kept) <= width:
+            break
+        index = sheet.columns.index(column)
+        kept.remove(index)
+        moved += [index] if column.listed else []
+    groups = [kept]
+    for index in sorted(moved):
+        if len(groups) == 1 or _width_needed(sheet, cells, [*groups[-1], index]) > width:
+            groups.append([0])
+        groups[-1].append(index)
+    return groups
+
+
+class _Buffer(io.StringIO):
+    """A string buffer that tells rich the real stream's encoding, so rich picks ASCII boxes for ASCII."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__()
+        self._encoding = encoding
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._encoding
+
+
+def _table_text(sheet: Sheet, kind: str, value: Any, ascii_only: bool) -> str:
+    value_text = text(kind, value, sheet.byte_unit())
+    return _ascii(value_text) if ascii_only else value_text
+
+
+def _width_needed(sheet: Sheet, cells: list[list[str]], kept: list[int], squeeze: bool = True) -> int:
+    """Columns at their natural width (squeeze: wrapping ones at WRAP_MIN), borders and padding."""
+    from rich.cells import cell_len
+
+    total = 1
+    for i in kept:
+        column = sheet.columns[i]
+        natural = max([cell_len(column.title)] + [cell_len(row[i]) for row in cells])
+        if column.wrap and squeeze:
+            natural = min(natural, max(WRAP_MIN, _longest_word(column, cells, i)))
+        total += 3 + natural
+    return total
+
+
+def _longest_word(column: Column, cells: list[list[str]], i: int) -> int:
+    from rich.cells import cell_len
+
+    words = column.title.split() + [w for row in cells for w in row[i].split()]
+    return max(map(cell_len, words), default=1)
+
+
+def _rich_table(sheet: Sheet, cells: list[list[str]], kept: list[int]) -> Any:
+    from rich.table import Table
+
+    table = Table(expand=False)
+    for i in kept:
+        col = sheet.columns[i]
+        table.add_column(
+            col.title,
+            justify=_ALIGN[col.align],
+            style="dim" if col.dim else None,
+            no_wrap=not col.wrap,
+            # a wrapping column breaks between words, never inside one
+            min_width=_longest_word(col, cells, i) if col.wrap else None,
+        )
+    marks = {True: "[green]ok[/]", False: "[bold red]DIFFERS[/]", None: ""}
+    for written, row in zip(cells, sheet.rows):
+        table.add_row(*[marks[row[i][1]] if row[i][0] == MARK else _escape_markup(written[i]) for i in kept])
+    return table
+
+
+# Characters convcalc writes that an ASCII stream cannot carry, and what stands in for them.
+_TO_ASCII = str.maketrans(
+    {"·": "*", "²": "^2", "³": "^3", "×": "x", "→": "->", "—": "--", "–": "-", "…": "...", "█": "#"}
+    | {ch: "" for ch in " ▏▎▍▌▋▊▉"[1:]}
+)
+
+
+def _ascii(value: str) -> str:
+    """value for an ASCII stream: known symbols spelt out, anything else as '?'."""
+    return value.translate(_TO_ASCII).encode("ascii", "replace").decode("ascii")
 
 
 def _escape_markup(value: str) -> str:
@@ -133,7 +233,8 @@ def write_markdown(sheet: Sheet) -> str:
         _md_row([c.title for c in sheet.columns]),
         _md_row([align[c.align] for c in sheet.columns]),
     ]
-    lines += [_md_row([text(k, v) for k, v in row]) for row in sheet.rows]
+    unit = sheet.byte_unit()
+    lines += [_md_row([text(k, v, unit) for k, v in row]) for row in sheet.rows]
     lines += [""] + [f"_{line}_  " for line in sheet.notes]
     if sheet.extra:
         lines += ["", "```", *sheet.extra, "```"]
@@ -190,20 +291,21 @@ def _latex_ascii(char: str) -> str:
     return latex_escape(folded) if folded else "?"
 
 
-def _latex_cell(kind: str, value: Any) -> str:
+def _latex_cell(kind: str, value: Any, unit: tuple[int, str]) -> str:
     if value is None and kind != MARK:
         return "--"
     if kind == SHAPE:
         return "$" + r"\times".join(map(str, value)) + "$"
     if kind == COUNT:
         return f"{value:,}".replace(",", "{,}")
-    return latex_escape(text(kind, value))
+    return latex_escape(text(kind, value, unit))
 
 
 def write_latex(sheet: Sheet) -> str:
     """A booktabs table float, shrunk to the text width where it is wider: the title as the caption,
     the notes and any preformatted lines (--explain) in small type under the table."""
     keep = [i for i, c in enumerate(sheet.columns) if not _is_bar(sheet, c)]
+    unit = sheet.byte_unit()
     lines = [
         f"% convcalc: needs {LATEX_PREAMBLE} in the preamble",
         r"\begin{table}[t]",
@@ -216,7 +318,7 @@ def write_latex(sheet: Sheet) -> str:
         r"\toprule",
         " & ".join(latex_escape(sheet.columns[i].title) for i in keep) + r" \\",
         r"\midrule",
-        *(" & ".join(_latex_cell(*row[i]) for i in keep) + r" \\" for row in sheet.rows),
+        *(" & ".join(_latex_cell(*row[i], unit) for i in keep) + r" \\" for row in sheet.rows),
         r"\bottomrule",
         r"\end{tabular}}",
         *_latex_block(sheet.notes, r"\footnotesize"),
@@ -259,8 +361,11 @@ def write_csv(sheet: Sheet) -> str:
     return buffer.getvalue()
 
 
-def write(sheet: Sheet, fmt: str, *, width: int = 100, color: bool = False) -> str:
-    """The sheet in table, markdown, latex or csv."""
+def write(
+    sheet: Sheet, fmt: str, *, width: int | None = 100, color: bool = False, ascii_only: bool = False
+) -> str:
+    """The sheet in table, markdown, latex or csv; ascii_only for a stream that cannot carry more."""
     if fmt == "table":
-        return write_table(sheet, width=width, color=color)
-    return {"markdown": write_markdown, "latex": write_latex, "csv": write_csv}[fmt](sheet)
+        return write_table(sheet, width=width, color=color, ascii_only=ascii_only)
+    written = {"markdown": write_markdown, "latex": write_latex, "csv": write_csv}[fmt](sheet)
+    return _ascii(written) if ascii_only else written

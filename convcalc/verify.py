@@ -6,6 +6,9 @@ functions, so that the analytic path stays instant. plan.py decides beforehand w
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +21,26 @@ from .spec import ConvSpec
 from .witness import count_flops
 
 
+def noting_warnings(check: Callable[..., Verification]) -> Callable[..., Verification]:
+    """check, with what torch warned while it ran kept as one line each, not printed with file paths."""
+
+    @functools.wraps(check)
+    def checked(*args: Any, **kwargs: Any) -> Verification:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            verification = check(*args, **kwargs)
+        lines = tuple(dict.fromkeys(_one_line(str(w.message)) for w in caught))
+        return dataclasses.replace(verification, warnings=lines) if lines else verification
+
+    return checked
+
+
+def _one_line(message: str) -> str:
+    """torch's message without the C++ source location it appends."""
+    return message.split(" (Triggered internally at", 1)[0].splitlines()[0].strip()
+
+
+@noting_warnings
 def verify(result: ConvResult, device: str = "cpu", full: bool = False) -> Verification:
     """Build result's layer in torch on device and compare every figure torch can measure."""
     spec = result.spec
@@ -29,7 +52,7 @@ def verify(result: ConvResult, device: str = "cpu", full: bool = False) -> Verif
     if "rejected" in measured:
         return _verification(device, chosen, [_rejected(measured["rejected"])])
     info, info_note = torchinfo_figures(measured["module"], measured["input"])
-    checks = _checks(result, measured, info, info_note, device == "meta")
+    checks = _checks(result, measured, info, info_note, device == "meta", chosen.mode == "meta")
     return _verification(device, chosen, checks, measured, info)
 
 
@@ -197,10 +220,20 @@ def compare(key: str, analytic: Any, measured: Any, note: str, label: str | None
 
 
 def _checks(
-    result: ConvResult, measured: dict[str, Any], info: dict[str, Any] | None, info_note: str, meta: bool
+    result: ConvResult,
+    measured: dict[str, Any],
+    info: dict[str, Any] | None,
+    info_note: str,
+    meta_asked: bool,
+    on_meta: bool,
 ) -> list[Check]:
     figures, get, layer, witness = result.figures(), measured.get, measured["module"], measured["witness"]
-    rf, rf_note = (None, "not probed on --device meta") if meta else measure_receptive_field(result.spec)
+    rf, rf_note = (
+        (None, "not probed on --device meta") if meta_asked else measure_receptive_field(result.spec)
+    )
+    if on_meta:  # nothing was allocated: the sizes would only repeat convcalc's shape arithmetic
+        measured = {**measured, **dict.fromkeys(UNMEASURED_ON_META)}
+        info = info and {**info, "forward_backward_bytes": None}
     rows = [
         ("output_shape", get("output_shape"), "forward pass"),
         ("weight_params", layer.weight.numel(), "weight.numel()"),
@@ -211,18 +244,25 @@ def _checks(
         ("bias_adds", None, "not in torch's FLOP count"),
         ("effective_kernel", None, "no torch equivalent"),
         ("receptive_field", rf, rf_note),
-        ("param_bytes", get("param_bytes"), "parameter tensors"),
-        ("input_bytes", get("input_bytes"), "input tensor"),
-        ("output_bytes", get("output_bytes"), "output tensor"),
+        ("param_bytes", measured["param_bytes"], _memory_note(on_meta, "parameter tensors")),
+        ("input_bytes", measured["input_bytes"], _memory_note(on_meta, "input tensor")),
+        ("output_bytes", measured["output_bytes"], _memory_note(on_meta, "output tensor")),
         (
             "forward_backward_bytes",
             info and info["forward_backward_bytes"],
-            "torchinfo" if info else info_note,
+            _memory_note(on_meta, "torchinfo, which prints decimal MB") if info else info_note,
         ),
         ("total_bytes", None, "input + fwd/bwd + params"),
     ]
     checks = [compare(key, figures[key], value, note) for key, value, note in rows]
     return checks + (_torchinfo_checks(result, info) if info else [])
+
+
+UNMEASURED_ON_META = ("param_bytes", "input_bytes", "output_bytes", "activation_bytes")
+
+
+def _memory_note(on_meta: bool, how: str) -> str:
+    return "not measured: the meta device allocates nothing" if on_meta else how
 
 
 def _torchinfo_checks(result: ConvResult, info: dict[str, Any]) -> list[Check]:
@@ -275,6 +315,7 @@ def measure_module(module: Any, x: Any) -> dict[str, Any]:
     }
 
 
+@noting_warnings
 def verify_variant(result: Any, device: str = "cpu", full: bool = False) -> Verification:
     """Build one compare variant (a VariantResult) in torch and check its figures."""
     device = resolve_device(device)
@@ -299,7 +340,20 @@ def verify_variant(result: Any, device: str = "cpu", full: bool = False) -> Veri
     if variant.bn:
         rows.insert(2, ("buffers", "BatchNorm buffers"))
     measured["macs"] = measured["flops"] // 2
-    checks = [compare(key, figures[key], measured[key], note, key.replace("_", " ")) for key, note in rows]
+    on_meta = chosen.mode == "meta"
+    if on_meta:
+        measured.update(dict.fromkeys(UNMEASURED_ON_META))
+    label = lambda key: key.replace("_", " ")  # noqa: E731
+    checks = [
+        compare(
+            key,
+            figures[key],
+            measured[key],
+            _memory_note(on_meta and key in UNMEASURED_ON_META, note),
+            label(key),
+        )
+        for key, note in rows
+    ]
     return _verification(device, chosen, checks, measured)
 
 
