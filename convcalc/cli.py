@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import sys
 from dataclasses import replace
 from enum import Enum
@@ -12,11 +11,11 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from . import __version__
+from . import __version__, emit
 from .api import conv_report
 from .compare import compare_report
 from .errors import ConvCalcError, InvalidSpecError
-from .render import FORMATS, differing, render
+from .render import FORMATS, check_format, differing, render
 from .render_compare import render_compare
 from .spec import DTYPE_BYTES, PADDING_MODES, ConvSpec, parse_count, parse_padding, parse_size
 from .variants import ACTIVATIONS
@@ -212,14 +211,21 @@ def _problems(mismatches: list[tuple[str, Any]], expectations: Any) -> list[str]
 
 def _finish(text: str, ok: bool, problems: list[str]) -> None:
     """Write the output, then each problem to stderr; exit 1 if anything disagreed or was not met."""
-    typer.echo(text, nl=False)
+    failed = emit.write(text)
+    if failed is not None:  # a closed pipe ends quietly; a stream that cannot be written has its line
+        raise typer.Exit(failed)
     for line in problems:
-        typer.echo(f"convcalc: {line}", err=True)
+        emit.warn(f"convcalc: {line}")
     raise typer.Exit(0 if ok else 1)
 
 
-def _color(fmt: Format) -> bool:
-    return fmt is Format.table and sys.stdout.isatty()
+def _stream(fmt: Format) -> dict[str, Any]:
+    """How the output must look where it goes: width (None for a pipe), colour, ASCII."""
+    return {
+        "width": emit.width(),
+        "color": fmt is Format.table and emit.is_terminal(),
+        "ascii_only": emit.ascii_only(),
+    }
 
 
 @app.command(cls=Command, epilog="Example: convcalc conv 64 128 3 -p 1 -i 56 -g 2")
@@ -258,6 +264,7 @@ def conv(
     ] = False,
 ) -> None:
     """One convolution layer: figures computed analytically, then confirmed by the real torch layer."""
+    check_format(fmt.value, explain)
     count = parse_count(groups, "--groups")
     spec = _spec(
         locals(),
@@ -270,7 +277,7 @@ def conv(
         spec = _depthwise(spec, count)
     report = conv_report(spec, device=device, verify=verify, full=full, expect=expect or (), explain=explain)
     problems = _problems([("", c) for c in differing(report)], report.expectations)
-    _finish(render(report, fmt.value, width=_width(), color=_color(fmt)), report.ok, problems)
+    _finish(render(report, fmt.value, **_stream(fmt)), report.ok, problems)
 
 
 def _depthwise(spec: ConvSpec, groups: int) -> ConvSpec:
@@ -346,11 +353,7 @@ def compare(
         if c.ok is False
     ]
     problems = _problems(mismatches, report.expectations)
-    _finish(render_compare(report, fmt.value, width=_width(), color=_color(fmt)), report.ok, problems)
-
-
-def _width() -> int:
-    return max(60, shutil.get_terminal_size((100, 24)).columns)
+    _finish(render_compare(report, fmt.value, **_stream(fmt)), report.ok, problems)
 
 
 def main() -> None:

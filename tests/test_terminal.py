@@ -1,0 +1,193 @@
+"""Where the output goes: a narrow or normal terminal, a pipe, an ASCII stream, a closed or full one.
+
+Golden files pin the tables at 60 and 100 columns, through a pipe (no width: whole lines) and on an
+ASCII stream; regenerate with `pytest tests/test_terminal.py --update-golden`. The stream cases run the
+real command in a subprocess, since they are about file descriptors and encodings.
+"""
+
+import csv
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from convcalc.cli import app
+from convcalc.sheet import BYTES, COUNT, TEXT, Column, Sheet, write_table
+
+GOLDEN = Path(__file__).parent / "golden" / "terminal"
+VERSIONS = re.compile(r"(torch|torchinfo) \d+\.\d+[^\s,;]*")
+WIDE = ["compare", "64", "128", "3", "-p", "1", "-i", "56", "--no-bias", "-g", "2", "-g", "32", "-g", "3"]
+CONV = ["conv", "3", "6", "3", "--depthwise", "-p", "1"]
+BIG = ["conv", "64", "64", "3", "--dim", "3", "--input", "512"]  # too big for a real pass
+
+# name: (COLUMNS, or None for a pipe; the stream's encoding; the command)
+CASES = {
+    "compare_60.txt": ("60", "utf-8", WIDE),
+    "compare_100.txt": ("100", "utf-8", WIDE),
+    "compare_pipe.txt": (None, "utf-8", WIDE),
+    "compare_ascii_60.txt": ("60", "ascii", WIDE + ["--no-verify"]),
+    "conv_60.txt": ("60", "utf-8", CONV),
+    "conv_100.txt": ("100", "utf-8", CONV),
+    "conv_pipe.txt": (None, "utf-8", CONV),
+    "conv_ascii.txt": ("100", "ascii", CONV),
+    "conv_meta_60.txt": ("60", "utf-8", BIG + ["--device", "meta"]),
+}
+
+
+def invoke(columns, encoding, args):
+    runner = CliRunner(charset=encoding)
+    return runner.invoke(app, args, env={"COLUMNS": columns}, catch_exceptions=False)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_terminal_golden(update_golden, name):
+    columns, encoding, args = CASES[name]
+    result = invoke(columns, encoding, args)
+    assert result.exit_code == 0, result.output
+    text = VERSIONS.sub(lambda m: f"{m.group(1)} <version>", result.stdout)
+    path = GOLDEN / name
+    if update_golden:
+        GOLDEN.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    assert path.exists(), f"missing {path}; run pytest --update-golden"
+    assert text == path.read_text()
+
+
+def table_lines(text):
+    return [line for line in text.splitlines() if line[:1] in "┃│|+┏┡└"]
+
+
+@pytest.mark.parametrize("columns", ["60", "80", "100"])
+def test_figures_never_wrap_and_tables_fit(columns):
+    """Every figure of the wide comparison appears whole, in a table no wider than the terminal."""
+    text = invoke(columns, "utf-8", WIDE + ["--no-verify"]).stdout
+    assert max(len(line) for line in table_lines(text)) <= int(columns)
+    for figure in [
+        "1x128x56x56",
+        "1x64x56x56",
+        "0.000122",
+        "0.00781",
+        "7.23M",
+        "14.5M",
+        "73,728",
+        "2.30 MiB",
+    ]:
+        assert figure in text, figure
+    # No row of the table is a continuation: every body row names its variant.
+    body = [line for line in table_lines(text) if line.startswith("│")]
+    assert all(line[1:].split("│")[0].strip() for line in body)
+
+
+def test_pipe_keeps_every_line_whole():
+    text = invoke(None, "utf-8", WIDE + ["--no-verify"]).stdout
+    rows = [line for line in table_lines(text) if line.startswith("│ dw-separable")]
+    assert len(rows) == 1 and "Cin·k² + Cin·Cout" in rows[0] and len(rows[0]) > 100
+
+
+def test_one_byte_unit_per_column():
+    sheet = Sheet(
+        "t",
+        [Column("figure"), Column("bytes", "r")],
+        [[(TEXT, "small"), (BYTES, 240)], [(TEXT, "big"), (BYTES, 3 * 2**20)], [(TEXT, "n"), (COUNT, 5)]],
+    )
+    text = write_table(sheet, width=None)
+    assert "0.00023 MiB" in text and "3.00 MiB" in text and " B " not in text
+    small_only = Sheet("t", [Column("bytes", "r")], [[(BYTES, 240)], [(BYTES, 602_112)]])
+    assert "602,112 B" in write_table(small_only, width=None)
+
+
+def test_moved_column_lists_every_row_under_the_table():
+    rows = [[(TEXT, f"row{i}"), (COUNT, 10**i), (TEXT, "a rather long explanation " * 3)] for i in range(3)]
+    columns = [Column("name"), Column("value", "r"), Column("why", moves=1)]
+    text = write_table(Sheet("t", columns, rows), width=40)
+    first, second = text.split("┏")[1:]
+    assert "why" not in first and "value" in first
+    assert "name" in second and "why" in second and second.count("row") == 3
+
+
+def test_ascii_stream_has_no_unicode_and_json_stays_data():
+    table = invoke("100", "ascii", WIDE + ["--no-verify"]).stdout
+    assert table.isascii() and "Cin*Cout*k^2" in table and "+--" in table
+    result = invoke(None, "ascii", WIDE + ["--no-verify", "-f", "json"])
+    assert result.stdout.isascii() and "Cin\\u00b7Cout" in result.stdout
+
+
+def test_meta_says_what_was_not_measured_and_why_the_peak_differs():
+    """A layer sent to meta: memory rows are not measured, and the peak quoted is explained."""
+    text = invoke(None, "utf-8", BIG).stdout
+    rows = {line.split("│")[1].strip(): line for line in table_lines(text) if line.startswith("│")}
+    for label in ["params memory", "input memory", "output memory", "forward/backward pass"]:
+        assert "not measured: the meta device allocates nothing" in rows[label]
+        assert " ok " not in rows[label]
+    assert " ok " in rows["MACs"]
+    assert "at its peak (more than the estimated total memory" in text
+
+
+def command(*args):
+    return [sys.executable, "-m", "convcalc", *args]
+
+
+def env(**extra):
+    return {**os.environ, "COLUMNS": "100", **extra}
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_real_stream_encodings_get_ascii_not_a_traceback(encoding):
+    out = subprocess.run(
+        command("compare", "6", "12", "3", "--no-verify"),
+        capture_output=True,
+        env=env(PYTHONIOENCODING=encoding, LANG="C", LC_ALL="C"),
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == b"" and out.stdout.isascii() and b"Cin*Cout*k^2" in out.stdout
+
+
+def test_closed_stdout_is_one_line_and_exit_2():
+    script = "import os, sys; os.close(1); os.execv(sys.argv[1], sys.argv[1:])"
+    out = subprocess.run(
+        [sys.executable, "-c", script, *command("conv", "6", "10", "3", "--no-verify")],
+        capture_output=False,
+        stderr=subprocess.PIPE,
+        env=env(),
+    )
+    assert out.returncode == 2
+    assert out.stderr.decode().splitlines() == [
+        "convcalc: error: cannot write the output: standard output is closed"
+    ]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+def test_full_disk_is_one_line_and_exit_2():
+    with open("/dev/full", "w") as full:
+        out = subprocess.run(
+            command("conv", "6", "10", "3", "--no-verify"), stdout=full, stderr=subprocess.PIPE, env=env()
+        )
+    assert out.returncode == 2
+    lines = out.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("convcalc: error: cannot write the output:")
+
+
+def test_closed_pipe_ends_quietly():
+    """`convcalc ... | true`: the reader is gone before convcalc writes; no traceback, not exit 1."""
+    proc = subprocess.Popen(
+        command("conv", "6", "10", "3", "--no-verify", "-f", "csv"),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env(),
+    )
+    proc.stdout.close()  # the reader exits at once
+    with proc.stderr:
+        stderr = proc.stderr.read()
+    assert proc.wait() == 141
+    assert stderr == b""
+
+
+def test_csv_through_a_pipe_is_whole(run):
+    rows = list(csv.reader(io.StringIO(run("conv 6 10 3 -f csv --no-verify").stdout)))
+    assert len({len(row) for row in rows}) == 1
