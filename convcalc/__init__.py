@@ -7,6 +7,7 @@ from .analysis import analyze, analyze_many
 from .api import conv_report
 from .compare import CompareReport, compare_report
 from .errors import ConvCalcError, DeviceError, ExpectError, InvalidSpecError
+from .layers import spec_from_module
 from .render import render
 from .render_compare import render_compare
 from .results import BatchRow, ConvResult, Report, Verification
@@ -32,4 +33,5 @@ __all__ = [
     "conv_report",
     "render",
     "render_compare",
+    "spec_from_module",
 ]

@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from .analysis import analyze
 from .expect import check_expectations
 from .explain import explain as explain_lines
+from .layers import as_spec
 from .results import Report
-from .spec import ConvSpec, check_device
+from .spec import ConvSpec, IntOrSize, check_device
 
 
 def conv_report(
-    spec: ConvSpec,
+    spec: ConvSpec | Any,
     *,
+    input_size: IntOrSize | None = None,
+    batch: int | None = None,
+    dtype: str | None = None,
     device: str = "cpu",
     verify: bool = True,
     full: bool = False,
     expect: Sequence[str] = (),
     explain: bool = False,
 ) -> Report:
-    """Analyze spec; unless verify is False, confirm it in torch on device; check expectations."""
+    """Analyze spec; unless verify is False, confirm it in torch on device; check expectations.
+
+    spec is a ConvSpec or a torch convolution module (nn.Conv2d(3, 4, 3), ...), whose settings are read
+    into one; input_size, batch and dtype, when given, replace the spec's (a module's dtype is its weight's).
+    """
+    spec = as_spec(spec, input_size=input_size, batch=batch, dtype=dtype)
     check_device(device)
     result = analyze(spec)
     expectations = check_expectations(result.figures(), list(expect))  # bad clauses fail before torch loads

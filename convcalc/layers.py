@@ -1,0 +1,74 @@
+"""The layer a Python user hands over: a ConvSpec, or a torch convolution module read into one.
+
+Standard library only: a module is recognised by its class's ancestry and read by duck typing, so
+accepting torch modules never imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from .spec import ConvSpec, IntOrSize
+
+ACCEPTED = (
+    "a ConvSpec or a torch convolution module "
+    "(nn.Conv1d/2d/3d, nn.ConvTranspose1d/2d/3d, or a subclass of one)"
+)
+
+
+def as_spec(
+    layer: Any,
+    *,
+    input_size: IntOrSize | None = None,
+    batch: int | None = None,
+    dtype: str | None = None,
+) -> ConvSpec:
+    """layer as a ConvSpec; input_size, batch and dtype, when given, replace the layer's own."""
+    given = {
+        k: v for k, v in (("input_size", input_size), ("batch", batch), ("dtype", dtype)) if v is not None
+    }
+    if isinstance(layer, ConvSpec):
+        if "input_size" in given:
+            given["default_input"] = False
+        return replace(layer, **given) if given else layer
+    return spec_from_module(layer, **given)
+
+
+def is_torch_conv(obj: Any) -> bool:
+    """Whether obj is an instance of torch's _ConvNd, the base of every Conv and ConvTranspose layer."""
+    return any(c.__name__ == "_ConvNd" and c.__module__.startswith("torch.") for c in type(obj).__mro__)
+
+
+def spec_from_module(
+    module: Any, *, input_size: IntOrSize | None = None, batch: int = 1, dtype: str | None = None
+) -> ConvSpec:
+    """A ConvSpec with the module's settings, read as torch names them; dtype defaults to its weight's."""
+    if not is_torch_conv(module):
+        raise TypeError(f"expected {ACCEPTED}; got {type(module).__name__}")
+    if module.in_channels == 0:  # nn.LazyConv*d before its first forward pass
+        raise TypeError(
+            f"{type(module).__name__} has no in_channels until its first forward pass; run it once"
+        )
+    return ConvSpec(
+        module.in_channels,
+        module.out_channels,
+        tuple(module.kernel_size),
+        stride=tuple(module.stride),
+        padding=module.padding if isinstance(module.padding, str) else tuple(module.padding),
+        dilation=tuple(module.dilation),
+        groups=module.groups,
+        bias=module.bias is not None,
+        transposed=bool(module.transposed),
+        output_padding=tuple(module.output_padding),
+        padding_mode=module.padding_mode,
+        input_size=input_size,
+        batch=batch,
+        dtype=dtype or _dtype_name(module),
+        dim=len(module.kernel_size),
+    )
+
+
+def _dtype_name(module: Any) -> str:
+    # ConvSpec names a dtype it does not know (and the ones it does) in its message.
+    return str(module.weight.dtype).removeprefix("torch.")
