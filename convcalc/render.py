@@ -59,12 +59,12 @@ def conv_sheet(report: Report, versions: bool = True) -> Sheet:
     """One row per figure; the torch columns only when torch ran; versions False for a paper (LaTeX)."""
     verified = report.verification is not None
     # CSV headers (keys) are those of the JSON `checks`.
-    columns = [Column("figure", wrap=True, key="figure"), Column("convcalc", "r", key="analytic")]
+    columns = [Column("figure", wrap=12, key="figure"), Column("convcalc", "r", key="analytic")]
     if verified:
         columns += [
             Column("torch", "r", key="measured"),
             Column("match", "c", key="ok"),
-            Column("how torch counted", dim=True, wrap=True, moves=1, key="note"),
+            Column("how torch counted", dim=True, wrap=16, moves=1, key="note"),
         ]
     checks = report.checks()
     rows = [_row(c, verified) for c in checks]

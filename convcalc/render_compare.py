@@ -42,7 +42,7 @@ def bar(fraction: float, width: int = BAR_WIDTH) -> str:
 def compare_sheet(report: CompareReport, versions: bool = True) -> Sheet:
     """One row per variant; CSV headers (keys) are the JSON keys; versions False for a paper (LaTeX)."""
     columns = [
-        Column("variant", wrap=True, key="title"),
+        Column("variant", wrap=12, key="title"),
         Column("params", "r", key="params"),
         Column("x std", "r", moves=6, key="ratio_params"),
         Column("MACs", "r", key="macs"),

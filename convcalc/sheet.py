@@ -20,7 +20,6 @@ SI = "si"  # a count written short for people (31.9M), exact in CSV
 _SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 Cell = tuple[str, Any]
 _BYTE_UNITS = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"))  # below 1 MiB: exact bytes
-WRAP_MIN = 16  # a wrapping column is given at least this many characters before columns move
 _ALIGN = {"l": "left", "r": "right", "c": "center"}
 
 
@@ -29,7 +28,8 @@ class Column:
     title: str  # for people: the table, Markdown and LaTeX header
     align: str = "l"  # l, r or c
     dim: bool = False  # de-emphasised in the rich table
-    wrap: bool = False  # may wrap between words on a narrow terminal; other columns never wrap
+    # 0: never wraps (every figure); n: may wrap between words, down to n characters, before columns move
+    wrap: int = 0
     # On a terminal too narrow for the table: 0 stays; 1 moves to a table under it first, then 2, ...
     moves: int = 0
     listed: bool = True  # a moved column is shown under the table (False: left out, as a bar)
@@ -169,7 +169,7 @@ def _table_text(sheet: Sheet, kind: str, value: Any, ascii_only: bool) -> str:
 
 
 def _width_needed(sheet: Sheet, cells: list[list[str]], kept: list[int], squeeze: bool = True) -> int:
-    """Columns at their natural width (squeeze: wrapping ones at WRAP_MIN), borders and padding."""
+    """Columns at their natural width (squeeze: wrapping ones at Column.wrap), borders and padding."""
     from rich.cells import cell_len
 
     total = 1
@@ -177,7 +177,7 @@ def _width_needed(sheet: Sheet, cells: list[list[str]], kept: list[int], squeeze
         column = sheet.columns[i]
         natural = max([cell_len(column.title)] + [cell_len(row[i]) for row in cells])
         if column.wrap and squeeze:
-            natural = min(natural, max(WRAP_MIN, _longest_word(column, cells, i)))
+            natural = min(natural, max(column.wrap, _longest_word(column, cells, i)))
         total += 3 + natural
     return total
 
