@@ -3,7 +3,9 @@
 What torch accepts convcalc accepts; what torch rejects convcalc rejects, naming the parameter.
 """
 
+import re
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -157,6 +159,16 @@ def test_padding_accepted_exactly_when_torch_accepts(mode):
                     assert error.param == blamed, error
                 else:
                     assert spec.output_spatial == shape, (mode, n, kernel, padding)
+
+
+def test_documented_mistakes_say_what_the_docs_say(run):
+    usage = (Path(__file__).parent.parent / "docs" / "usage.md").read_text()
+    section = usage.split("## How values are written")[1].split("\n## ")[0]
+    lines = re.search(r"```text\n(.*?)```", section, flags=re.S).group(1).splitlines()
+    assert len(lines) >= 8
+    for command, said in zip(lines[::2], lines[1::2]):
+        result = run(command.removeprefix("$ convcalc ") + " --no-verify")
+        assert result.exit_code == 2 and result.stderr.strip() == said, command
 
 
 def test_parsers_directly():
