@@ -60,6 +60,9 @@ class OneLineErrors(CleanHelp, TyperGroup):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         argv = list(kwargs.get("args") or (args[0] if args else None) or sys.argv[1:])
+        closed = emit.closed()  # nowhere to write: say so before any work
+        if closed is not None:
+            sys.exit(closed)
         try:
             code = super().main(*args, **kwargs)
         except (ClickException, ConvCalcError) as exc:
@@ -70,6 +73,14 @@ class OneLineErrors(CleanHelp, TyperGroup):
             sys.exit(2)
         except typer.Abort:
             sys.exit(130)
+        except OSError as exc:  # click printing --version or help to a closed pipe or a full disk
+            if exc.errno not in emit.WRITE_ERRORS:
+                raise
+            sys.exit(emit.failed(exc))
+        except SystemExit as exc:  # click or rich, printing to a closed pipe, exit 1 on their own
+            if exc.code == 1 and emit.closed_by_reader():
+                sys.exit(emit.BROKEN_PIPE)
+            raise
         sys.exit(code if isinstance(code, int) else 0)
 
 

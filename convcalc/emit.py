@@ -7,6 +7,7 @@ ends convcalc quietly; a stream that cannot be written (closed, a full disk) get
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import sys
@@ -14,6 +15,8 @@ import sys
 # What a shell reports for a tool ended by SIGPIPE (128 + 13), as `seq 1000000 | head -1` shows.
 BROKEN_PIPE = 141
 CANNOT_WRITE = 2
+# The errors of a write to a stream that cannot take it: a closed pipe, a full or failing disk, a bad fd.
+WRITE_ERRORS = {errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF}
 
 
 def width() -> int | None:
@@ -39,17 +42,37 @@ def ascii_only() -> bool:
 def write(text: str) -> int | None:
     """Write text to stdout and flush it; None on success, else the exit code (a line is on stderr)."""
     if sys.stdout is None:  # started with stdout closed (`>&-`)
-        return _fail("standard output is closed")
+        return closed()
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
-    except BrokenPipeError:
-        _silence_stdout()
-        return BROKEN_PIPE
     except (OSError, ValueError) as exc:  # ValueError: a stream closed from within (I/O on closed file)
-        _silence_stdout()
-        return _fail(getattr(exc, "strerror", None) or str(exc))
+        return failed(exc)
     return None
+
+
+def failed(exc: Exception) -> int:
+    """The exit code for a write to stdout that raised exc, with its line on stderr unless a pipe closed."""
+    _silence_stdout()
+    if isinstance(exc, BrokenPipeError):
+        return BROKEN_PIPE
+    return _fail(getattr(exc, "strerror", None) or str(exc))
+
+
+def closed_by_reader() -> bool:
+    """True once click or rich met a broken pipe and exited 1: click then wraps stdout to ignore
+    further flushes; rich points it at /dev/null."""
+    if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+        return True
+    try:
+        return os.path.samestat(os.fstat(sys.stdout.fileno()), os.stat(os.devnull))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def closed() -> int | None:
+    """Exit code when stdout was closed before convcalc started (`>&-`), else None."""
+    return _fail("standard output is closed") if sys.stdout is None else None
 
 
 def warn(line: str) -> None:

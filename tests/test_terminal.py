@@ -147,10 +147,15 @@ def test_real_stream_encodings_get_ascii_not_a_traceback(encoding):
     assert out.stderr == b"" and out.stdout.isascii() and b"Cin*Cout*k^2" in out.stdout
 
 
-def test_closed_stdout_is_one_line_and_exit_2():
+# What a user may send to a stream: figures, help, the version.
+WRITES = [["conv", "6", "10", "3", "--no-verify"], ["conv", "-h"], ["--version"]]
+
+
+@pytest.mark.parametrize("args", WRITES, ids=" ".join)
+def test_closed_stdout_is_one_line_and_exit_2(args):
     script = "import os, sys; os.close(1); os.execv(sys.argv[1], sys.argv[1:])"
     out = subprocess.run(
-        [sys.executable, "-c", script, *command("conv", "6", "10", "3", "--no-verify")],
+        [sys.executable, "-c", script, *command(*args)],
         capture_output=False,
         stderr=subprocess.PIPE,
         env=env(),
@@ -162,20 +167,20 @@ def test_closed_stdout_is_one_line_and_exit_2():
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
-def test_full_disk_is_one_line_and_exit_2():
+@pytest.mark.parametrize("args", WRITES, ids=" ".join)
+def test_full_disk_is_one_line_and_exit_2(args):
     with open("/dev/full", "w") as full:
-        out = subprocess.run(
-            command("conv", "6", "10", "3", "--no-verify"), stdout=full, stderr=subprocess.PIPE, env=env()
-        )
+        out = subprocess.run(command(*args), stdout=full, stderr=subprocess.PIPE, env=env())
     assert out.returncode == 2
     lines = out.stderr.decode().splitlines()
     assert len(lines) == 1 and lines[0].startswith("convcalc: error: cannot write the output:")
 
 
-def test_closed_pipe_ends_quietly():
+@pytest.mark.parametrize("args", WRITES, ids=" ".join)
+def test_closed_pipe_ends_quietly(args):
     """`convcalc ... | true`: the reader is gone before convcalc writes; no traceback, not exit 1."""
     proc = subprocess.Popen(
-        command("conv", "6", "10", "3", "--no-verify", "-f", "csv"),
+        command(*args),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
