@@ -7,6 +7,7 @@ real command in a subprocess, since they are about file descriptors and encoding
 
 import csv
 import io
+import json
 import os
 import re
 import subprocess
@@ -196,3 +197,14 @@ def test_closed_pipe_ends_quietly(args):
 def test_csv_through_a_pipe_is_whole(run):
     rows = list(csv.reader(io.StringIO(run("conv 6 10 3 -f csv --no-verify").stdout)))
     assert len({len(row) for row in rows}) == 1
+
+
+def test_torch_warnings_become_one_note_not_stderr_paths():
+    """torch warns of a zero-padded copy for 'same' with an even kernel: a note, and JSON's warnings."""
+    args = ("conv", "6", "10", "4", "-p", "same", "-d", "3", "-i", "16")
+    out = subprocess.run(command(*args), capture_output=True, text=True, env=env())
+    assert out.returncode == 0 and out.stderr == ""
+    notes = [line for line in out.stdout.splitlines() if line.startswith("torch warned: ")]
+    assert len(notes) == 1 and "zero-padded copy" in notes[0] and "Triggered internally" not in notes[0]
+    data = json.loads(subprocess.run(command(*args, "-f", "json"), capture_output=True, env=env()).stdout)
+    assert data["verification"]["warnings"] == [notes[0].removeprefix("torch warned: ")]
