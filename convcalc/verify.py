@@ -250,7 +250,7 @@ def _checks(
         (
             "forward_backward_bytes",
             info and info["forward_backward_bytes"],
-            _memory_note(on_meta, "torchinfo, which prints decimal MB") if info else info_note,
+            _memory_note(on_meta, "torchinfo (prints decimal MB)") if info else info_note,
         ),
         ("total_bytes", None, "input + fwd/bwd + params"),
     ]
