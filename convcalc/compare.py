@@ -13,12 +13,12 @@ from typing import Any
 
 from .expect import check_expectations
 from .formulas import ratio
-from .results import CONVENTION, SCHEMA_VERSION, Expectation, Verification
+from .results import COUNTING, SCHEMA_VERSION, Expectation, Verification
 from .spec import ConvSpec, check_device
 from .variants import Variant, VariantResult, analyze_variant, build_variants
 
 COMPARE_CONVENTION = (
-    CONVENTION + " BatchNorm and activations are not counted in MACs, as torch's flop counter."
+    COUNTING + ". BatchNorm and activations are not counted in MACs, as torch's flop counter."
 )
 
 

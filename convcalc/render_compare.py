@@ -44,10 +44,10 @@ def compare_sheet(report: CompareReport, versions: bool = True) -> Sheet:
     columns = [
         Column("variant", wrap=12, key="title"),
         Column("params", "r", key="params"),
-        Column("x std", "r", moves=6, key="ratio_params"),
+        Column("params/std", "r", moves=6, key="ratio_params"),
         Column("MACs", "r", key="macs"),
         Column("FLOPs", "r", key="flops", moves=3),  # 2 x MACs: the first figure to move under the table
-        Column("x std", "r", key="ratio_macs"),
+        Column("MACs/std", "r", key="ratio_macs"),
         Column("output", "r", moves=7, key="output_shape"),
         Column("RF", "r", moves=4, key="receptive_field"),
         Column("act. mem", "r", moves=5, key="activation_bytes"),
@@ -59,7 +59,7 @@ def compare_sheet(report: CompareReport, versions: bool = True) -> Sheet:
         columns.insert(2, Column("buffers", "r", moves=8, key="buffers"))
     if report.verified:
         columns.append(Column("torch", "c", key="verification_ok"))
-    # the bar repeats x std: left out
+    # the bar repeats MACs/std: left out
     columns.append(Column("MACs vs std", key="macs_bar", moves=2, listed=False))
     rows = [_row(report, row, bn) for row in report.rows]
     return Sheet(
@@ -77,7 +77,7 @@ def _row(report: CompareReport, row: VariantRow, bn: bool) -> list[Cell]:
     if r is None:
         blanks: list[Cell] = [(TEXT, None)] * (9 if bn else 8)
         skipped = [(TEXT, row.variant.title), *blanks, (TEXT, "skipped")]
-        return skipped + ([(TEXT, "-")] if report.verified else []) + [(BAR, "")]
+        return skipped + ([(TEXT, None)] if report.verified else []) + [(BAR, "")]
     ratio_params, ratio_macs = report.ratios(r)
     cells: list[Cell] = [
         (TEXT, row.variant.title),

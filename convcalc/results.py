@@ -27,10 +27,11 @@ FIGURES = {
     "total_bytes": "estimated total memory",
 }
 MEMORY_KEYS = ("param_bytes", "input_bytes", "output_bytes", "forward_backward_bytes", "total_bytes")
-CONVENTION = (
+COUNTING = (
     "MACs = multiply-accumulates, batch included; FLOPs = 2 x MACs as torch.utils.flop_counter; "
-    "bias adds counted apart; MiB = 2^20 bytes; forward/backward = 2 x output, as torchsummary."
+    "bias adds counted apart; MiB = 2^20 bytes"
 )
+CONVENTION = COUNTING + "; forward/backward = 2 x output, as torchsummary."
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,15 +123,17 @@ def write_table(
         color_system="auto" if color else None,
         highlight=False,
     )
-    title = _ascii(sheet.title) if ascii_only else sheet.title
-    console.print(title, style="bold", markup=False, soft_wrap=True)
+    plain = _ascii if ascii_only else str
+    # On a terminal the title and notes wrap between words at its width; a pipe gets whole lines.
+    console.print(plain(sheet.title), style="bold", markup=False, soft_wrap=width is None, width=width)
     for group in groups:
         console.print(_rich_table(sheet, cells, group))
-    # Notes are not wrapped by rich, so their text is the same at any width; the terminal wraps them.
-    under = sheet.notes + (["", *sheet.extra] if sheet.extra else [])
-    for line in under:
-        console.print(_ascii(line) if ascii_only else line, markup=False, soft_wrap=True)
-    return console.file.getvalue()
+    for line in sheet.notes:
+        console.print(plain(line), markup=False, soft_wrap=width is None, width=width)
+    for line in ["", *sheet.extra] if sheet.extra else []:  # preformatted (--explain): never rewrapped
+        console.print(plain(line), markup=False, soft_wrap=True)
+    lines = console.file.getvalue().splitlines()
+    return "".join(line.rstrip() + "\n" for line in lines)  # rich pads wrapped lines with blanks
 
 
 def _column_groups(sheet: Sheet, cells: list[list[str]], width: int | None) -> list[list[int]]:
@@ -296,9 +298,8 @@ def _latex_cell(kind: str, value: Any, unit: tuple[int, str]) -> str:
         return "--"
     if kind == SHAPE:
         return "$" + r"\times".join(map(str, value)) + "$"
-    if kind == COUNT:
-        return f"{value:,}".replace(",", "{,}")
-    return latex_escape(text(kind, value, unit))
+    written = latex_escape(text(kind, value, unit))
+    return written.replace(",", "{,}") if kind in (COUNT, BYTES) else written  # one separator for figures
 
 
 def write_latex(sheet: Sheet) -> str:

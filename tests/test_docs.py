@@ -88,3 +88,28 @@ def test_ci_runs_the_readme_test_command():
     main_job, tests = commands
     assert "convcalc conv" in main_job and "pytest" in tests
     assert tests in (ROOT / ".ci" / "run").read_text()
+
+
+# Outputs the docs show in full: (page, command, COLUMNS or None for a pipe). Each must be the real one.
+SHOWN = [
+    ("README.md", "conv 6 10 3 -g 2 --no-bias", "100"),
+    ("docs/family.md", "compare 6 12 3 --no-bias", "100"),
+    ("docs/papers.md", "compare 64 128 3 -p 1 -i 56 --no-bias -g 2 -g 32 -g 3 -f markdown", None),
+    ("docs/papers.md", "compare 64 128 3 -p 1 -i 56 --no-bias -g 2 -g 32 -g 3 -f latex", None),
+]
+VERSION = re.compile(r"(torch|torchinfo) \d+\.\d+[^\s,;)]*")
+
+
+@pytest.mark.parametrize(("page", "command", "columns"), SHOWN, ids=[f"{p}: {c}" for p, c, _ in SHOWN])
+def test_shown_output_is_todays(page, command, columns):
+    from typer.testing import CliRunner
+
+    from convcalc.cli import app
+
+    result = CliRunner().invoke(app, shlex.split(command), env={"COLUMNS": columns})
+    assert result.exit_code == 0, result.output
+
+    def plain(text):
+        return VERSION.sub(r"\1 <version>", text)
+
+    assert plain(result.stdout) in plain((ROOT / page).read_text()), f"{page} shows a stale `{command}`"
