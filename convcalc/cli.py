@@ -15,7 +15,7 @@ from . import __version__, emit
 from .api import conv_report
 from .compare import compare_report
 from .errors import ConvCalcError, InvalidSpecError
-from .render import FORMATS, check_format, differing, render
+from .render import FORMATS, check_format, differing, render, value_text
 from .render_compare import render_compare
 from .spec import DTYPE_BYTES, PADDING_MODES, ConvSpec, parse_count, parse_padding, parse_size
 from .variants import ACTIVATIONS
@@ -66,10 +66,12 @@ class OneLineErrors(CleanHelp, TyperGroup):
         try:
             code = super().main(*args, **kwargs)
         except (ClickException, ConvCalcError) as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # a bare `convcalc`: the help, as a usage error
+                sys.exit(emit.write(exc.format_message() + "\n") or 2)
             message = exc.format_message() if isinstance(exc, ClickException) else str(exc)
-            message = _negative_argument(exc, argv) or message
-            if message:  # empty when click has just shown the help for a bare `convcalc`
-                typer.echo(f"convcalc: error: {message}", err=True)
+            # pydantic's "Value error, " prefix on a choice typer validates adds nothing for a user
+            message = (_negative_argument(exc, argv) or message).replace("Value error, ", "")
+            emit.warn(f"convcalc: error: {message}")
             sys.exit(2)
         except typer.Abort:
             sys.exit(130)
@@ -114,6 +116,7 @@ def _negative_argument(exc: Exception, argv: list[str]) -> str | None:
 app = typer.Typer(
     cls=OneLineErrors,
     no_args_is_help=True,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Parameters, MACs, FLOPs, output shape, receptive field and memory of convolution layers, "
     "computed analytically and confirmed by the real PyTorch layer.",
@@ -160,7 +163,12 @@ PadMode = Annotated[
 ]
 InputSize = Annotated[
     str | None,
-    typer.Option("--input", "-i", metavar="SIZE", help=r"Input spatial size: 32, or 32x32. \[default: 224]"),
+    typer.Option(
+        "--input",
+        "-i",
+        metavar="SIZE",
+        help="Input spatial size: 32, or 32x32; 224 per dimension if not given.",
+    ),
 ]
 Batch = Annotated[str, typer.Option("--batch", "-b", metavar="N", help="Batch size.")]
 DTypeOpt = Annotated[
@@ -216,7 +224,9 @@ def _problems(mismatches: list[tuple[str, Any]], expectations: Any) -> list[str]
         for prefix, c in mismatches
     ]
     return lines + [
-        f"expectation not met: {e.key}={e.expected}, actual {e.actual}" for e in expectations if not e.ok
+        f"expectation not met: {e.key}={e.expected}, actual {value_text(e.key, e.actual)}"
+        for e in expectations
+        if not e.ok
     ]
 
 
@@ -239,7 +249,11 @@ def _stream(fmt: Format) -> dict[str, Any]:
     }
 
 
-@app.command(cls=Command, epilog="Example: convcalc conv 64 128 3 -p 1 -i 56 -g 2")
+@app.command(
+    cls=Command,
+    short_help="One layer's figures, confirmed by torch.",
+    epilog="Example: convcalc conv 64 128 3 -p 1 -i 56 -g 2",
+)
 def conv(
     c_in: CIn,
     c_out: COut,
@@ -303,7 +317,11 @@ def _depthwise(spec: ConvSpec, groups: int) -> ConvSpec:
 Activation = Enum("Activation", {a: a for a in ACTIVATIONS}, type=str)
 
 
-@app.command(cls=Command, epilog="Example: convcalc compare 64 128 3 -p 1 -i 56 -g 2 -g 32")
+@app.command(
+    cls=Command,
+    short_help="A layer beside its grouped, depthwise and separable kin.",
+    epilog="Example: convcalc compare 64 128 3 -p 1 -i 56 -g 2 -g 32",
+)
 def compare(
     c_in: CIn,
     c_out: COut,
@@ -314,7 +332,8 @@ def compare(
             "--groups",
             "-g",
             metavar="N",
-            help=r"Groups of a grouped variant; repeatable. \[default: up to four common divisors]",
+            help="Groups of a grouped variant; repeatable.",
+            show_default="up to four common divisors",
         ),
     ] = None,
     multiplier: Annotated[
@@ -325,7 +344,7 @@ def compare(
     dilation: Dilation = "1",
     bias: Annotated[
         bool | None,
-        typer.Option("--bias/--no-bias", help=r"Conv bias. \[default: on, off with --bn]"),
+        typer.Option("--bias/--no-bias", help="Conv bias.", show_default="on, off with --bn"),
     ] = None,
     bn: Annotated[bool, typer.Option("--bn", help="BatchNorm after each convolution.")] = False,
     act: Annotated[

@@ -11,6 +11,7 @@ import errno
 import os
 import shutil
 import sys
+from typing import Any
 
 # What a shell reports for a tool ended by SIGPIPE (128 + 13), as `seq 1000000 | head -1` shows.
 BROKEN_PIPE = 141
@@ -44,11 +45,30 @@ def write(text: str) -> int | None:
     if sys.stdout is None:  # started with stdout closed (`>&-`)
         return closed()
     try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        _write_all(sys.stdout, text)
     except (OSError, ValueError) as exc:  # ValueError: a stream closed from within (I/O on closed file)
         return failed(exc)
     return None
+
+
+def _write_all(stream: Any, text: str) -> None:
+    """Every byte of text, or an OSError. Python's buffered stdout can drop the rest of a write that a
+    pipe or a file-size limit took only in part, and exit 0 with the output cut; os.write does not."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file descriptor (a test runner's buffer)
+        stream.write(text)
+        stream.flush()
+        return
+    stream.flush()  # whatever was written through the stream before goes first
+    if os.linesep != "\n":
+        text = text.replace("\n", os.linesep)
+    data = memoryview(text.encode(stream.encoding or "utf-8", errors="replace"))
+    while data:
+        written = os.write(fd, data)
+        if not written:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        data = data[written:]
 
 
 def failed(exc: Exception) -> int:

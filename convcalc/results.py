@@ -29,7 +29,7 @@ FIGURES = {
 MEMORY_KEYS = ("param_bytes", "input_bytes", "output_bytes", "forward_backward_bytes", "total_bytes")
 COUNTING = (
     "MACs = multiply-accumulates, batch included; FLOPs = 2 x MACs as torch.utils.flop_counter; "
-    "bias adds counted apart; MiB = 2^20 bytes"
+    "bias adds counted apart; MiB, GiB, TiB = 2^20, 2^30, 2^40 bytes"
 )
 CONVENTION = COUNTING + "; forward/backward = 2 x output, as torchsummary."
 

@@ -10,8 +10,8 @@ import csv
 import io
 import re
 import unicodedata
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, localcontext
 from typing import Any
 
 # Cell kinds: how a value is written. (kind, value) pairs are the cells.
@@ -69,7 +69,9 @@ def text(kind: str, value: Any, unit: tuple[int, str] | None = None) -> str:
         scale, name = unit or next(((s, u) for s, u in _BYTE_UNITS if value >= s), (1, "B"))
         if scale == 1:
             return f"{value:,} B"
-        scaled = Decimal(value) / scale  # Decimal: no float overflow past 1e308
+        with localcontext() as exact:  # Decimal: no float overflow past 1e308; every digit it prints true
+            exact.prec = max(28, len(str(value)) + 4)
+            scaled = Decimal(value) / scale
         # Two decimals, or two significant digits for a figure that small beside larger ones.
         return f"{scaled:,.2f} {name}" if not value or scaled >= Decimal("0.01") else f"{scaled:.2g} {name}"
     if kind == COUNT:
@@ -108,14 +110,16 @@ def write_table(
     """The rich table; width None (a pipe) keeps every line whole, however long.
 
     Figures never wrap. When the table is wider than `width`, the columns that may move (Column.moves)
-    leave it one by one and are listed under it; if it is still too wide, it is drawn wider than
-    `width` rather than folding a number.
+    leave it one by one for a table under it; if it is still too wide, it is drawn wider than `width`
+    rather than folding a number. ascii_only: the sheet is already ASCII; rich draws ASCII boxes.
     """
     from rich.console import Console
 
-    cells = [[_table_text(sheet, kind, value, ascii_only) for kind, value in row] for row in sheet.rows]
+    unit = sheet.byte_unit()
+    cells = [[text(kind, value, unit) for kind, value in row] for row in sheet.rows]
     groups = _column_groups(sheet, cells, width)
-    need = max(_width_needed(sheet, cells, group, squeeze=width is not None) for group in groups)
+    squeeze = width is not None
+    need = max(_width_needed(sheet, cells, group, squeeze) for group in groups)
     console = Console(
         file=_Buffer("ascii" if ascii_only else "utf-8"),
         width=need if width is None else max(width, need),
@@ -123,15 +127,15 @@ def write_table(
         color_system="auto" if color else None,
         highlight=False,
     )
-    plain = _ascii if ascii_only else str
     # On a terminal the title and notes wrap between words at its width; a pipe gets whole lines.
-    console.print(plain(sheet.title), style="bold", markup=False, soft_wrap=width is None, width=width)
-    for group in groups:
-        console.print(_rich_table(sheet, cells, group))
+    console.print(sheet.title, style="bold", markup=False, soft_wrap=not squeeze, width=width)
+    for group in groups:  # each table as wide as it needs, up to the terminal's width
+        own = _width_needed(sheet, cells, group, squeeze)
+        console.print(_rich_table(sheet, cells, group), width=own if width is None else max(width, own))
     for line in sheet.notes:
-        console.print(plain(line), markup=False, soft_wrap=width is None, width=width)
+        console.print(line, markup=False, soft_wrap=not squeeze, width=width)
     for line in ["", *sheet.extra] if sheet.extra else []:  # preformatted (--explain): never rewrapped
-        console.print(plain(line), markup=False, soft_wrap=True)
+        console.print(line, markup=False, soft_wrap=True)
     lines = console.file.getvalue().splitlines()
     return "".join(line.rstrip() + "\n" for line in lines)  # rich pads wrapped lines with blanks
 
@@ -163,11 +167,6 @@ class _Buffer(io.StringIO):
     @property
     def encoding(self) -> str:  # type: ignore[override]
         return self._encoding
-
-
-def _table_text(sheet: Sheet, kind: str, value: Any, ascii_only: bool) -> str:
-    value_text = text(kind, value, sheet.byte_unit())
-    return _ascii(value_text) if ascii_only else value_text
 
 
 def _width_needed(sheet: Sheet, cells: list[list[str]], kept: list[int], squeeze: bool = True) -> int:
@@ -244,7 +243,8 @@ def write_markdown(sheet: Sheet) -> str:
 
 
 def _md_row(cells: list[str]) -> str:
-    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+    # | ends a cell; * would start emphasis (Cin*Cout*k^2 on an ASCII stream)
+    return "| " + " | ".join(cell.replace("|", "\\|").replace("*", "\\*") for cell in cells) + " |"
 
 
 # Characters TeX reads as commands, those pdflatex's default (OT1) fonts draw as others (< as ¡, > as ¿,
@@ -333,7 +333,13 @@ def _latex_block(lines: list[str], font: str) -> list[str]:
     """Lines under the table, left-aligned, each its own paragraph; leading spaces kept."""
     if not lines:
         return []
-    body = ["~" * (len(s) - len(s.lstrip(" "))) + latex_escape(s.lstrip(" ")) + r"\par" for s in lines]
+    # A long figure may break after any thousands separator rather than run past the margin.
+    body = [
+        "~" * (len(s) - len(s.lstrip(" ")))
+        + latex_escape(s.lstrip(" ")).replace(",", r",\allowbreak{}")
+        + r"\par"
+        for s in lines
+    ]
     return [r"\par\smallskip", "{" + font + r"\raggedright", *body, "}"]
 
 
@@ -366,7 +372,26 @@ def write(
     sheet: Sheet, fmt: str, *, width: int | None = 100, color: bool = False, ascii_only: bool = False
 ) -> str:
     """The sheet in table, markdown, latex or csv; ascii_only for a stream that cannot carry more."""
+    if ascii_only:  # before the writers escape anything, so Markdown sees Cin*Cout as text to escape
+        sheet = ascii_sheet(sheet)
     if fmt == "table":
         return write_table(sheet, width=width, color=color, ascii_only=ascii_only)
-    written = {"markdown": write_markdown, "latex": write_latex, "csv": write_csv}[fmt](sheet)
-    return _ascii(written) if ascii_only else written
+    return {"markdown": write_markdown, "latex": write_latex, "csv": write_csv}[fmt](sheet)
+
+
+def ascii_sheet(sheet: Sheet) -> Sheet:
+    """The sheet with every text in ASCII: titles, notes and text cells (figures are ASCII already)."""
+    columns = [replace(c, title=_ascii(c.title)) for c in sheet.columns]
+    rows = [[(k, _ascii(v)) if isinstance(v, str) else (k, v) for k, v in row] for row in sheet.rows]
+    return replace(
+        sheet,
+        title=_ascii(sheet.title),
+        columns=columns,
+        rows=rows,
+        notes=[_ascii(line) for line in sheet.notes],
+        extra=[_ascii(line) for line in sheet.extra],
+        csv_prefix=[
+            (name, [_ascii(v) if isinstance(v, str) else v for v in values])
+            for name, values in sheet.csv_prefix
+        ],
+    )

@@ -124,7 +124,7 @@ def test_expect_met_and_unmet(run):
     bad = run("conv 6 10 3 -g 2 --no-bias --expect params=271 --expect macs=13.2M")
     assert bad.exit_code == 1
     assert "expectation not met: params=271, actual 270" in bad.stderr
-    assert "expectation not met: macs=13.2M, actual 13306680" in bad.stderr
+    assert "expectation not met: macs=13.2M, actual 13,306,680" in bad.stderr
 
 
 def test_expect_appears_in_json(run):

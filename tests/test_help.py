@@ -1,4 +1,5 @@
-"""--help reads as git's or ruff's: real metavars, defaults that survive rich markup, -h, an example."""
+"""--help reads as git's or ruff's: plain text, real metavars, every default, -h, an example, and no
+option name cut short at any width or on an ASCII stream."""
 
 import re
 
@@ -16,8 +17,8 @@ def help_text(*args: str, columns: int = 100) -> str:
 
 
 def rows(text: str) -> str:
-    """The help with its box drawing and wrapping undone, so each option's text reads as one line."""
-    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+    """The help with its wrapping undone, so each option's text reads as one line."""
+    return " ".join(text.split())
 
 
 COMMANDS = ["conv", "compare"]
@@ -36,18 +37,21 @@ def test_usage_line_names_the_arguments(command, columns):
 def test_metavars_and_defaults(command, columns):
     text = rows(help_text(command, "--help", columns=columns))
     for option, shown in [
-        ("--stride -s SIZE", "[default: 1]"),
-        ("--padding -p PADDING", "[default: 0]"),
-        ("--input -i SIZE", "[default: 224]"),
-        ("--batch -b N", "[default: 1]"),
+        ("-s, --stride SIZE", "[default: 1]"),
+        ("-p, --padding PADDING", "[default: 0]"),
+        ("-i, --input SIZE", "224 per dimension if not given"),
+        ("-b, --batch N", "[default: 1]"),
         ("--device DEVICE", "[default: cpu]"),
-        ("--format -f FORMAT", "[default: table]"),
+        ("-f, --format FORMAT", "[default: table]"),
         ("--padding-mode MODE", "[default: zeros]"),
         ("--expect NAME=VALUE", "repeatable"),
     ]:
         assert option in text, option
         after = text[text.index(option) :]
-        assert shown in after[: after.index(" --", len(option))], (option, shown)
+        assert shown in after[: re.search(r" -{1,2}[a-z]", after[len(option) :]).start() + len(option)], (
+            option,
+            shown,
+        )
     for choice in ("table, json, csv, markdown, latex", "zeros, reflect, replicate, circular"):
         assert choice in text
     assert re.search(r"--full\s+Run the real", text)  # a flag takes no value, so shows none
@@ -55,9 +59,9 @@ def test_metavars_and_defaults(command, columns):
 
 def test_compare_defaults_in_words():
     text = rows(help_text("compare", "--help"))
-    assert "--groups -g N Groups of a grouped variant; repeatable. [default: up to four common" in text
-    assert "--bias --no-bias Conv bias. [default: on, off with --bn]" in text
-    assert "--multiplier -m M Depthwise channel multiplier. [default: 1]" in text
+    assert "-g, --groups N Groups of a grouped variant; repeatable. [default: (up to four common" in text
+    assert "--bias / --no-bias Conv bias. [default: (on, off with --bn)]" in text
+    assert "-m, --multiplier M Depthwise channel multiplier. [default: 1]" in text
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -73,3 +77,17 @@ def test_every_command_has_one_example_that_runs(run, command):
 def test_dash_h_is_help(args):
     assert "Usage: convcalc" in help_text(*args)
     assert help_text(*args) == help_text(*args[:-1], "--help")
+
+
+@pytest.mark.parametrize("columns", [40, 60, 100])
+@pytest.mark.parametrize("args", [["-h"], ["conv", "-h"], ["compare", "-h"]])
+def test_no_option_is_cut_short_and_ascii_streams_get_help(args, columns):
+    """rich cut names with an ellipsis at 60 columns and crashed on ASCII; plain help wraps the text."""
+    result = CliRunner(charset="ascii").invoke(
+        app, args, env={"COLUMNS": str(columns)}, catch_exceptions=False
+    )
+    assert result.exit_code == 0 and result.stdout.isascii()
+    described = [line for line in result.stdout.splitlines() if not line.startswith("Usage:")]
+    assert "…" not in result.stdout and not any("..." in line for line in described)
+    for name in ["--output-padding", "--padding-mode", "--no-verify"] if args != ["-h"] else ["--version"]:
+        assert name in result.stdout or args == ["compare", "-h"] and name == "--output-padding"

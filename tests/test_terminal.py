@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,69 @@ def test_torch_warnings_become_one_note_not_stderr_paths():
     assert len(notes) == 1 and "zero-padded copy" in notes[0] and "Triggered internally" not in notes[0]
     data = json.loads(subprocess.run(command(*args, "-f", "json"), capture_output=True, env=env()).stdout)
     assert data["verification"]["warnings"] == [notes[0].removeprefix("torch warned: ")]
+
+
+HUGE = "9" * 4300  # the longest value accepted: its --explain JSON is about 240 kB, past a pipe's buffer
+LONG_OUTPUT = ["conv", HUGE, HUGE, "3", "--no-verify", "-f", "json", "--explain"]
+
+
+def test_reader_that_stops_midway_is_a_closed_pipe():
+    """Python's buffered stdout dropped the rest of a partial write and exited 0 with the output cut."""
+    proc = subprocess.Popen(command(*LONG_OUTPUT), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
+    proc.stdout.read(10)
+    proc.stdout.close()
+    with proc.stderr:
+        stderr = proc.stderr.read()
+    assert proc.wait() == 141 and stderr == b""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="file-size limits are POSIX")
+def test_file_size_limit_is_one_line_and_exit_2(tmp_path):
+    import resource
+    import signal
+
+    def limit():  # a 100 kB file-size limit, with SIGXFSZ ignored so the write fails instead
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+
+    with open(tmp_path / "out.json", "wb") as out:
+        done = subprocess.run(
+            command(*LONG_OUTPUT), stdout=out, stderr=subprocess.PIPE, env=env(), preexec_fn=limit
+        )
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == ["convcalc: error: cannot write the output: File too large"]
+
+
+def test_huge_byte_figures_print_true_digits():
+    """Decimal's 28 digits printed every digit of a 60-digit size, most of them made up."""
+    channels = "1" + "0" * 30
+    text = invoke(None, "utf-8", ["conv", channels, channels, "3", "--no-verify"]).stdout
+    params_bytes = 9 * 10**60 * 4 + 10**30 * 4  # 3x3 weights and a bias, 4 bytes each
+    whole, cents = divmod(round(Fraction(params_bytes * 100, 2**40)), 100)  # exact, rounded half-even
+    assert f"{whole:,}.{cents:02d} TiB" in text
+
+
+def test_ascii_markdown_escapes_what_transliteration_adds():
+    text = invoke(None, "ascii", ["compare", "6", "12", "3", "--no-verify", "-f", "markdown"]).stdout
+    assert text.isascii() and "Cin\\*Cout\\*k^2" in text
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+def test_bad_input_with_a_full_stderr_still_exits_2():
+    with open("/dev/full", "w") as full:
+        out = subprocess.run(
+            command("conv", "6.0", "10", "3"), stdout=subprocess.PIPE, stderr=full, env=env()
+        )
+    assert out.returncode == 2 and out.stdout == b""
+
+
+def test_bare_convcalc_prints_help_and_exits_2():
+    result = invoke(None, "utf-8", [])
+    assert result.exit_code == 2 and result.stdout.startswith("Usage: ") and "COMMAND [ARGS]" in result.stdout
+    assert result.stderr == ""
+
+
+def test_choice_errors_carry_no_pydantic_prefix(run):
+    result = run("compare 6 12 3 --act relu6 --no-verify")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("convcalc: error: Invalid value for '--act': 'relu6' is not one of")
