@@ -184,10 +184,11 @@ def _as_tuple(value: IntOrSize, dim: int, name: str) -> Size:
         return (value,) * dim
     value = tuple(value)
     if len(value) != dim:
-        example = "x".join(["3"] * dim)
+        example = "x".join([str(value[0])] * dim)  # the user's own first value, once per dimension
         raise InvalidSpecError(
             OPTION[name],
-            f"{'x'.join(map(str, value))} has {len(value)} values but the layer is {dim}-D; write {example}",
+            f"{'x'.join(map(str, value))} has {len(value)} values but the layer is {dim}-D; "
+            f"write {dim} values such as {example}, or one value for every dimension",
         )
     return value
 

@@ -181,3 +181,21 @@ def test_parsers_directly():
         parse_count("9" * 4301, "C_IN")
     with pytest.raises(InvalidSpecError, match=r"^KERNEL: got '3 x 5'"):
         parse_size("3 x 5", "KERNEL")
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            "conv 6 10 3 --dim 3 -i 8x8",
+            "--input: 8x8 has 2 values but the layer is 3-D; write 3 values such as 8x8x8",
+        ),
+        (
+            "conv 6 10 3 --dim 2 -p 1x1x1",
+            "--padding: 1x1x1 has 3 values but the layer is 2-D; write 2 values such as 1x1",
+        ),
+    ],
+)
+def test_a_size_with_the_wrong_dimensions_is_shown_in_its_own_values(run, args, said):
+    result = run(args + " --no-verify")
+    assert result.exit_code == 2 and said in result.stderr

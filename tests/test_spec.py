@@ -46,7 +46,10 @@ def test_parse_size_and_padding():
         ({"kernel_size": 3, "dilation": 200}, r"effective kernel 401 \(kernel 3, dilation 200\)"),
         ({"padding": "same", "stride": 2}, r"--padding: 'same' needs stride 1"),
         ({"kernel_size": (3, 3, 3), "stride": (1, 1)}, r"--dim: sizes disagree"),
-        ({"kernel_size": (3, 3), "dim": 3}, r"KERNEL: 3x3 has 2 values but the layer is 3-D; write 3x3x3"),
+        (
+            {"kernel_size": (3, 3), "dim": 3},
+            r"KERNEL: 3x3 has 2 values but the layer is 3-D; write 3 values such as 3x3x3",
+        ),
         ({"dim": 4}, r"--dim: 4 is not a convolution dimension"),
         ({"dtype": "int8"}, r"--dtype: unknown dtype 'int8'"),
         ({"padding_mode": "mirror"}, r"--padding-mode: unknown mode 'mirror'"),
