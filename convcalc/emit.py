@@ -1,8 +1,9 @@
 """Write the output as a Unix tool does: fit the stream it goes to, and fail in one line, not a traceback.
 
-A terminal gets its own width; a pipe or a file gets whole lines, however long. A stream that cannot
-carry Unicode (LANG=C, PYTHONIOENCODING=ascii or latin-1) gets ASCII. A reader that stops early (`| head`)
-ends convcalc quietly; a stream that cannot be written (closed, a full disk) gets one line on stderr.
+A terminal gets its own width; a pipe or a file gets whole lines, however long. A stream whose encoding
+cannot carry Unicode (PYTHONIOENCODING=ascii or latin-1, a non-UTF-8 locale) gets ASCII. A reader that
+closes the pipe ends convcalc quietly (141); a stream that cannot be written (closed, a full disk, a
+file-size limit) gets one line on stderr and exit 2.
 """
 
 from __future__ import annotations
