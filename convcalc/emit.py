@@ -23,8 +23,9 @@ WRITE_ERRORS = {errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO,
 
 def width() -> int | None:
     """The terminal's columns (COLUMNS wins, as for every tool); None for a pipe or a file."""
-    if os.environ.get("COLUMNS", "").isdigit():
-        return max(20, int(os.environ["COLUMNS"]))
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isascii() and columns.isdigit() and int(columns) > 0:  # 0 or junk: unset, as shutil does
+        return max(20, int(columns))
     stream = sys.stdout
     if stream is not None and stream.isatty():
         return max(20, shutil.get_terminal_size((100, 24)).columns)

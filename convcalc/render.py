@@ -23,7 +23,19 @@ def render(
     color: bool = False,
     ascii_only: bool = False,
 ) -> str:
-    """The report in one of FORMATS: width None for a pipe; ascii_only for a stream that is not Unicode."""
+    """The report in one of FORMATS: width None for a pipe; ascii_only for a stream that is not Unicode.
+
+    Takes a Report (conv_report) or a CompareReport (compare_report, passed on to render_compare).
+    """
+    if not isinstance(report, Report):
+        from .compare import CompareReport
+        from .render_compare import render_compare
+
+        if isinstance(report, CompareReport):
+            return render_compare(report, fmt, width=width, color=color, ascii_only=ascii_only)
+        raise TypeError(
+            f"render() takes a report from conv_report() or compare_report(); got {type(report).__name__}"
+        )
     check_format(fmt, explain=bool(report.explanation))
     if fmt == "json":
         return to_json(report.to_dict(), ascii_only)
@@ -32,7 +44,10 @@ def render(
 
 
 def check_format(fmt: str, explain: bool) -> None:
-    """Refuse, before any work, what a format cannot hold: CSV has no place for --explain's lines."""
+    """Refuse, before any work, a format convcalc does not write, and what a format cannot hold: CSV has
+    no place for --explain's lines."""
+    if fmt not in FORMATS:
+        raise FormatError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     if explain and fmt == "csv":
         raise FormatError("--explain cannot be written as CSV; use -f table, markdown, json or latex")
 

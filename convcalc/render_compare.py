@@ -6,7 +6,7 @@ from fractions import Fraction
 
 from .compare import COMPARE_CONVENTION, CompareReport, VariantRow
 from .formulas import ratio
-from .render import expectation_lines, input_line, to_json, warning_lines
+from .render import check_format, expectation_lines, input_line, to_json, warning_lines
 from .sheet import BAR, BYTES, COUNT, MARK, RATIO, SHAPE, SI, TEXT, Cell, Column, Sheet, shape_text, write
 
 BAR_WIDTH = 10
@@ -21,6 +21,9 @@ def render_compare(
     color: bool = False,
     ascii_only: bool = False,
 ) -> str:
+    if not isinstance(report, CompareReport):
+        raise TypeError(f"render_compare() takes a report from compare_report(); got {type(report).__name__}")
+    check_format(fmt, explain=False)
     if fmt == "json":
         return to_json(report.to_list(), ascii_only)
     sheet = compare_sheet(report, versions=fmt != "latex")  # a paper's table names no tool versions

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import textwrap
 import unicodedata
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
@@ -80,6 +81,8 @@ def text(kind: str, value: Any, unit: tuple[int, str] | None = None) -> str:
         return f"{value:.3g}" if isinstance(value, float) else _g3(Decimal(value))
     if kind == SI:
         # A unit once the value rounds to 1.00 of it (999,999,999 is 1G, not 1e+3M); Decimal past 1e308.
+        if 2000 * value >= 1999 * 10**15:  # past T: plain scientific (4.44e+23), never 4.44e+11T
+            return _g3(Decimal(value))
         short = ((Decimal(value) / scale, suffix) for scale, suffix in _SI if 2000 * value >= 1999 * scale)
         return next((f"{_g3(v)}{suffix}" for v, suffix in short), str(value))
     return str(value)
@@ -123,21 +126,38 @@ def write_table(
     console = Console(
         file=_Buffer("ascii" if ascii_only else "utf-8"),
         width=need if width is None else max(width, need),
+        height=25,  # with the width, keeps rich from its 80x25 guess on a TERM=dumb terminal
         force_terminal=color,
         color_system="auto" if color else None,
         highlight=False,
     )
-    # On a terminal the title and notes wrap between words at its width; a pipe gets whole lines.
-    console.print(sheet.title, style="bold", markup=False, soft_wrap=not squeeze, width=width)
+    # On a terminal, text wraps at spaces to its width (a word or a number is never split); a pipe gets
+    # whole lines. Formulas (--explain) hang their continuation lines under their start.
+    for line in _wrap([sheet.title], width, hang=0):
+        console.print(line, style="bold", markup=False, soft_wrap=True)
     for group in groups:  # each table as wide as it needs, up to the terminal's width
         own = _width_needed(sheet, cells, group, squeeze)
         console.print(_rich_table(sheet, cells, group), width=own if width is None else max(width, own))
-    for line in sheet.notes:
-        console.print(line, markup=False, soft_wrap=not squeeze, width=width)
-    for line in ["", *sheet.extra] if sheet.extra else []:  # preformatted (--explain): never rewrapped
+    under = _wrap(sheet.notes, width, hang=0) + (
+        ["", *_wrap(sheet.extra, width, hang=4)] if sheet.extra else []
+    )
+    for line in under:
         console.print(line, markup=False, soft_wrap=True)
     lines = console.file.getvalue().splitlines()
     return "".join(line.rstrip() + "\n" for line in lines)  # rich pads wrapped lines with blanks
+
+
+def _wrap(lines: list[str], width: int | None, hang: int) -> list[str]:
+    """lines wrapped at spaces to width, continuation lines indented `hang` more than the first."""
+    if width is None:
+        return lines
+    wrapped = []
+    for line in lines:
+        indent = " " * (len(line) - len(line.lstrip(" ")) + hang)
+        wrapped += textwrap.wrap(
+            line, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+        ) or [line]
+    return wrapped
 
 
 def _column_groups(sheet: Sheet, cells: list[list[str]], width: int | None) -> list[list[int]]:
@@ -333,13 +353,8 @@ def _latex_block(lines: list[str], font: str) -> list[str]:
     """Lines under the table, left-aligned, each its own paragraph; leading spaces kept."""
     if not lines:
         return []
-    # A long figure may break after any thousands separator rather than run past the margin.
-    body = [
-        "~" * (len(s) - len(s.lstrip(" ")))
-        + latex_escape(s.lstrip(" ")).replace(",", r",\allowbreak{}")
-        + r"\par"
-        for s in lines
-    ]
+    # Lines break at spaces only: never inside a number (a figure wider than the column runs over).
+    body = ["~" * (len(s) - len(s.lstrip(" "))) + latex_escape(s.lstrip(" ")) + r"\par" for s in lines]
     return [r"\par\smallskip", "{" + font + r"\raggedright", *body, "}"]
 
 

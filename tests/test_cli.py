@@ -229,3 +229,20 @@ def test_python_dash_m_works_the_same():
         check=True,
     ).stdout
     assert json.loads(out)["params"] == 270
+
+
+def test_render_takes_either_report_and_refuses_the_rest():
+    from convcalc import ConvSpec, compare_report, conv_report, render, render_compare
+    from convcalc.errors import FormatError
+
+    compared = compare_report(ConvSpec(6, 12, 3), verify=False)
+    assert render(compared, "csv") == render_compare(compared, "csv")
+    layer = conv_report(ConvSpec(6, 10, 3), verify=False)
+    with pytest.raises(FormatError, match="format 'yaml' is not one of table, json, csv, markdown, latex"):
+        render(layer, "yaml")
+    with pytest.raises(
+        TypeError, match="render_compare\\(\\) takes a report from compare_report\\(\\); got Report"
+    ):
+        render_compare(layer)
+    with pytest.raises(TypeError, match="got int"):
+        render(5)

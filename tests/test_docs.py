@@ -90,26 +90,55 @@ def test_ci_runs_the_readme_test_command():
     assert tests in (ROOT / ".ci" / "run").read_text()
 
 
-# Outputs the docs show in full: (page, command, COLUMNS or None for a pipe). Each must be the real one.
+# Outputs the docs show in full: (page, command, COLUMNS or None for a pipe, text before, text after).
+# Each must be today's; `pytest tests/test_docs.py --update-golden` rewrites them.
 SHOWN = [
-    ("README.md", "conv 6 10 3 -g 2 --no-bias", "100"),
-    ("docs/family.md", "compare 6 12 3 --no-bias", "100"),
-    ("docs/papers.md", "compare 64 128 3 -p 1 -i 56 --no-bias -g 2 -g 32 -g 3 -f markdown", None),
-    ("docs/papers.md", "compare 64 128 3 -p 1 -i 56 --no-bias -g 2 -g 32 -g 3 -f latex", None),
+    ("README.md", "conv 6 10 3 -g 2 --no-bias", "100", "$ convcalc conv 6 10 3 -g 2 --no-bias\n", "```"),
+    (
+        "docs/family.md",
+        "compare 6 12 3 --no-bias",
+        "100",
+        "$ convcalc compare 6 12 3 --no-bias\n```\n\n```\n",
+        "```",
+    ),
+    (
+        "docs/papers.md",
+        "compare 64 128 3 -p 1 -i 56 --no-bias -g 2 -g 32 -g 3 -f markdown",
+        None,
+        "Pasted as it is, it renders as:\n\n",
+        "\n## LaTeX",
+    ),
+    (
+        "docs/papers.md",
+        "compare 64 128 3 -p 1 -i 56 --no-bias -g 2 -g 32 -g 3 -f latex",
+        None,
+        "```latex\n",
+        "```",
+    ),
 ]
 VERSION = re.compile(r"(torch|torchinfo) \d+\.\d+[^\s,;)]*")
 
 
-@pytest.mark.parametrize(("page", "command", "columns"), SHOWN, ids=[f"{p}: {c}" for p, c, _ in SHOWN])
-def test_shown_output_is_todays(page, command, columns):
+@pytest.mark.parametrize(
+    ("page", "command", "columns", "before", "after"), SHOWN, ids=[f"{s[0]}: {s[1]}" for s in SHOWN]
+)
+def test_shown_output_is_todays(update_golden, page, command, columns, before, after):
     from typer.testing import CliRunner
 
     from convcalc.cli import app
 
     result = CliRunner().invoke(app, shlex.split(command), env={"COLUMNS": columns})
     assert result.exit_code == 0, result.output
+    path = ROOT / page
+    text = path.read_text()
+    start = text.index(before) + len(before)
+    end = text.index(after, start)
+    if update_golden:
+        text = text[:start] + result.stdout + text[end:]
+        path.write_text(text)
+        end = start + len(result.stdout)
 
-    def plain(text):
-        return VERSION.sub(r"\1 <version>", text)
+    def plain(shown):
+        return VERSION.sub(r"\1 <version>", shown)
 
-    assert plain(result.stdout) in plain((ROOT / page).read_text()), f"{page} shows a stale `{command}`"
+    assert plain(text[start:end]) == plain(result.stdout), f"{page} shows a stale `{command}`"

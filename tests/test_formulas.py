@@ -112,3 +112,13 @@ def test_counts_do_not_overflow():
     big = formulas.conv_macs(64, (1024, 1024), 512, 512, (7, 7), 1)
     assert big == 64 * 1024 * 1024 * 512 * 512 * 49
     assert big > 2**45
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(999_499_999_999_999, "999T"), (999_500_000_000_000, "1e+15"), (444 * 10**21, "4.44e+23")],
+)
+def test_si_past_tera_is_plain_scientific(value, shown):
+    from convcalc.sheet import SI, text
+
+    assert text(SI, value) == shown

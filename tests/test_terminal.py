@@ -276,3 +276,48 @@ def test_choice_errors_carry_no_pydantic_prefix(run):
     result = run("compare 6 12 3 --act relu6 --no-verify")
     assert result.exit_code == 2
     assert result.stderr.startswith("convcalc: error: Invalid value for '--act': 'relu6' is not one of")
+
+
+def test_failed_expect_outranks_a_closed_pipe():
+    """A CI check's verdict must survive `| true`: exit 1 and its line, not 141 and nothing."""
+    proc = subprocess.Popen(
+        command("conv", "6", "10", "3", "--no-verify", "--expect", "params=1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env(),
+    )
+    proc.stdout.close()
+    with proc.stderr:
+        stderr = proc.stderr.read().decode()
+    assert proc.wait() == 1
+    assert "convcalc: expectation not met: params=1, actual 550" in stderr
+
+
+@pytest.mark.parametrize("columns", ["0", "²", "０", "-5", "abc", ""])
+def test_junk_columns_mean_no_width(columns):
+    """COLUMNS that is not a positive ASCII number is ignored, as shutil ignores it: a pipe's whole lines."""
+    assert (
+        invoke(columns, "utf-8", CONV + ["--no-verify"]).stdout
+        == invoke(None, "utf-8", CONV + ["--no-verify"]).stdout
+    )
+
+
+def test_dumb_terminal_gets_the_width_asked_for(monkeypatch):
+    """rich guesses 80x25 for TERM=dumb unless told the height too; a coloured table then lost columns."""
+    monkeypatch.setenv("TERM", "dumb")
+    rows = [[(TEXT, "row"), *[(COUNT, 10**12 + i) for i in range(6)]]]
+    sheet = Sheet("t", [Column("name"), *[Column(f"c{i}", "r") for i in range(6)]], rows)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", write_table(sheet, width=120, color=True))
+    assert "…" not in text and "1,000,000,000,005" in text
+    assert max(len(line) for line in text.splitlines()) > 80
+
+
+def test_explain_formulas_wrap_at_spaces_on_a_terminal():
+    text = invoke(
+        "60",
+        "utf-8",
+        ["conv", "64", "128", "3", "-p", "1", "-i", "56", "-g", "2", "--no-verify", "--explain"],
+    ).stdout
+    formulas = text[text.index("output = floor") :].splitlines()
+    assert max(map(len, formulas)) <= 60
+    assert "    1,605,632 B, params 36,992 x 4 = 147,968 B" in formulas  # hung under its line, number whole
