@@ -57,6 +57,11 @@ def parse_clause(clause: str, figures: dict[str, Any]) -> tuple[str, str]:
             f"--expect {name.strip()}: got {value!r}; it must be a number >= 0 such as 270, 2.3M, 0.19 "
             "or 1.5MiB"
         )
+    elif (_NUMBER.match(value).group(2) or "").lower().endswith("ib") and not key.endswith("bytes"):
+        raise ExpectError(
+            f"--expect {name.strip()}: got {value!r}; KiB, MiB and GiB are for the *_bytes figures, "
+            "and this one is a count: use K, M, G or T"
+        )
     return key, value
 
 

@@ -199,3 +199,9 @@ def test_parsers_directly():
 def test_a_size_with_the_wrong_dimensions_is_shown_in_its_own_values(run, args, said):
     result = run(args + " --no-verify")
     assert result.exit_code == 2 and said in result.stderr
+
+
+def test_binary_units_are_for_bytes_only(run):
+    refused = run("conv 6 10 3 --no-verify --expect macs=13.3MiB")
+    assert refused.exit_code == 2 and "KiB, MiB and GiB are for the *_bytes figures" in refused.stderr
+    assert run("conv 6 10 3 --no-verify --expect total_bytes=4.91MiB").exit_code == 0
