@@ -75,7 +75,7 @@ def _write_all(stream: Any, text: str) -> None:
 
 def failed(exc: Exception) -> int:
     """The exit code for a write to stdout that raised exc, with its line on stderr unless a pipe closed."""
-    _silence_stdout()
+    _silence(sys.stdout)
     if isinstance(exc, BrokenPipeError):
         return BROKEN_PIPE
     return _fail(getattr(exc, "strerror", None) or str(exc))
@@ -104,7 +104,7 @@ def warn(line: str) -> None:
             sys.stderr.write(line + "\n")
             sys.stderr.flush()
     except (OSError, ValueError):
-        pass
+        _silence(sys.stderr)  # else Python's own flush at exit fails again and exits 120
 
 
 def _fail(why: str) -> int:
@@ -112,11 +112,11 @@ def _fail(why: str) -> int:
     return CANNOT_WRITE
 
 
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so that Python's own flush at exit does not fail a second time."""
+def _silence(stream: Any) -> None:
+    """Point stream at /dev/null so that Python's own flush at exit does not fail a second time."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, stream.fileno())
         os.close(devnull)
     except (OSError, ValueError, AttributeError):
         pass

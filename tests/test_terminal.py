@@ -135,7 +135,9 @@ def command(*args):
 
 
 def env(**extra):
-    return {**os.environ, "COLUMNS": "100", **extra}
+    """The user's environment, buffered as Python's default (PYTHONUNBUFFERED hid a failed flush at exit)."""
+    inherited = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return {**inherited, "COLUMNS": "100", **extra}
 
 
 @pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
