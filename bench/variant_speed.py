@@ -17,7 +17,7 @@ import torch
 from torch.utils import benchmark
 
 from convcalc import ConvSpec
-from convcalc.compare import compare_report
+from convcalc import compare_report
 from convcalc.verify import build_variant
 
 

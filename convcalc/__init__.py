@@ -4,8 +4,8 @@ Figures are computed analytically (no torch import) and confirmed by building th
 """
 
 from .analysis import analyze, analyze_many
-from .api import conv_report
-from .compare import CompareReport, compare_report
+from .api import compare_report, conv_report
+from .compare import CompareReport
 from .errors import ConvCalcError, DeviceError, ExpectError, InvalidSpecError
 from .layers import spec_from_module
 from .render import render

@@ -1,4 +1,5 @@
-"""conv_report(): the whole `convcalc conv` pipeline as one call, for Python users and the CLI."""
+"""The public functions the CLI calls, named as its commands: conv_report() and compare_report(), each a
+whole pipeline (analysis, verification in torch, --expect) as one call, for Python users and the CLI."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from .analysis import analyze
+from .compare import CompareReport, VariantRow
 from .expect import check_expectations
 from .explain import explain as explain_lines
 from .layers import as_spec
 from .results import Report
 from .spec import ConvSpec, IntOrSize, check_device
+from .variants import analyze_variant, build_variants
 
 
 def conv_report(
@@ -40,3 +43,30 @@ def conv_report(
 
         verification = run_verify(result, device=device, full=full)
     return Report(result, verification, expectations, explain_lines(result) if explain else ())
+
+
+def compare_report(
+    base: ConvSpec,
+    *,
+    groups: list[int] | None = None,
+    multiplier: int = 1,
+    bn: bool = False,
+    act: str | None = None,
+    device: str = "cpu",
+    verify: bool = True,
+    full: bool = False,
+    expect: Sequence[str] = (),
+) -> CompareReport:
+    """Analyze every variant of base; unless verify is False, build each in torch on device."""
+    check_device(device)
+    variants = build_variants(base, groups, multiplier, bn, act)
+    results = [None if v.skipped else analyze_variant(v) for v in variants]
+    draft = CompareReport(base, tuple(VariantRow(v, r, None) for v, r in zip(variants, results)), verify)
+    expectations = check_expectations(draft.figures(), list(expect))  # bad clauses fail before torch loads
+    verifications = [None] * len(variants)
+    if verify:
+        from .verify import verify_variant
+
+        verifications = [r and verify_variant(r, device=device, full=full) for r in results]
+    rows = tuple(VariantRow(v, r, ver) for v, r, ver in zip(variants, results, verifications))
+    return CompareReport(base, rows, verify, expectations)

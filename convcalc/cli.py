@@ -12,8 +12,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from . import __version__, emit
-from .api import conv_report
-from .compare import compare_report
+from .api import compare_report, conv_report
 from .errors import ConvCalcError, InvalidSpecError
 from .render import FORMATS, check_format, differing, render, value_text
 from .render_compare import render_compare

@@ -1,21 +1,19 @@
-"""compare_report(): a standard convolution beside its cheaper alternatives, each verified in torch.
+"""A comparison's data: a standard convolution beside its cheaper alternatives, each maybe verified.
 
-Standard library only; torch is imported by verify, and only when verifying.
+Standard library only. compare_report() in api.py builds one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from math import prod
 from typing import Any
 
-from .expect import check_expectations
 from .formulas import ratio
 from .results import COUNTING, SCHEMA_VERSION, Expectation, Verification
-from .spec import ConvSpec, check_device
-from .variants import Variant, VariantResult, analyze_variant, build_variants
+from .spec import ConvSpec
+from .variants import Variant, VariantResult
 
 COMPARE_CONVENTION = (
     COUNTING + ". BatchNorm and activations are not counted in MACs, as torch's flop counter."
@@ -121,30 +119,3 @@ class CompareReport:
 
 def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
-
-
-def compare_report(
-    base: ConvSpec,
-    *,
-    groups: list[int] | None = None,
-    multiplier: int = 1,
-    bn: bool = False,
-    act: str | None = None,
-    device: str = "cpu",
-    verify: bool = True,
-    full: bool = False,
-    expect: Sequence[str] = (),
-) -> CompareReport:
-    """Analyze every variant of base; unless verify is False, build each in torch on device."""
-    check_device(device)
-    variants = build_variants(base, groups, multiplier, bn, act)
-    results = [None if v.skipped else analyze_variant(v) for v in variants]
-    draft = CompareReport(base, tuple(VariantRow(v, r, None) for v, r in zip(variants, results)), verify)
-    expectations = check_expectations(draft.figures(), list(expect))  # bad clauses fail before torch loads
-    verifications = [None] * len(variants)
-    if verify:
-        from .verify import verify_variant
-
-        verifications = [r and verify_variant(r, device=device, full=full) for r in results]
-    rows = tuple(VariantRow(v, r, ver) for v, r, ver in zip(variants, results, verifications))
-    return CompareReport(base, rows, verify, expectations)

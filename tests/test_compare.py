@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convcalc import ConvSpec
-from convcalc.compare import compare_report
+from convcalc import compare_report
 from convcalc.variants import ACTIVATIONS, build_variants, default_groups
 from convcalc.verify import shared_depthwise
 
