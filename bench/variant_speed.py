@@ -16,9 +16,8 @@ import statistics
 import torch
 from torch.utils import benchmark
 
-from convcalc import ConvSpec
-from convcalc import compare_report
-from convcalc.verify import build_variant
+from convcalc import ConvSpec, compare_report
+from convcalc.measure.verify import build_variant
 
 
 def main() -> None:

@@ -3,15 +3,15 @@
 Figures are computed analytically (no torch import) and confirmed by building the real layer in torch.
 """
 
-from .analysis import analyze, analyze_many
 from .api import compare_report, conv_report
-from .compare import CompareReport
-from .errors import ConvCalcError, DeviceError, ExpectError, InvalidSpecError
-from .layers import spec_from_module
-from .render import render
-from .render_compare import render_compare
-from .results import BatchRow, ConvResult, Report, Verification
-from .spec import ConvSpec
+from .core.analysis import analyze, analyze_many
+from .core.compare import CompareReport
+from .core.errors import ConvCalcError, DeviceError, ExpectError, InvalidSpecError
+from .core.layers import spec_from_module
+from .core.results import BatchRow, ConvResult, Report, Verification
+from .core.spec import ConvSpec
+from .render.compare import render_compare
+from .render.layer import render
 
 __version__ = "0.1.0"
 

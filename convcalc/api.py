@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .analysis import analyze
-from .compare import CompareReport, VariantRow
-from .expect import check_expectations
-from .explain import explain as explain_lines
-from .layers import as_spec
-from .results import Report
-from .spec import ConvSpec, IntOrSize, check_device
-from .variants import analyze_variant, build_variants
+from .core.analysis import analyze
+from .core.compare import CompareReport, VariantRow
+from .core.expect import check_expectations
+from .core.explain import explain as explain_lines
+from .core.layers import as_spec
+from .core.results import Report
+from .core.spec import ConvSpec, IntOrSize, check_device
+from .core.variants import analyze_variant, build_variants
 
 
 def conv_report(
@@ -39,7 +39,7 @@ def conv_report(
     expectations = check_expectations(result.figures(), list(expect))  # bad clauses fail before torch loads
     verification = None
     if verify:
-        from .verify import verify as run_verify  # imports torch lazily, inside its functions
+        from .measure.verify import verify as run_verify  # imports torch lazily, inside its functions
 
         verification = run_verify(result, device=device, full=full)
     return Report(result, verification, expectations, explain_lines(result) if explain else ())
@@ -65,7 +65,7 @@ def compare_report(
     expectations = check_expectations(draft.figures(), list(expect))  # bad clauses fail before torch loads
     verifications = [None] * len(variants)
     if verify:
-        from .verify import verify_variant
+        from .measure.verify import verify_variant
 
         verifications = [r and verify_variant(r, device=device, full=full) for r in results]
     rows = tuple(VariantRow(v, r, ver) for v, r, ver in zip(variants, results, verifications))

@@ -13,11 +13,11 @@ from typer.core import TyperCommand, TyperGroup
 
 from . import __version__, emit
 from .api import compare_report, conv_report
-from .errors import ConvCalcError, InvalidSpecError
-from .render import FORMATS, check_format, differing, render, value_text
-from .render_compare import render_compare
-from .spec import DTYPE_BYTES, PADDING_MODES, ConvSpec, parse_count, parse_padding, parse_size
-from .variants import ACTIVATIONS
+from .core.errors import ConvCalcError, InvalidSpecError
+from .core.spec import DTYPE_BYTES, PADDING_MODES, ConvSpec, parse_count, parse_padding, parse_size
+from .core.variants import ACTIVATIONS
+from .render.compare import render_compare
+from .render.layer import FORMATS, check_format, differing, render, value_text
 
 Format = Enum("Format", {f: f for f in FORMATS}, type=str)
 DType = Enum("DType", {d: d for d in DTYPE_BYTES}, type=str)

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convcalc import ConvSpec, InvalidSpecError, analyze, formulas
-from convcalc.plan import INT64, choose, forward_bytes, probe_size, unrepresentable
-from convcalc.spec import check_device
+from convcalc import ConvSpec, InvalidSpecError, analyze
+from convcalc.core import formulas
+from convcalc.core.plan import INT64, choose, forward_bytes, probe_size, unrepresentable
+from convcalc.core.spec import check_device
 
 PEAK_LIMIT = 1.5 * 2**30  # bytes of peak RSS any command may reach
 GUARD = 8 * 2**30  # address space a command may reserve before the kernel refuses it

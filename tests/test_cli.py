@@ -233,7 +233,7 @@ def test_python_dash_m_works_the_same():
 
 def test_render_takes_either_report_and_refuses_the_rest():
     from convcalc import ConvSpec, compare_report, conv_report, render, render_compare
-    from convcalc.errors import FormatError
+    from convcalc.core.errors import FormatError
 
     compared = compare_report(ConvSpec(6, 12, 3), verify=False)
     assert render(compared, "csv") == render_compare(compared, "csv")

@@ -9,10 +9,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convcalc import ConvSpec
-from convcalc import compare_report
-from convcalc.variants import ACTIVATIONS, build_variants, default_groups
-from convcalc.verify import shared_depthwise
+from convcalc import ConvSpec, compare_report
+from convcalc.core.variants import ACTIVATIONS, build_variants, default_groups
+from convcalc.measure.verify import shared_depthwise
 
 
 def by_name(run, command):

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
 from convcalc import ConvSpec, InvalidSpecError, analyze
-from convcalc.formulas import effective_kernel
-from convcalc.witness import LIGHT, count_flops
+from convcalc.core.formulas import effective_kernel
+from convcalc.measure.witness import LIGHT, count_flops
 
 # 6 layer types x 350 = 2,100 valid configurations a run.
 VALID_EXAMPLES = 350

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from convcalc import ConvSpec, InvalidSpecError
-from convcalc.spec import parse_count, parse_padding, parse_size
+from convcalc.core.spec import parse_count, parse_padding, parse_size
 
 # int() takes the first five; torch takes none of them (a float channel count is a TypeError).
 NOT_INTEGERS = ["6.0", "1_0", "+6", "６", "٣", "1e2", "6 0", "", "six"]

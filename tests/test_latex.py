@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from convcalc.sheet import LATEX_PREAMBLE, latex_escape
+from convcalc.render.sheet import LATEX_PREAMBLE, latex_escape
 
 GOLDEN = Path(__file__).parent / "golden"
 PDFLATEX = shutil.which("pdflatex")

@@ -3,7 +3,7 @@
 import pytest
 
 from convcalc import ConvSpec, InvalidSpecError
-from convcalc.spec import parse_padding, parse_size
+from convcalc.core.spec import parse_padding, parse_size
 
 
 def test_scalars_become_tuples_and_dim_is_inferred():

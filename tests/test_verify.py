@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from convcalc import ConvSpec, DeviceError, analyze
 from convcalc import api as api_module
-from convcalc.plan import PROBE_ELEMENTS, probe_size
-from convcalc.probe import measure_receptive_field
-from convcalc.verify import plan, resolve_device, verify
+from convcalc.core.plan import PROBE_ELEMENTS, probe_size
+from convcalc.measure.probe import measure_receptive_field
+from convcalc.measure.verify import plan, resolve_device, verify
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible")
 
@@ -50,7 +50,7 @@ def test_receptive_field_by_backpropagation(kernel, dilation):
 
 
 def test_plan_uses_meta_for_layers_too_big_to_run(monkeypatch):
-    from convcalc import verify as verify_module
+    from convcalc.measure import verify as verify_module
 
     monkeypatch.setattr(verify_module, "free_memory", lambda device: None)  # any machine's answer
     big = analyze(ConvSpec(64, 64, 3, dim=3, input_size=512))
@@ -62,7 +62,7 @@ def test_plan_uses_meta_for_layers_too_big_to_run(monkeypatch):
 
 
 def test_full_never_runs_the_machine_out_of_memory(monkeypatch):
-    from convcalc import verify as verify_module
+    from convcalc.measure import verify as verify_module
 
     monkeypatch.setattr(verify_module, "free_memory", lambda device: 2**20)
     chosen = plan([analyze(ConvSpec(64, 64, 3, input_size=224))], "cpu", full=True)
@@ -125,7 +125,7 @@ def test_cuda_huge_layer_goes_to_meta(run):
 
 
 def test_a_real_pass_that_fails_is_counted_on_meta_with_the_reason(monkeypatch):
-    from convcalc import verify as verify_module
+    from convcalc.measure import verify as verify_module
 
     real_run = verify_module.run_module
 
@@ -143,7 +143,7 @@ def test_a_real_pass_that_fails_is_counted_on_meta_with_the_reason(monkeypatch):
 
 
 def test_a_layer_torch_refuses_after_convcalc_accepted_it_exits_1_in_one_line(run, monkeypatch):
-    from convcalc import verify as verify_module
+    from convcalc.measure import verify as verify_module
 
     def refuses(build, spec, device):
         raise RuntimeError("Given groups=1, weight of size [10, 6, 3, 3] is not what torch expected")

@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from convcalc import ConvSpec, analyze, witness
-from convcalc.verify import build_layer, verify
+from convcalc import ConvSpec, analyze
+from convcalc.measure import witness
+from convcalc.measure.verify import build_layer, verify
 
 LAYERS = [
     ConvSpec(6, 10, 3, groups=2, bias=False, input_size=32),

@@ -1,7 +1,7 @@
 """verify(): build the real torch layer and measure what analyze() computed.
 
-With witness.py and probe.py, the only modules that import torch and torchinfo, and only inside
-functions, so that the analytic path stays instant. plan.py decides beforehand what may run.
+With witness.py and probe.py in measure/, the only modules that import torch and torchinfo, and only
+inside functions, so that the analytic path stays instant. core/plan.py decides beforehand what may run.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from . import formulas
-from .errors import DeviceError
-from .plan import Plan, choose
+from ..core import formulas
+from ..core.errors import DeviceError
+from ..core.plan import Plan, choose
+from ..core.results import FIGURES, Check, ConvResult, Verification
+from ..core.spec import ConvSpec
 from .probe import measure_receptive_field
-from .results import FIGURES, Check, ConvResult, Verification
-from .spec import ConvSpec
 from .witness import count_flops
 
 
@@ -361,7 +361,7 @@ def build_variant(variant: Any, device: str) -> Any:
     """The variant's modules in order: each conv stage, then BatchNorm and the activation if asked."""
     import torch
 
-    from .variants import ACTIVATIONS
+    from ..core.variants import ACTIVATIONS
 
     modules = []
     for spec in variant.stages:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .compare import COMPARE_CONVENTION, CompareReport, VariantRow
-from .formulas import ratio
-from .render import check_format, expectation_lines, input_line, to_json, warning_lines
+from ..core.compare import COMPARE_CONVENTION, CompareReport, VariantRow
+from ..core.formulas import ratio
+from .layer import check_format, expectation_lines, input_line, to_json, warning_lines
 from .sheet import BAR, BYTES, COUNT, MARK, RATIO, SHAPE, SI, TEXT, Cell, Column, Sheet, shape_text, write
 
 BAR_WIDTH = 10

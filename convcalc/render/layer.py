@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .errors import FormatError
-from .results import CONVENTION, Check, Report
+from ..core.errors import FormatError
+from ..core.results import CONVENTION, Check, Report
 from .sheet import BYTES, COUNT, MARK, SHAPE, TEXT, Cell, Column, Sheet, shape_text, text, write
 
 FORMATS = ("table", "json", "csv", "markdown", "latex")
@@ -28,8 +28,8 @@ def render(
     Takes a Report (conv_report) or a CompareReport (compare_report, passed on to render_compare).
     """
     if not isinstance(report, Report):
-        from .compare import CompareReport
-        from .render_compare import render_compare
+        from ..core.compare import CompareReport
+        from .compare import render_compare
 
         if isinstance(report, CompareReport):
             return render_compare(report, fmt, width=width, color=color, ascii_only=ascii_only)

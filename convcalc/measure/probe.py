@@ -6,8 +6,8 @@ the receptive field, never with the input, and is skipped (with the reason) wher
 
 from __future__ import annotations
 
-from .plan import PROBE_ELEMENTS, probe_size
-from .spec import ConvSpec
+from ..core.plan import PROBE_ELEMENTS, probe_size
+from ..core.spec import ConvSpec
 
 
 def measure_receptive_field(spec: ConvSpec) -> tuple[tuple[int, ...] | None, str]:
