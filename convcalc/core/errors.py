@@ -23,3 +23,7 @@ class ExpectError(ConvCalcError, ValueError):
 
 class FormatError(ConvCalcError, ValueError):
     """An output format that cannot hold what was asked for, such as --explain as CSV."""
+
+
+class SpecFileError(ConvCalcError, ValueError):
+    """A stack spec (TOML, JSON or inline) that cannot be read: one line naming the layer and the field."""

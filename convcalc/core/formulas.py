@@ -115,3 +115,30 @@ def stack_receptive_field(kernels: list[int], strides: list[int]) -> int:
         field += (k_eff - 1) * jump  # each tap of this layer is `jump` input positions apart
         jump *= stride
     return field
+
+
+def pool_output_size(
+    size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool
+) -> int:
+    """torch's pooling_output_shape: the conv formula, rounded up in ceil mode, where the last window must
+    start inside the input or its left padding (PyTorch docs of nn.MaxPool2d)."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:  # that window would start in the right padding
+        out -= 1
+    return out
+
+
+def adaptive_window(size: int, out: int) -> int:
+    """Widest window of torch's adaptive pooling: output i averages [floor(i*n/m), ceil((i+1)*n/m)).
+
+    With n = q*m + r and a = i*n mod m, window i holds q + ceil((a + r)/m) inputs; a runs over the
+    multiples of g = gcd(n, m) below m, so the widest is q (r = 0), q + 1 (0 < r <= g) or q + 2.
+    """
+    q, r = divmod(size, out)
+    return q if r == 0 else q + 1 if r <= gcd(size, out) else q + 2
+
+
+def linear_macs(batch: int, in_features: int, out_features: int) -> int:
+    """N * in * out: one multiply-accumulate per weight and sample (torch's addmm count / 2, no bias)."""
+    return batch * in_features * out_features

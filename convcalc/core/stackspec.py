@@ -1,0 +1,372 @@
+"""Stack specs: a sequence of layers from a TOML file, a JSON file or an inline string, as validated dicts.
+
+One grammar, three syntaxes. A spec is an optional input ("3x224x224") and a list of layers; a layer
+is a kind and its fields, named as `convcalc conv` names its options:
+
+- TOML: `input = "3x224x224"`, then one `[[layer]]` table per layer (`kind = "conv"`, `out = 32`, ...);
+  a repeat holds `times` and `layers`, an array of inline tables (or `[[layer.layers]]` tables).
+- JSON: `{"input": "3x224x224", "layers": [{"kind": "conv", "out": 32, ...}, ...]}`.
+- inline: `conv out=32 kernel=3 stride=2; bn; relu; repeat times=2 [ conv out=32 kernel=3 padding=1; relu ]`.
+
+Sizes are `3`, `"3x3"` or `[3, 3]`; counts are integers; TOML and JSON booleans are booleans (inline
+ones `true`/`false`). Data only: read with tomllib, json or a small tokenizer; nothing is evaluated or
+imported. Every error is one SpecFileError line naming the layer (its position, `4.2` inside a repeat)
+and the field. Standard library only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidSpecError, SpecFileError
+from .spec import PADDING_MODES, Size, parse_count, parse_padding, parse_size
+from .stacksyntax import MAX_BYTES, MAX_NESTING, read_file, read_inline, read_json, read_toml, type_name
+from .variants import ACTIVATIONS
+
+MAX_LAYERS = 10_000  # layers once repeats and depthwise-separable pairs are expanded
+
+# Field types: how a value is read and the rule it must keep.
+COUNT, SIZE, SIZE0, PADDING, BOOL, PROB, POSITIVE, REAL, MODE, NAME, BODY = [
+    "count",
+    "size",
+    "size0",
+    "padding",
+    "bool",
+    "prob",
+    "positive",
+    "real",
+    "mode",
+    "name",
+    "body",
+]
+_CONV = {"out": COUNT, "kernel": SIZE, "stride": SIZE, "padding": PADDING, "dilation": SIZE, "groups": COUNT}
+_CONV_MORE = {"bias": BOOL, "transposed": BOOL, "output_padding": SIZE0, "padding_mode": MODE}
+_DW = {
+    "multiplier": COUNT,
+    "kernel": SIZE,
+    "stride": SIZE,
+    "padding": PADDING,
+    "dilation": SIZE,
+    "bias": BOOL,
+}
+_POOL = {"kernel": SIZE, "stride": SIZE, "padding": SIZE0, "ceil_mode": BOOL}
+_CONV_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "bias": True}
+# The torch class each activation kind builds.
+ACTIVATION_KINDS = {**ACTIVATIONS, "relu6": "ReLU6"}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A layer kind: its fields with their types, the ones it needs, and the defaults of the rest."""
+
+    fields: dict[str, str]
+    required: tuple[str, ...] = ()
+    defaults: tuple[tuple[str, Any], ...] = ()
+
+
+KINDS: dict[str, Kind] = {
+    "conv": Kind(
+        {**_CONV, **_CONV_MORE},
+        ("out", "kernel"),
+        tuple({**_CONV_DEFAULTS, "groups": 1, "transposed": False, "output_padding": 0}.items())
+        + (("padding_mode", "zeros"),),
+    ),
+    "depthwise": Kind(_DW, ("kernel",), (("multiplier", 1), *_CONV_DEFAULTS.items())),
+    "pointwise": Kind(
+        {"out": COUNT, "stride": SIZE, "bias": BOOL}, ("out",), (("stride", 1), ("bias", True))
+    ),
+    "dwsep": Kind({"out": COUNT, **_DW}, ("out", "kernel"), (("multiplier", 1), *_CONV_DEFAULTS.items())),
+    "batchnorm": Kind({"eps": POSITIVE, "momentum": PROB}),  # accepted for torch; no effect on figures
+    **{act: Kind({"negative_slope": REAL} if act == "leaky" else {}) for act in ACTIVATION_KINDS},
+    "maxpool": Kind(
+        {**_POOL, "dilation": SIZE}, ("kernel",), (("padding", 0), ("dilation", 1), ("ceil_mode", False))
+    ),
+    "avgpool": Kind(_POOL, ("kernel",), (("padding", 0), ("ceil_mode", False))),
+    "adaptive_avgpool": Kind({"out": SIZE}, ("out",)),
+    "flatten": Kind({}),
+    "linear": Kind({"out": COUNT, "bias": BOOL}, ("out",), (("bias", True),)),
+    "dropout": Kind({"p": PROB}, (), (("p", 0.5),)),  # no effect on figures
+    "repeat": Kind({"times": COUNT, "layers": BODY}, ("times", "layers")),
+}
+ALIASES = {"bn": "batchnorm"}
+_PREFIX = {"batchnorm": "bn"}  # default names: bn1, bn2, ...; every other kind is its own prefix
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
+_REAL = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?", re.ASCII)
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    """A parsed stack: the input it names, if any (C, *spatial), and its layers in order, expanded."""
+
+    layers: tuple[dict[str, Any], ...]
+    input_shape: Size | None = None
+
+
+def load_stack(source: str) -> StackSpec:
+    """A stack from a .toml or .json file, or from an inline string (anything else)."""
+    suffix = Path(source).suffix.lower()
+    if suffix not in (".toml", ".json"):
+        return parse_stack(source, "inline")
+    return parse_stack(read_file(source), suffix[1:])
+
+
+def parse_stack(text: str, syntax: str) -> StackSpec:
+    """Parse text written in one syntax: 'toml', 'json' or 'inline'."""
+    if len(text) > MAX_BYTES:
+        raise SpecFileError(f"spec: longer than {MAX_BYTES:,} bytes; a stack spec is a short text")
+    if syntax == "inline":
+        return StackSpec(build_layers(read_inline(text), inline=True))
+    data = read_toml(text) if syntax == "toml" else read_json(text)
+    key = "layer" if syntax == "toml" else "layers"
+    if not isinstance(data, dict):
+        raise SpecFileError(
+            f"spec: the top level must be an object with {key} (and input); got {type_name(data)}"
+        )
+    unknown = sorted(set(data) - {"input", key})
+    if unknown:
+        raise SpecFileError(f"spec: unknown top-level field {unknown[0]!r}; use input, {key}")
+    if key not in data:
+        raise SpecFileError(
+            f"spec: no {key}; list the layers as {'[[layer]] tables' if key == 'layer' else key}"
+        )
+    shape = None if "input" not in data else parse_input(data["input"])
+    return StackSpec(build_layers(data[key], inline=False), shape)
+
+
+def parse_input(value: Any) -> Size:
+    """The input as (C, *spatial): '3x224x224', [3, 224, 224] or 64 (features only)."""
+    try:
+        shape = _size(value, "input", 1, inline=False)
+    except InvalidSpecError as exc:
+        raise SpecFileError(str(exc)) from None
+    shape = shape if isinstance(shape, tuple) else (shape,)
+    if len(shape) > 4:
+        raise SpecFileError(f"input: got {len(shape)} values; use C, CxL, CxHxW or CxDxHxW")
+    return shape
+
+
+def build_layers(raw_layers: Any, inline: bool) -> tuple[dict[str, Any], ...]:
+    """Validate raw layers (dicts as read), expand repeats and depthwise-separable pairs, name them all."""
+    nodes, total = _check_sequence(raw_layers, "", inline)
+    if not total:
+        raise SpecFileError("spec: no layers; give at least one, e.g. 'conv out=16 kernel=3'")
+    layers: list[dict[str, Any]] = []
+    _expand(nodes, "", layers)
+    counters: Counter[str] = Counter()
+    seen: dict[str, int] = {}
+    for index, layer in enumerate(layers, 1):
+        base, part = layer.pop("base"), layer.pop("part", "")
+        prefix = _PREFIX.get(base, base)
+        counters[prefix] += part != ".pw"  # a depthwise-separable pair shares one number
+        name = layer.pop("name", None) or f"{prefix}{counters[prefix]}"
+        order = KINDS[layer["kind"]].fields
+        layers[index - 1] = layer = {
+            "kind": layer["kind"],
+            "name": name + part,
+            **{key: layer[key] for key in order if key in layer},
+        }
+        if layer["name"] in seen:
+            raise SpecFileError(
+                f"layer {index} ({layer['name']}, {layer['kind']}): name: already used by layer "
+                f"{seen[layer['name']]}; names must be unique"
+            )
+        seen[layer["name"]] = index
+    return tuple(layers)
+
+
+def _check_sequence(raw_layers: Any, path: str, inline: bool) -> tuple[list[Any], int]:
+    if not isinstance(raw_layers, list):
+        where = f"layer {path[:-1]}: layers" if path else "spec: layers"
+        raise SpecFileError(f"{where}: got {type_name(raw_layers)}; it must be a list of layers")
+    nodes, total = [], 0
+    for index, raw in enumerate(raw_layers, 1):
+        node, count = _check_layer(raw, f"{path}{index}", inline)
+        nodes.append(node)
+        total += count
+        if total > MAX_LAYERS:
+            raise SpecFileError(
+                f"layer {path}{index}: the stack would have more than {MAX_LAYERS:,} layers; "
+                "use fewer repeats or smaller times"
+            )
+    return nodes, total
+
+
+def _check_layer(raw: Any, path: str, inline: bool) -> tuple[Any, int]:
+    """One raw layer as (node, expanded count): a validated dict, or (times, body) for a repeat."""
+    if not isinstance(raw, dict):
+        raise SpecFileError(f"layer {path}: got {type_name(raw)}; each layer is a table with a kind")
+    kind = raw.get("kind")
+    name = raw.get("name")
+    where = f"layer {path} ({name}, {kind})" if isinstance(name, str) else f"layer {path} ({kind})"
+    if not isinstance(kind, str) or ALIASES.get(kind, kind) not in KINDS:
+        shown = "no kind" if kind is None else f"unknown kind {kind!r}"
+        raise SpecFileError(f"layer {path}: {shown}; use one of {', '.join([*KINDS, *ALIASES])}")
+    kind = ALIASES.get(kind, kind)
+    spec = KINDS[kind]
+    fields = {**spec.fields, **({} if kind == "repeat" else {"name": NAME})}
+    for key in raw:
+        if key != "kind" and key not in fields:
+            raise SpecFileError(f"{where}: unknown field {key!r}; use {', '.join(fields) or 'no fields'}")
+    missing = [key for key in spec.required if key not in raw]
+    if missing:
+        raise SpecFileError(
+            f"{where}: {missing[0]}: missing; a {kind} layer needs {', '.join(spec.required)}"
+        )
+    if kind == "repeat":
+        return _check_repeat(raw, path, where, inline)
+    layer = {"kind": kind, **dict(spec.defaults)}
+    for key, value in raw.items():
+        if key != "kind":
+            layer[key] = _field(fields[key], value, key, where, inline)
+    if kind in ("maxpool", "avgpool"):
+        layer.setdefault("stride", layer["kernel"])  # torch: stride defaults to the kernel
+    return layer, 2 if kind == "dwsep" else 1
+
+
+def _check_repeat(raw: dict[str, Any], path: str, where: str, inline: bool) -> tuple[Any, int]:
+    times = _field(COUNT, raw["times"], "times", where, inline)
+    if path.count(".") >= MAX_NESTING:
+        raise SpecFileError(f"{where}: repeats nested more than {MAX_NESTING} deep")
+    body, count = _check_sequence(raw["layers"], f"{path}.", inline)
+    if not count:
+        raise SpecFileError(f"{where}: layers: empty; a repeat needs at least one layer")
+    if times * count > MAX_LAYERS:
+        raise SpecFileError(
+            f"{where}: times: {times:,} x {count:,} layers is more than {MAX_LAYERS:,}; use a smaller times"
+        )
+    return (times, body), times * count
+
+
+def _expand(nodes: list[Any], suffix: str, out: list[dict[str, Any]]) -> None:
+    """Flatten repeats (a given name gets _1, _2, ... per repetition) and split dwsep into .dw and .pw."""
+    for node in nodes:
+        if isinstance(node, tuple):
+            times, body = node
+            for i in range(1, times + 1):
+                _expand(body, f"{suffix}_{i}" if times > 1 else suffix, out)
+            continue
+        layer = {**node, "base": node["kind"]}
+        if "name" in layer:
+            layer["name"] += suffix
+        if layer["kind"] != "dwsep":
+            out.append(layer)
+            continue
+        parts = {k: v for k, v in layer.items() if k != "out"}
+        out.append({**parts, "kind": "depthwise", "part": ".dw"})
+        pointwise = {"kind": "pointwise", "out": layer["out"], "stride": 1, "bias": layer["bias"]}
+        named = {"name": layer["name"]} if "name" in layer else {}
+        out.append({**pointwise, **named, "base": "dwsep", "part": ".pw"})
+
+
+def _field(kind: str, value: Any, key: str, where: str, inline: bool) -> Any:
+    try:
+        return _READERS[kind](value, key, inline)
+    except InvalidSpecError as exc:
+        raise SpecFileError(f"{where}: {exc}") from None
+
+
+def _int(value: Any, key: str, minimum: int, inline: bool) -> int:
+    if isinstance(value, str):
+        value = parse_count(value, key, _rule(minimum))
+    elif type(value) is not int:
+        raise InvalidSpecError(key, f"got {_shown(value)}; it must be {_rule(minimum)}")
+    if value < minimum:
+        raise InvalidSpecError(key, f"got {value}; it must be {_rule(minimum)}")
+    return value
+
+
+def _size(value: Any, key: str, minimum: int, inline: bool) -> int | Size:
+    if isinstance(value, str):
+        value = parse_size(value, key, minimum)
+    elif isinstance(value, list | tuple) and value and all(type(v) is int for v in value):
+        value = tuple(value)
+    elif type(value) is not int:
+        raise InvalidSpecError(
+            key, f"got {_shown(value)}; it must be {_rule(minimum)} or one per dimension: 3x5"
+        )
+    for v in value if isinstance(value, tuple) else (value,):
+        _int(v, key, minimum, inline=False)
+    return value
+
+
+def _padding(value: Any, key: str, inline: bool) -> int | Size | str:
+    if not isinstance(value, str) or value.strip().lower() not in ("same", "valid"):
+        if not isinstance(value, str):
+            return _size(value, key, 0, inline)
+        try:
+            return _size(parse_padding(value), key, 0, inline)
+        except InvalidSpecError as exc:
+            raise InvalidSpecError(key, str(exc).partition(": ")[2]) from None
+    return value.strip().lower()
+
+
+def _bool(value: Any, key: str, inline: bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    if inline and value in ("true", "false"):
+        return value == "true"
+    how = "true or false" if inline else "true or false, unquoted"
+    raise InvalidSpecError(key, f"got {_shown(value)}; it must be {how}")
+
+
+def _real(value: Any, key: str, inline: bool, low: float = -math.inf, high: float = math.inf) -> float:
+    rule = (
+        "a number"
+        if low == -math.inf
+        else f"a number in [{low:g}, {high:g}]"
+        if high < math.inf
+        else "a number > 0"
+    )
+    if inline and isinstance(value, str) and _REAL.fullmatch(value):
+        value = float(value)
+    if type(value) not in (int, float) or not math.isfinite(value) or not low <= value <= high:
+        raise InvalidSpecError(key, f"got {_shown(value)}; it must be {rule}")
+    if low == 0 and high == math.inf and value == 0:
+        raise InvalidSpecError(key, f"got {value}; it must be {rule}")
+    return float(value)
+
+
+def _word(value: Any, key: str, choices: tuple[str, ...], pattern: re.Pattern[str] | None = None) -> str:
+    if isinstance(value, str) and (value in choices or (pattern and pattern.fullmatch(value))):
+        return value
+    rule = f"one of {', '.join(choices)}" if choices else "1 to 64 letters, digits, _ or -"
+    raise InvalidSpecError(key, f"got {_shown(value)}; it must be {rule}")
+
+
+_READERS = {
+    COUNT: lambda v, k, i: _int(v, k, 1, i),
+    SIZE: lambda v, k, i: _size(v, k, 1, i),
+    SIZE0: lambda v, k, i: _size(v, k, 0, i),
+    PADDING: _padding,
+    BOOL: _bool,
+    PROB: lambda v, k, i: _real(v, k, i, 0.0, 1.0),
+    POSITIVE: lambda v, k, i: _real(v, k, i, 0.0),
+    REAL: _real,
+    MODE: lambda v, k, i: _word(v, k, PADDING_MODES),
+    NAME: lambda v, k, i: _word(v, k, (), _NAME),
+}
+
+
+def _rule(minimum: int) -> str:
+    return "a positive integer" if minimum == 1 else "an integer >= 0"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value) if isinstance(value, str | int | float) else type_name(value)
+
+
+PRESETS = ("mobilenet_v1", "vgg16")
+
+
+def preset(name: str) -> str:
+    """The TOML text of a shipped preset."""
+    if name not in PRESETS:
+        raise SpecFileError(f"--preset: unknown preset {name!r}; use one of {', '.join(PRESETS)}")
+    return (Path(__file__).parent / "presets" / f"{name}.toml").read_text(encoding="utf-8")
