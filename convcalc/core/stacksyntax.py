@@ -35,10 +35,8 @@ def read_file(source: str) -> str:
 def read_toml(text: str) -> Any:
     try:
         import tomllib
-    except ImportError:  # Python 3.10
-        raise SpecFileError(
-            "spec: reading TOML needs Python 3.11 or later; give the stack as JSON or inline"
-        ) from None
+    except ImportError:  # Python 3.10: the same parser, as the tomli package convcalc depends on there
+        import tomli as tomllib
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
