@@ -89,7 +89,8 @@ def run_planned(
 ) -> tuple[Plan, dict[str, Any]]:
     """Measure build(device) on an input of spec's shape: for real where planned and it works, else on meta.
 
-    measured["rejected"] holds torch's message where even the meta device refuses the layer.
+    measured["rejected"] holds torch's message where even the meta device refuses the layer. On meta the
+    memory sizes are None: nothing was allocated, and the sizes would only repeat convcalc's arithmetic.
     """
     import torch
 
@@ -106,7 +107,7 @@ def run_planned(
             "meta", f"counted on the meta device, since the real pass failed on {device}: {failure}"
         )
     try:
-        return chosen, run_module(build, spec, "meta")
+        return chosen, {**run_module(build, spec, "meta"), **dict.fromkeys(UNMEASURED_ON_META)}
     except (RuntimeError, NotImplementedError, TypeError, ValueError) as exc:
         return chosen, {"rejected": str(exc).splitlines()[0]}
 
@@ -231,8 +232,7 @@ def _checks(
     rf, rf_note = (
         (None, "not probed on --device meta") if meta_asked else measure_receptive_field(result.spec)
     )
-    if on_meta:  # nothing was allocated: the sizes would only repeat convcalc's shape arithmetic
-        measured = {**measured, **dict.fromkeys(UNMEASURED_ON_META)}
+    if on_meta:  # torchinfo's pass size, like run_planned's sizes, is only arithmetic on meta
         info = info and {**info, "forward_backward_bytes": None}
     rows = [
         ("output_shape", get("output_shape"), "forward pass"),
@@ -244,9 +244,9 @@ def _checks(
         ("bias_adds", None, "not in torch's FLOP count"),
         ("effective_kernel", None, "no torch equivalent"),
         ("receptive_field", rf, rf_note),
-        ("param_bytes", measured["param_bytes"], _memory_note(on_meta, "parameter tensors")),
-        ("input_bytes", measured["input_bytes"], _memory_note(on_meta, "input tensor")),
-        ("output_bytes", measured["output_bytes"], _memory_note(on_meta, "output tensor")),
+        ("param_bytes", get("param_bytes"), _memory_note(on_meta, "parameter tensors")),
+        ("input_bytes", get("input_bytes"), _memory_note(on_meta, "input tensor")),
+        ("output_bytes", get("output_bytes"), _memory_note(on_meta, "output tensor")),
         (
             "forward_backward_bytes",
             info and info["forward_backward_bytes"],
@@ -341,8 +341,6 @@ def verify_variant(result: Any, device: str = "cpu", full: bool = False) -> Veri
         rows.insert(2, ("buffers", "BatchNorm buffers"))
     measured["macs"] = measured["flops"] // 2
     on_meta = chosen.mode == "meta"
-    if on_meta:
-        measured.update(dict.fromkeys(UNMEASURED_ON_META))
     label = lambda key: key.replace("_", " ")  # noqa: E731
     checks = [
         compare(
