@@ -130,7 +130,7 @@ def test_expect_met_and_unmet(run):
 def test_expect_appears_in_json(run):
     data = json.loads(run("conv 6 10 3 --expect flops=28M -f json --no-verify").stdout)
     assert data["expectations"] == [
-        {"key": "flops", "expected": "28M", "actual": 2 * 222 * 222 * 10 * 54, "ok": False}
+        {"key": "flops", "op": "=", "expected": "28M", "actual": 2 * 222 * 222 * 10 * 54, "ok": False}
     ]
     assert data["ok"] is False
 

@@ -107,15 +107,7 @@ class CompareReport:
             "ratio_macs": ratio_macs,
             "convention": COMPARE_CONVENTION,
             "verification": row.verification.to_dict() if row.verification else None,
-            "expectations": [
-                {"key": e.key, "expected": e.expected, "actual": _plain(e.actual), "ok": e.ok}
-                for e in self.expectations
-                if e.key.startswith(prefix)
-            ],
+            "expectations": [e.to_dict() for e in self.expectations if e.key.startswith(prefix)],
             "ok": (row.verification is None or row.verification.ok)
             and all(e.ok for e in self.expectations if e.key.startswith(prefix)),
         }
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value

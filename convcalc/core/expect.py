@@ -1,13 +1,17 @@
-"""--expect NAME=VALUE: check a figure against what the user says it should be.
+"""--expect NAME OP VALUE: check a figure against what the user says it should be.
 
-Plain integers are exact; '2.3M' holds when the figure rounds to 2.3M at the precision written
-(K, M, G, T are powers of 1000; KiB, MiB, GiB of 1024), and so does a plain decimal like 0.19.
-Shapes are written 1x10x30x30. Names may carry a prefix, as in `dwsep.params` for `compare`.
+OP is =, <=, >=, < or > (== means =). With =, plain integers are exact; '2.3M' holds when the figure
+rounds to 2.3M at the precision written (K, M, G, T are powers of 1000; KiB, MiB, GiB of 1024), and so
+does a plain decimal like 0.19. The other operators compare the figure exactly with the value written
+times its scale: macs<=600M means macs <= 600,000,000. Shapes are written 1x10x30x30 and compared with =
+only. Names may carry a prefix, as in `dwsep.params` for `compare`.
 """
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
@@ -21,48 +25,83 @@ _SCALES = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "kib": 2**10,
 _NUMBER = re.compile(r"^(\d+(?:\.\d+)?)\s*(k|m|g|t|kib|mib|gib)?$", re.IGNORECASE | re.ASCII)
 _SHAPE = re.compile(r"\d+(x\d+)*", re.ASCII)
 _SHAPED = ("output_shape", "receptive_field", "effective_kernel")
+# The whole run of operator characters is the operator, so '=<' or '<<' is refused, not half-read.
+_CLAUSE = re.compile(r"([^<>=!]*)([<>=!]+)(.*)", re.DOTALL)
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+OPERATORS = ("=", *_ORDER)
+_GRAMMAR = "write NAME=VALUE or NAME<=VALUE (operators =, <=, >=, <, >), e.g. --expect params=270"
 
 
 def check_expectations(figures: dict[str, Any], clauses: list[str]) -> tuple[Expectation, ...]:
     """One Expectation per clause, checked against figures; an unreadable clause raises ExpectError."""
     checked = []
     for clause in clauses:
-        key, expected = parse_clause(clause, figures)
+        key, op, expected = parse_clause(clause, figures)
         actual = figures[key]
-        checked.append(Expectation(key, expected, actual, holds(key, expected, actual)))
+        checked.append(Expectation(key, expected, actual, holds(key, expected, actual, op), op=op))
     return tuple(checked)
 
 
-def parse_clause(clause: str, figures: dict[str, Any]) -> tuple[str, str]:
-    name, sep, value = clause.partition("=")
-    prefix, dot, figure = name.strip().lower().rpartition(".")
+def parse_clause(clause: str, figures: dict[str, Any]) -> tuple[str, str, str]:
+    """The figure's key, the operator ('==' read as '=') and the value as written."""
+    name, op, value = split_clause(clause)
+    prefix, dot, figure = name.lower().rpartition(".")
     key = prefix + dot + ALIASES.get(figure, figure)
-    if not sep or not value.strip():
-        raise ExpectError(f"--expect {clause!r}: write NAME=VALUE, e.g. --expect params=270")
     if key not in figures:
-        raise ExpectError(
-            f"--expect {clause!r}: unknown figure {name.strip()!r}; use one of {_names(figures)}"
-        )
-    value = value.strip()
+        raise ExpectError(f"--expect {clause!r}: unknown figure {name!r}; use one of {_names(figures)}")
     if len(value) > MAX_DIGITS:
-        raise ExpectError(f"--expect {name.strip()}=...: the value has more than {MAX_DIGITS:,} characters")
+        raise ExpectError(f"--expect {name}{op}...: the value has more than {MAX_DIGITS:,} characters")
     if figure_of(key) in _SHAPED:
-        if not _SHAPE.fullmatch(value.lower()):
-            raise ExpectError(
-                f"--expect {name.strip()}: got {value!r}; it must be a shape such as 1x10x30x30 "
-                "(or 3 for every dimension)"
-            )
-    elif not _NUMBER.match(value):
+        _check_shape(clause, name, op, value)
+    else:
+        _check_number(key, name, value)
+    return key, op, value
+
+
+def split_clause(clause: str) -> tuple[str, str, str]:
+    """NAME, OP and VALUE of a clause, stripped of the spaces allowed around OP."""
+    match = _CLAUSE.fullmatch(clause)
+    if not match or not match[3].strip():
+        raise ExpectError(f"--expect {clause!r}: {_GRAMMAR}")
+    name, op, value = match[1].strip(), match[2], match[3].strip()
+    if op == "==":
+        op = "="
+    if op not in OPERATORS:
+        swapped = {"=<": " (did you mean <=?)", "=>": " (did you mean >=?)"}.get(op, "")
         raise ExpectError(
-            f"--expect {name.strip()}: got {value!r}; it must be a number >= 0 such as 270, 2.3M, 0.19 "
-            "or 1.5MiB"
+            f"--expect {clause!r}: unknown operator {op!r}{swapped}; use one of =, <=, >=, <, > (or ==)"
         )
-    elif (_NUMBER.match(value).group(2) or "").lower().endswith("ib") and not key.endswith("bytes"):
+    return name, op, value
+
+
+def _check_shape(clause: str, name: str, op: str, value: str) -> None:
+    if op != "=":
         raise ExpectError(
-            f"--expect {name.strip()}: got {value!r}; KiB, MiB and GiB are for the *_bytes figures, "
+            f"--expect {clause!r}: shapes are compared with = only, e.g. --expect {name}={value}"
+        )
+    if not _SHAPE.fullmatch(value.lower()):
+        raise ExpectError(
+            f"--expect {name}: got {value!r}; it must be a shape such as 1x10x30x30 "
+            "(or 3 for every dimension)"
+        )
+
+
+def _check_number(key: str, name: str, value: str) -> None:
+    number = _NUMBER.match(value)
+    if not number:
+        raise ExpectError(
+            f"--expect {name}: got {value!r}; it must be a number >= 0 such as 270, 2.3M, 0.19 or 1.5MiB"
+        )
+    if (number.group(2) or "").lower().endswith("ib") and not key.endswith("bytes"):
+        raise ExpectError(
+            f"--expect {name}: got {value!r}; KiB, MiB and GiB are for the *_bytes figures, "
             "and this one is a count: use K, M, G or T"
         )
-    return key, value
 
 
 def _names(figures: dict[str, Any]) -> str:
@@ -76,12 +115,34 @@ def figure_of(key: str) -> str:
     return key.rpartition(".")[2]
 
 
-def holds(key: str, expected: str, actual: Any) -> bool:
+def holds(key: str, expected: str, actual: Any, op: str = "=") -> bool:
+    """Whether the figure meets the clause; shapes only ever with '='."""
     if figure_of(key) in _SHAPED:
         values = tuple(int(v) for v in expected.lower().split("x"))
         if figure_of(key) != "output_shape" and len(values) == 1:
             values *= len(actual)
         return values == tuple(actual)
+    if op in _ORDER:
+        return _ORDER[op](_exact(actual), _written(expected))
+    return _rounds_to(expected, actual)
+
+
+def _exact(actual: Any) -> Decimal:
+    # A float as Python prints it (the shortest repr that reads back the same), as '=' and JSON show it.
+    return Decimal(actual) if isinstance(actual, int) else Decimal(str(actual))
+
+
+def _written(expected: str) -> Decimal:
+    """The value written times its scale, exactly: 600M is 600,000,000 and 1.5KiB is 1,536."""
+    number, suffix = _NUMBER.match(expected).groups()
+    with localcontext() as ctx:
+        # Room for every digit written and every digit of the scale, so the product is not rounded.
+        ctx.prec = len(number) + 16
+        return Decimal(number) * _SCALES[(suffix or "").lower()]
+
+
+def _rounds_to(expected: str, actual: Any) -> bool:
+    """'=': a plain integer is exact; anything else holds when the figure rounds to it as written."""
     number, suffix = _NUMBER.match(expected).groups()
     written = Decimal(number)
     if not suffix and written == written.to_integral_value() and "." not in number:

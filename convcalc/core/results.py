@@ -163,6 +163,16 @@ class Expectation:
     expected: str
     actual: Any
     ok: bool
+    op: str = "="  # one of =, <=, >=, <, >; last, with a default, so older constructors still work
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "op": self.op,
+            "expected": self.expected,
+            "actual": _plain(self.actual),
+            "ok": self.ok,
+        }
 
 
 @dataclass(frozen=True)
@@ -208,10 +218,7 @@ class Report:
             "memory": {k: getattr(r.memory, k) for k in ("dtype", "element_bytes", *MEMORY_KEYS)},
             "convention": CONVENTION,
             "verification": self.verification.to_dict() if self.verification else None,
-            "expectations": [
-                {"key": e.key, "expected": e.expected, "actual": _plain(e.actual), "ok": e.ok}
-                for e in self.expectations
-            ],
+            "expectations": [e.to_dict() for e in self.expectations],
             "ok": self.ok,
         }
         if self.explanation:

@@ -16,7 +16,7 @@ FORMATS = ("table", "json", "csv", "markdown", "latex")
 
 
 def render(
-    report: Report,
+    report: Any,
     fmt: str = "table",
     *,
     width: int | None = 100,
@@ -25,16 +25,23 @@ def render(
 ) -> str:
     """The report in one of FORMATS: width None for a pipe; ascii_only for a stream that is not Unicode.
 
-    Takes a Report (conv_report) or a CompareReport (compare_report, passed on to render_compare).
+    Takes a Report (conv_report), a CompareReport (compare_report, passed on to render_compare) or a
+    NetworkReport (stack_report, model_report, passed on to render_network with its default columns).
     """
     if not isinstance(report, Report):
         from ..core.compare import CompareReport
+        from ..core.network import NetworkReport
         from .compare import render_compare
+        from .network import render_network
 
+        stream = {"width": width, "color": color, "ascii_only": ascii_only}
         if isinstance(report, CompareReport):
-            return render_compare(report, fmt, width=width, color=color, ascii_only=ascii_only)
+            return render_compare(report, fmt, **stream)
+        if isinstance(report, NetworkReport):
+            return render_network(report, fmt, **stream)
         raise TypeError(
-            f"render() takes a report from conv_report() or compare_report(); got {type(report).__name__}"
+            "render() takes a report from conv_report(), compare_report(), stack_report() or "
+            f"model_report(); got {type(report).__name__}"
         )
     check_format(fmt, explain=bool(report.explanation))
     if fmt == "json":
@@ -135,7 +142,8 @@ def warning_lines(verifications: Any) -> list[str]:
 
 def expectation_lines(expectations: Any) -> list[str]:
     return [
-        f"expect {e.key}={e.expected}: {'ok' if e.ok else 'NOT MET'} (actual {value_text(e.key, e.actual)})"
+        f"expect {e.key}{e.op}{e.expected}: {'ok' if e.ok else 'NOT MET'}"
+        f" (actual {value_text(e.key, e.actual)})"
         for e in expectations
     ]
 
