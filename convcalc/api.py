@@ -1,18 +1,24 @@
-"""The public functions the CLI calls, named as its commands: conv_report() and compare_report(), each a
-whole pipeline (analysis, verification in torch, --expect) as one call, for Python users and the CLI."""
+"""The public functions the CLI calls, named as its commands: conv_report(), compare_report(),
+stack_report() and model_report(), each a whole pipeline (analysis, verification in torch, --expect)
+as one call, for Python users and the CLI."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from .core.analysis import analyze
 from .core.compare import CompareReport, VariantRow
+from .core.errors import InvalidSpecError
 from .core.expect import check_expectations
 from .core.explain import explain as explain_lines
 from .core.layers import as_spec
+from .core.network import NetworkReport, stack_rows, stack_totals
 from .core.results import Report
-from .core.spec import ConvSpec, IntOrSize, check_device
+from .core.spec import ConvSpec, IntOrSize, Size, check_device
+from .core.stack import analyze_stack
+from .core.stackspec import StackSpec, load_stack, parse_input
 from .core.variants import analyze_variant, build_variants
 
 
@@ -70,3 +76,61 @@ def compare_report(
         verifications = [r and verify_variant(r, device=device, full=full) for r in results]
     rows = tuple(VariantRow(v, r, ver) for v, r, ver in zip(variants, results, verifications))
     return CompareReport(base, rows, verify, expectations)
+
+
+def stack_report(
+    spec: str | StackSpec,
+    *,
+    input_size: str | Size | None = None,
+    batch: int = 1,
+    dtype: str = "float32",
+    device: str = "cpu",
+    verify: bool = True,
+    full: bool = False,
+    expect: Sequence[str] = (),
+    title: str | None = None,
+) -> NetworkReport:
+    """Analyze a stack (a .toml or .json file, an inline string, or a parsed StackSpec) on an input
+    (C, *spatial) -- input_size, else the spec's own; unless verify is False, build it in torch as one
+    nn.Sequential on device and compare every layer."""
+    stack = spec if isinstance(spec, StackSpec) else load_stack(spec)
+    shape = parse_input(input_size) if input_size is not None else stack.input_shape
+    if shape is None:
+        raise InvalidSpecError("--input", "the spec names no input; give one, e.g. --input 3x224x224")
+    check_device(device)
+    result = analyze_stack(stack.layers, shape, batch, dtype)
+    name = title or (spec if isinstance(spec, str) and len(spec) <= 60 else "stack")
+    report = NetworkReport("stack", name, result.input_shape, dtype, stack_rows(result), stack_totals(result))
+    expectations = check_expectations(report.figures(), list(expect))  # bad clauses fail before torch loads
+    if not verify:
+        return replace(report, expectations=expectations)
+    from .measure.network import verify_stack
+
+    verification, measured = verify_stack(result, device=device, full=full)
+    rows = tuple(replace(row, measured=measured.get(row.name)) for row in report.layers)
+    return replace(report, layers=rows, verification=verification, expectations=expectations)
+
+
+def model_report(
+    model: Any,
+    *,
+    input_size: str | Size,
+    batch: int = 1,
+    dtype: str | None = None,
+    device: str = "meta",
+    expect: Sequence[str] = (),
+    depth: int | None = 3,
+    title: str | None = None,
+) -> NetworkReport:
+    """Trace a torch module (or TARGET, `package.module:callable` or `file.py:callable`, built here on
+    device; meta allocates no weights) on an input (C, *spatial) and count every layer; the totals are
+    torch's own. A module given is run where its parameters are; dtype, when given, converts it."""
+    from .measure.network import run_model
+
+    shape = parse_input(input_size)
+    if type(batch) is not int or batch < 1:
+        raise InvalidSpecError("--batch", f"got {batch!r}; it must be a positive integer")
+    if isinstance(model, str):
+        check_device(device)
+    report = run_model(model, shape, batch, dtype, device, title, depth)
+    return replace(report, expectations=check_expectations(report.figures(), list(expect)))

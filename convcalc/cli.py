@@ -191,7 +191,7 @@ Expect = Annotated[
     list[str] | None,
     typer.Option(
         metavar="NAME=VALUE",
-        help="A figure to check, e.g. params=270, macs=2.3M, output=1x10x30x30; repeatable.",
+        help="A figure to check: params=270, a bound such as 'macs>=1M', output=1x10x30x30; repeatable.",
     ),
 ]
 
@@ -225,7 +225,7 @@ def _problems(mismatches: list[tuple[str, Any]], expectations: Any) -> list[str]
         for prefix, c in mismatches
     ]
     return lines + [
-        f"expectation not met: {e.key}={e.expected}, actual {value_text(e.key, e.actual)}"
+        f"expectation not met: {e.key}{e.op}{e.expected}, actual {value_text(e.key, e.actual)}"
         for e in expectations
         if not e.ok
     ]
@@ -384,6 +384,9 @@ def compare(
     ]
     problems = _problems(mismatches, report.expectations)
     _finish(render_compare(report, fmt.value, **_stream(fmt)), report.ok, problems)
+
+
+from . import cli_network  # noqa: E402, F401 -- registers `stack` and `model` on app
 
 
 def main() -> None:

@@ -36,14 +36,15 @@ class Plan:
     reason: str
 
 
-def choose(stages: list[Any], device: str, full: bool, free: int | None) -> Plan:
-    """Real pass, meta device or no torch at all, for these ConvResults run one after the other."""
+def choose(stages: list[Any], device: str, full: bool, free: int | None, extra_bytes: int = 0) -> Plan:
+    """Real pass, meta device or no torch at all, for these ConvResults run one after the other
+    (with extra_bytes for the other layers of a stack)."""
     why_not = unrepresentable(stages)
     if why_not:
         return Plan("skipped", f"not verified: {why_not}; the figures are analytic only")
     if device == "meta":
         return Plan("meta", "meta device: shapes, parameters and FLOPs, no data and no real pass")
-    need = sum(forward_bytes(r, device) for r in stages)
+    need = sum(forward_bytes(r, device) for r in stages) + extra_bytes
     seconds = 2 * sum(forward_seconds(r, device) for r in stages)  # torchinfo repeats the pass
     if free is not None and need > free * FREE_SHARE:
         return Plan(
@@ -86,11 +87,19 @@ def unrepresentable(stages: list[Any]) -> str:
             if value >= INT64:
                 return f"the {label} ({value:,}) is beyond torch's 64-bit integers"
         for label, shape in tensor_shapes(result):
-            size = prod(shape) * spec.element_bytes
-            if size >= INT64:
-                dims = "x".join(map(str, shape))
-                return f"the {label} tensor {dims} would take {size:.3g} bytes, beyond torch's 64-bit sizes"
+            too_big = oversized(label, shape, spec.element_bytes)
+            if too_big:
+                return too_big
     return ""
+
+
+def oversized(label: str, shape: tuple[int, ...], element_bytes: int) -> str:
+    """Why a tensor of this shape cannot exist in torch, or ''."""
+    size = prod(shape) * element_bytes
+    if size < INT64:
+        return ""
+    dims = "x".join(map(str, shape))
+    return f"the {label} tensor {dims} would take {size:.3g} bytes, beyond torch's 64-bit sizes"
 
 
 def _intermediates(spec: ConvSpec) -> list[tuple[str, int]]:

@@ -105,7 +105,7 @@ class StackResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _Step:
+class Step:
     """What one layer does: its output, counts, and its window and step for the receptive field."""
 
     output_shape: Size
@@ -131,10 +131,10 @@ def analyze_stack(
     for index, layer in enumerate(layers, 1):
         where = f"layer {index} ({layer['name']}, {layer['kind']})"
         try:
-            step = _step(layer, shape, dtype)
+            step = layer_step(layer, shape, dtype)
         except InvalidSpecError as exc:
             raise SpecFileError(f"{where}: {_FIELD.get(exc.param, exc.param)}: {_body(exc)}") from None
-        field, jump = _receptive(field, jump, step)
+        field, jump = receptive(field, jump, step)
         rows.append(_row(layer, shape, step, field, jump, dtype))
         shape = step.output_shape
     if not rows:
@@ -156,7 +156,7 @@ def _body(exc: InvalidSpecError) -> str:
     return str(exc).removeprefix(f"{exc.param}: ")
 
 
-def _step(layer: Mapping[str, Any], shape: Size, dtype: str) -> _Step:
+def layer_step(layer: Mapping[str, Any], shape: Size, dtype: str) -> Step:
     kind = layer["kind"]
     if kind in ("conv", "depthwise", "pointwise"):
         return _conv(layer, shape, dtype)
@@ -168,13 +168,13 @@ def _step(layer: Mapping[str, Any], shape: Size, dtype: str) -> _Step:
         return _linear(layer, shape)
     if kind == "flatten":
         spatial = _spatial(shape, "flatten", needed=False)
-        return _Step((shape[0], prod(shape[1:])), window=spatial or None, step=spatial)
+        return Step((shape[0], prod(shape[1:])), window=spatial or None, step=spatial)
     if kind == "batchnorm":
         # weight and bias per channel; buffers running_mean, running_var and num_batches_tracked
         channels = shape[1]
-        return _Step(shape, params=2 * channels, buffers=2 * channels + 1)
+        return Step(shape, params=2 * channels, buffers=2 * channels + 1)
     if kind in ACTIVATION_KINDS or kind == "dropout":
-        return _Step(shape)  # element-wise: FlopCounterMode counts no MACs for it
+        return Step(shape)  # element-wise: FlopCounterMode counts no MACs for it
     raise ValueError(f"analyze_stack: unknown layer kind {kind!r}")  # stackspec admits none
 
 
@@ -189,7 +189,7 @@ def _spatial(shape: Size, kind: str, needed: bool = True) -> Size:
     return spatial
 
 
-def _conv(layer: Mapping[str, Any], shape: Size, dtype: str) -> _Step:
+def _conv(layer: Mapping[str, Any], shape: Size, dtype: str) -> Step:
     spatial, channels = _spatial(shape, layer["kind"]), shape[1]
     settings = {k: v for k, v in layer.items() if k in _CONV_FIELDS}
     if layer["kind"] == "conv":
@@ -204,7 +204,7 @@ def _conv(layer: Mapping[str, Any], shape: Size, dtype: str) -> _Step:
     result = analyze(spec)
     # A transposed layer with stride > 1 puts its outputs off a uniform grid over the input.
     uniform = not spec.transposed or set(spec.stride) == {1}
-    return _Step(
+    return Step(
         result.output_shape,
         params=result.params,
         macs=result.macs,
@@ -228,7 +228,7 @@ def _per_dim(layer: Mapping[str, Any], key: str, dim: int, default: int = 1) -> 
     return tuple(value)
 
 
-def _pool(layer: Mapping[str, Any], shape: Size) -> _Step:
+def _pool(layer: Mapping[str, Any], shape: Size) -> Step:
     spatial = _spatial(shape, layer["kind"])
     kernel, stride, padding, dilation = (
         _per_dim(layer, key, len(spatial)) for key in ("kernel", "stride", "padding", "dilation")
@@ -250,33 +250,37 @@ def _pool(layer: Mapping[str, Any], shape: Size) -> _Step:
                 f"effective kernel {w} is larger than the padded input {n + 2 * p} along dimension "
                 f"{axis}, so the output would be empty; use a smaller kernel or a larger input",
             )
-    return _Step((*shape[:2], *out), window=window, step=stride)
+    return Step((*shape[:2], *out), window=window, step=stride)
 
 
-def _adaptive(layer: Mapping[str, Any], shape: Size) -> _Step:
+def _adaptive(layer: Mapping[str, Any], shape: Size) -> Step:
     spatial = _spatial(shape, "adaptive_avgpool")
     out = _per_dim(layer, "out", len(spatial))
     window = tuple(formulas.adaptive_window(n, m) for n, m in zip(spatial, out))
     uniform = all(n % m == 0 for n, m in zip(spatial, out))
     step = tuple(n // m for n, m in zip(spatial, out)) if uniform else None
-    return _Step((*shape[:2], *out), window=window, step=step)
+    return Step((*shape[:2], *out), window=window, step=step)
 
 
-def _linear(layer: Mapping[str, Any], shape: Size) -> _Step:
-    if len(shape) != 2:
+def _linear(layer: Mapping[str, Any], shape: Size) -> Step:
+    """A stack's linear takes a flat (N, features) input; a model's nn.Linear (its `in` given) any
+    (..., features) input, as torch applies it to the last dimension."""
+    if len(shape) != 2 and "in" not in layer:
         raise InvalidSpecError(
             "input", f"linear needs a flat (N, features) input; got {_shape(shape)}: add flatten before it"
         )
-    batch, features, out = shape[0], shape[1], layer["out"]
-    return _Step(
-        (batch, out),
+    rows, features, out = prod(shape[:-1]), shape[-1], layer["out"]
+    if features != layer.get("in", features):
+        raise InvalidSpecError("in_features", f"{layer['in']} but the input has {features} features")
+    return Step(
+        (*shape[:-1], out),
         params=features * out + formulas.bias_params(out, layer["bias"]),  # weight (out, in) and bias
-        macs=formulas.linear_macs(batch, features, out),
-        bias_adds=batch * out if layer["bias"] else 0,
+        macs=formulas.linear_macs(rows, features, out),
+        bias_adds=rows * out if layer["bias"] else 0,
     )
 
 
-def _receptive(field: Size | None, jump: Size | None, step: _Step) -> tuple[Size | None, Size | None]:
+def receptive(field: Size | None, jump: Size | None, step: Step) -> tuple[Size | None, Size | None]:
     """r_out = r_in + (w - 1) * j_in and j_out = j_in * s, per dimension (Araujo et al., Distill 2019)."""
     if field is None or jump is None:  # after a layer whose outputs are off a uniform grid
         return None, None
@@ -287,7 +291,7 @@ def _receptive(field: Size | None, jump: Size | None, step: _Step) -> tuple[Size
 
 
 def _row(
-    layer: Mapping[str, Any], shape: Size, step: _Step, field: Size | None, jump: Size | None, dtype: str
+    layer: Mapping[str, Any], shape: Size, step: Step, field: Size | None, jump: Size | None, dtype: str
 ) -> StackLayer:
     settings = {
         k: list(v) if isinstance(v, tuple) else v for k, v in layer.items() if k not in ("kind", "name")

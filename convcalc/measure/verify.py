@@ -6,10 +6,11 @@ inside functions, so that the analytic path stays instant. core/plan.py decides 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..core import formulas
@@ -26,13 +27,21 @@ def noting_warnings(check: Callable[..., Verification]) -> Callable[..., Verific
 
     @functools.wraps(check)
     def checked(*args: Any, **kwargs: Any) -> Verification:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with recording_warnings() as lines:
             verification = check(*args, **kwargs)
-        lines = tuple(dict.fromkeys(_one_line(str(w.message)) for w in caught))
-        return dataclasses.replace(verification, warnings=lines) if lines else verification
+        return dataclasses.replace(verification, warnings=tuple(lines)) if lines else verification
 
     return checked
+
+
+@contextlib.contextmanager
+def recording_warnings() -> Iterator[list[str]]:
+    """What torch warns inside the block, one line each, in the list given (filled as the block ends)."""
+    lines: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield lines
+    lines.extend(dict.fromkeys(_one_line(str(w.message)) for w in caught))
 
 
 def _one_line(message: str) -> str:
@@ -48,7 +57,9 @@ def verify(result: ConvResult, device: str = "cpu", full: bool = False) -> Verif
     chosen = plan([result], device, full)
     if chosen.mode == "skipped":
         return _verification(device, chosen, [])
-    chosen, measured = run_planned(lambda dev: build_layer(spec, dev), spec, chosen, device)
+    chosen, measured = run_planned(
+        lambda dev: run_module(lambda d: build_layer(spec, d), spec, dev), chosen, device
+    )
     if "rejected" in measured:
         return _verification(device, chosen, [_rejected(measured["rejected"])])
     info, info_note = torchinfo_figures(measured["module"], measured["input"])
@@ -85,9 +96,9 @@ def plan(stages: list[ConvResult], device: str, full: bool) -> Plan:
 
 
 def run_planned(
-    build: Callable[[str], Any], spec: ConvSpec, chosen: Plan, device: str
+    run: Callable[[str], dict[str, Any]], chosen: Plan, device: str
 ) -> tuple[Plan, dict[str, Any]]:
-    """Measure build(device) on an input of spec's shape: for real where planned and it works, else on meta.
+    """run(device)'s measurements: for real where planned and it works, else on the meta device.
 
     measured["rejected"] holds torch's message where even the meta device refuses the layer. On meta the
     memory sizes are None: nothing was allocated, and the sizes would only repeat convcalc's arithmetic.
@@ -96,7 +107,7 @@ def run_planned(
 
     if chosen.mode == "real":
         try:
-            return chosen, run_module(build, spec, device)
+            return chosen, run(device)
         except (torch.OutOfMemoryError, MemoryError):
             failure = "out of memory"
         except (RuntimeError, NotImplementedError, TypeError) as exc:
@@ -107,7 +118,7 @@ def run_planned(
             "meta", f"counted on the meta device, since the real pass failed on {device}: {failure}"
         )
     try:
-        return chosen, {**run_module(build, spec, "meta"), **dict.fromkeys(UNMEASURED_ON_META)}
+        return chosen, {**run("meta"), **dict.fromkeys(UNMEASURED_ON_META)}
     except (RuntimeError, NotImplementedError, TypeError, ValueError) as exc:
         return chosen, {"rejected": str(exc).splitlines()[0]}
 
@@ -324,7 +335,7 @@ def verify_variant(result: Any, device: str = "cpu", full: bool = False) -> Veri
     if chosen.mode == "skipped":
         return _verification(device, chosen, [])
     build = lambda dev: build_variant(variant, dev)  # noqa: E731
-    chosen, measured = run_planned(build, variant.stages[0], chosen, device)
+    chosen, measured = run_planned(lambda dev: run_module(build, variant.stages[0], dev), chosen, device)
     if "rejected" in measured:
         return _verification(device, chosen, [_rejected(measured["rejected"])])
     figures, witness = result.figures(), measured["witness"]

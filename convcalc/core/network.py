@@ -1,0 +1,289 @@
+"""A network's report, shared by `convcalc stack` and `convcalc model`: one row per layer, the totals,
+torch's verdict and the --expect clauses. Standard library only; api.py builds one.
+
+A row carries convcalc's figures (`analytic`, None for a layer convcalc does not model) and torch's
+(`measured`, None without verification). A stack's totals are convcalc's, checked against torch's; a
+model's are torch's own count (every parameter once, every call's FLOPs), as model-zoo tables count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import formulas
+from .results import COUNTING, SCHEMA_VERSION, ConvResult, Expectation, Verification
+from .spec import DTYPE_BYTES, Size
+from .stack import StackResult
+
+NETWORK_CONVENTION = (
+    COUNTING + "; MACs = every op torch's flop counter counts, / 2 (convolutions, matmuls, attention); "
+    "BatchNorm, activations and pooling count none; receptive field and jump per spatial dimension"
+)
+# Figures a row may hold, in display order; the ones both sides have are compared.
+ROW_FIGURES = (
+    "output_shape",
+    "params",
+    "trainable_params",
+    "buffers",
+    "macs",
+    "flops",
+    "bias_adds",
+    "receptive_field",
+    "jump",
+    "param_bytes",
+    "output_bytes",
+)
+COMPARED = ("output_shape", "params", "buffers", "macs", "flops", "output_bytes")
+TOTALS = (
+    "params",
+    "trainable_params",
+    "non_trainable_params",
+    "buffers",
+    "macs",
+    "flops",
+    "bias_adds",
+    "input_bytes",
+    "param_bytes",
+    "activation_bytes",
+    "forward_backward_bytes",
+    "total_bytes",
+    "output_shape",
+    "receptive_field",
+    "jump",
+)
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One layer (a stack's, or a model's module): what convcalc computed beside what torch measured."""
+
+    name: str
+    kind: str  # the stack kind, or the torch class of a model's module
+    depth: int  # nesting: 0 for a model itself, 1 for its children, ...
+    input_shape: Size | None
+    analytic: dict[str, Any] | None  # None: convcalc does not model this layer
+    measured: dict[str, Any] | None  # None: not verified (or not run)
+    settings: dict[str, Any] = field(default_factory=dict)
+    receptive_field: Size | None = None  # None where not modelled along the whole path from the input
+    jump: Size | None = None
+    calls: int = 1  # how many times the model called it (its figures are over every call)
+    leaf: bool = True  # False for a container, whose figures include its children's
+
+    def figure(self, key: str) -> Any:
+        """convcalc's figure where it has one, else torch's."""
+        if key in ("receptive_field", "jump"):
+            return getattr(self, key)
+        for side in (self.analytic, self.measured):
+            if side and side.get(key) is not None:
+                return side[key]
+        return None
+
+    def mismatches(self) -> list[tuple[str, Any, Any]]:
+        """(key, analytic, measured) for every figure both sides have and disagree on."""
+        if not self.analytic or not self.measured:
+            return []
+        return [
+            (key, self.analytic[key], self.measured[key])
+            for key in COMPARED
+            if self.analytic.get(key) is not None
+            and self.measured.get(key) is not None
+            and self.analytic[key] != self.measured[key]
+        ]
+
+    @property
+    def ok(self) -> bool | None:
+        """None where there was nothing to compare."""
+        return None if not self.analytic or not self.measured else not self.mismatches()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "depth": self.depth,
+            "calls": self.calls,
+            "modelled": self.analytic is not None,
+            "settings": self.settings,
+            "input_shape": _plain(self.input_shape),
+        }
+        out.update({key: _plain(self.figure(key)) for key in ROW_FIGURES if "bytes" not in key})
+        out["memory"] = {key: self.figure(key) for key in ("param_bytes", "output_bytes")}
+        conv = (self.analytic or {}).get("conv")
+        if conv:  # the keys of `convcalc conv` that only a convolution has
+            out |= {k: _plain(v) for k, v in conv.items()}
+        out["measured"] = None if self.measured is None else {k: _plain(v) for k, v in self.measured.items()}
+        out["ok"] = self.ok
+        return out
+
+
+@dataclass(frozen=True)
+class NetworkReport:
+    """Everything one `convcalc stack` or `convcalc model` run says."""
+
+    command: str  # "stack" or "model"
+    title: str  # what was analysed: a preset, a spec, a model's target
+    input_shape: Size  # with the batch
+    dtype: str
+    layers: tuple[LayerRow, ...]
+    total: dict[str, Any]  # TOTALS: convcalc's for a stack, torch's for a model
+    verification: Verification | None = None  # how torch ran it; checks hold the totals compared
+    expectations: tuple[Expectation, ...] = ()
+    notes: tuple[str, ...] = ()
+    depth: int | None = None  # rows deeper than this are left out of the table (never the totals)
+
+    @property
+    def ok(self) -> bool:
+        rows = all(row.ok is not False for row in self.layers)
+        verified = self.verification is None or self.verification.ok
+        return rows and verified and all(e.ok for e in self.expectations)
+
+    @property
+    def batch(self) -> int:
+        return self.input_shape[0]
+
+    def figures(self) -> dict[str, Any]:
+        """The totals by name, then every layer's figures as `name.figure`, for --expect."""
+        out = {key: value for key, value in self.total.items() if value is not None}
+        for row in self.layers:
+            for key in ROW_FIGURES:
+                value = row.figure(key)
+                if value is not None and row.name:
+                    out.setdefault(f"{row.name}.{key}", value)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "command": self.command,
+            "title": self.title,
+            "input_shape": list(self.input_shape),
+            "batch": self.batch,
+            "dtype": self.dtype,
+            "layers": [row.to_dict() for row in self.layers],
+            "total": {key: _plain(self.total.get(key)) for key in TOTALS},
+            "convention": NETWORK_CONVENTION,
+            "verification": self.verification.to_dict() if self.verification else None,
+            "expectations": [_expectation(e) for e in self.expectations],
+            "notes": list(self.notes),
+            "ok": self.ok,
+        }
+
+
+def _expectation(e: Expectation) -> dict[str, Any]:
+    to_dict = getattr(e, "to_dict", None)  # Expectation.to_dict arrives with the --expect operators
+    if to_dict:
+        return to_dict()
+    return {"key": e.key, "expected": e.expected, "actual": _plain(e.actual), "ok": e.ok}
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def analytic_figures(
+    output_shape: Size,
+    params: int,
+    buffers: int,
+    macs: int,
+    bias_adds: int,
+    dtype: str,
+    conv: ConvResult | None,
+) -> dict[str, Any]:
+    """A layer's figures as a row holds them; a convolution's also carry the keys only it has."""
+    element = DTYPE_BYTES[dtype]
+    figures: dict[str, Any] = {
+        "output_shape": output_shape,
+        "params": params,
+        "buffers": buffers,
+        "macs": macs,
+        "flops": 2 * macs,
+        "bias_adds": bias_adds,
+        "param_bytes": params * element,
+        "output_bytes": formulas.tensor_bytes(output_shape, element),
+    }
+    if conv is not None:
+        figures["conv"] = {
+            "weight_params": conv.weight_params,
+            "bias_params": conv.bias_params,
+            "effective_kernel": conv.effective_kernel,
+        }
+    return figures
+
+
+def stack_rows(result: StackResult) -> tuple[LayerRow, ...]:
+    """One row per layer of an analysed stack, convcalc's figures only."""
+    return tuple(
+        LayerRow(
+            name=layer.name,
+            kind=layer.kind,
+            depth=layer.depth + 1,
+            input_shape=layer.input_shape,
+            analytic=analytic_figures(
+                layer.output_shape,
+                layer.params,
+                layer.buffers,
+                layer.macs,
+                layer.bias_adds,
+                result.dtype,
+                layer.conv,
+            ),
+            measured=None,
+            settings=layer.settings,
+            receptive_field=layer.receptive_field,
+            jump=layer.jump,
+        )
+        for layer in result.layers
+    )
+
+
+def totals(
+    *,
+    params: int,
+    trainable_params: int,
+    buffers: int,
+    macs: int,
+    bias_adds: int,
+    input_shape: Size,
+    activation_bytes: int,
+    dtype: str,
+    output_shape: Size | None,
+    receptive_field: Size | None,
+    jump: Size | None,
+) -> dict[str, Any]:
+    """The TOTALS of a network; memory as torchsummary estimates it (forward/backward = 2 x outputs)."""
+    element = DTYPE_BYTES[dtype]
+    input_bytes = formulas.tensor_bytes(input_shape, element)
+    param_bytes = params * element
+    return {
+        "params": params,
+        "trainable_params": trainable_params,
+        "non_trainable_params": params - trainable_params,
+        "buffers": buffers,
+        "macs": macs,
+        "flops": 2 * macs,
+        "bias_adds": bias_adds,
+        "input_bytes": input_bytes,
+        "param_bytes": param_bytes,
+        "activation_bytes": activation_bytes,
+        "forward_backward_bytes": 2 * activation_bytes,
+        "total_bytes": input_bytes + 2 * activation_bytes + param_bytes,
+        "output_shape": output_shape,
+        "receptive_field": receptive_field,
+        "jump": jump,
+    }
+
+
+def stack_totals(result: StackResult) -> dict[str, Any]:
+    return totals(
+        params=result.params,
+        trainable_params=result.trainable_params,
+        buffers=result.buffers,
+        macs=result.macs,
+        bias_adds=result.bias_adds,
+        input_shape=result.input_shape,
+        activation_bytes=result.activation_bytes,
+        dtype=result.dtype,
+        output_shape=result.output_shape,
+        receptive_field=result.receptive_field,
+        jump=result.jump,
+    )

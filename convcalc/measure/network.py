@@ -1,0 +1,271 @@
+"""Networks in torch: a stack built as one nn.Sequential, or a user's model, traced once (trace.py).
+
+verify_stack() measures every layer of an analysed stack and its totals; model_rows() turns a model's
+trace into rows (convcalc's figures beside torch's where it models the layer) and torch's totals.
+torch is imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ..core import formulas
+from ..core.network import LayerRow, NetworkReport, analytic_figures, totals
+from ..core.plan import FREE_SHARE, Plan, choose, gib, oversized
+from ..core.results import Check, Verification
+from ..core.spec import DTYPE_BYTES
+from ..core.stack import StackResult
+from .build import build_stack
+from .target import build_model, load_target
+from .trace import Record, Trace, trace
+from .verify import compare, device_label, free_memory, recording_warnings, resolve_device, run_planned
+
+ON_META = "not measured: the meta device allocates nothing"
+
+
+def verify_stack(
+    result: StackResult, device: str = "cpu", full: bool = False
+) -> tuple[Verification, dict[str, dict[str, Any]]]:
+    """Build the stack on device (or meta, as the plan decides) and trace one pass: the verification,
+    whose checks are the totals, and torch's figures for each layer by name."""
+    with recording_warnings() as lines:
+        verification, layers = _verify_stack(result, device, full)
+    return dataclasses.replace(verification, warnings=tuple(lines)), layers
+
+
+def _verify_stack(
+    result: StackResult, device: str, full: bool
+) -> tuple[Verification, dict[str, dict[str, Any]]]:
+    device = resolve_device(device)
+    chosen = plan_stack(result, device, full)
+    if chosen.mode == "skipped":
+        return network_verification(device, chosen, [], None), {}
+    run = lambda dev: {"trace": _run_stack(result, dev)}  # noqa: E731
+    chosen, measured = run_planned(run, chosen, device)
+    if "rejected" in measured:
+        check = Check("torch_accepts", "torch builds the stack", "yes", "no", False, measured["rejected"])
+        return network_verification(device, chosen, [check], None), {}
+    traced: Trace = measured["trace"]
+    layers = {r.name: measured_figures(r, chosen.mode == "meta") for r in traced.records}
+    root = layers[""]
+    rows = [
+        ("output_shape", result.output_shape, traced.output_shape, "forward pass"),
+        ("params", result.params, root["params"], "sum of parameters"),
+        ("buffers", result.buffers, root["buffers"], "sum of buffers"),
+        ("macs", result.macs, traced.flops // 2, f"{traced.witness} / 2"),
+        ("flops", result.flops, traced.flops, traced.witness),
+    ]
+    checks = [compare(key, a, m, note, key.replace("_", " ")) for key, a, m, note in rows]
+    return network_verification(device, chosen, checks, traced), layers
+
+
+def plan_stack(result: StackResult, device: str, full: bool) -> Plan:
+    """The conv layers' plan (memory, time, 64-bit limits), with the other layers' tensors added."""
+    element = DTYPE_BYTES[result.dtype]
+    for row in result.layers:
+        why = oversized(f"{row.name} output", row.output_shape, element)
+        if why:
+            return Plan("skipped", f"not verified: {why}; the figures are analytic only")
+    convs = [row.conv for row in result.layers if row.conv is not None]
+    others = [row for row in result.layers if row.conv is None]
+    extra = sum(row.activation_bytes + row.params * element for row in others)
+    extra += formulas.tensor_bytes(result.input_shape, element)
+    free = None if device == "meta" else free_memory(device)
+    return choose(convs, device, full, free, extra)
+
+
+def _run_stack(result: StackResult, device: str) -> Trace:
+    import torch
+
+    model = build_stack(result, device).eval()  # inference: BatchNorm takes a batch of one
+    x = torch.zeros(result.input_shape, device=device, dtype=getattr(torch, result.dtype))
+    return trace(model, x, result.dtype)
+
+
+def network_verification(
+    device: str, chosen: Plan, checks: list[Check], traced: Trace | None
+) -> Verification:
+    import torch
+
+    note = traced.note if traced else ""
+    return Verification(
+        device=device_label(device),
+        mode=chosen.mode,
+        reason=chosen.reason + (f"; {note}" if note else ""),
+        torch_version=torch.__version__,
+        torchinfo_version=None,
+        checks=tuple(checks),
+        flop_witness=traced.witness if traced else None,
+    )
+
+
+def measured_figures(record: Record, on_meta: bool) -> dict[str, Any]:
+    """torch's figures for one module: its parameters and buffers (children included, each once), the
+    FLOPs of every call, its first output's shape and the bytes of every output (None on meta)."""
+    module = record.module
+    params = list(module.parameters())
+    return {
+        "output_shape": record.output_shape,
+        "params": sum(p.numel() for p in params),
+        "trainable_params": sum(p.numel() for p in params if p.requires_grad),
+        "buffers": sum(b.numel() for b in module.buffers()),
+        "macs": record.flops // 2,
+        "flops": record.flops,
+        "param_bytes": None if on_meta else sum(p.numel() * p.element_size() for p in params),
+        "output_bytes": None if on_meta or not record.calls else record.output_bytes,
+    }
+
+
+def model_rows(traced: Trace, dtype: str, on_meta: bool) -> tuple[LayerRow, ...]:
+    """One row per module of a traced model, in the order torch first called them."""
+    return tuple(_model_row(record, dtype, on_meta) for record in traced.records)
+
+
+def _model_row(record: Record, dtype: str, on_meta: bool) -> LayerRow:
+    steps = record.steps
+    analytic = None
+    if steps:
+        first = steps[0]
+        analytic = analytic_figures(
+            first.output_shape,
+            first.params,
+            first.buffers,
+            sum(s.macs for s in steps),
+            sum(s.bias_adds for s in steps),
+            dtype,
+            first.conv,
+        )
+        element = DTYPE_BYTES[dtype]
+        analytic["output_bytes"] = sum(formulas.tensor_bytes(s.output_shape, element) for s in steps)
+    field = record.out_field
+    return LayerRow(
+        name=record.name,
+        kind=type(record.module).__name__,
+        depth=record.depth,
+        input_shape=record.input_shape,
+        analytic=analytic,
+        measured=measured_figures(record, on_meta),
+        receptive_field=field.size if field else None,
+        jump=field.jump if field else None,
+        calls=record.calls,
+        leaf=not list(record.module.children()),
+    )
+
+
+def model_totals(model: Any, traced: Trace, x: Any, dtype: str) -> dict[str, Any]:
+    """torch's own count: each parameter once, the FLOPs of every op the witness saw, every leaf's outputs."""
+    params = list(model.parameters())
+    leaves = [r for r in traced.records if not list(r.module.children())]
+    root = traced.records[0] if traced.records and traced.records[0].name == "" else None
+    field = root.out_field if root else None
+    return totals(
+        params=sum(p.numel() for p in params),
+        trainable_params=sum(p.numel() for p in params if p.requires_grad),
+        buffers=sum(b.numel() for b in model.buffers()),
+        macs=traced.flops // 2,
+        bias_adds=sum(s.bias_adds for r in traced.records for s in r.steps or ()),
+        input_shape=tuple(x.shape),
+        activation_bytes=sum(r.output_bytes for r in leaves),
+        dtype=dtype,
+        output_shape=traced.output_shape,
+        receptive_field=field.size if field else None,
+        jump=field.jump if field else None,
+    )
+
+
+META_REASON = "built and run on the meta device: shapes, parameters and FLOPs, no weights and no data"
+
+
+def run_model(
+    model: Any,
+    shape: tuple[int, ...],
+    batch: int,
+    dtype: str | None,
+    device: str,
+    title: str | None,
+    depth: int | None,
+) -> NetworkReport:
+    """Trace a module where it is, or build TARGET (a string) on device first: the rows, torch's totals."""
+    notes: list[str] = []
+    with recording_warnings() as lines:
+        if isinstance(model, str):
+            title = title or model
+            model, device, traced, x, reason = _target_pass(model, shape, batch, dtype, device, notes)
+        else:
+            title = title or type(model).__name__
+            traced, x = _model_pass(model, shape, batch, dtype)
+            device = x.device.type if x.device.type != "cuda" else str(x.device)
+            reason = META_REASON if device == "meta" else "real forward pass"
+    dtype = str(x.dtype).removeprefix("torch.")
+    on_meta = x.device.type == "meta"
+    rows = model_rows(traced, dtype, on_meta)
+    modelled = [row for row in rows if row.leaf and row.analytic]
+    leaves = [row for row in rows if row.leaf and row.calls]
+    checks = [
+        compare(
+            "modelled_macs",
+            sum(row.analytic["macs"] for row in modelled),
+            sum(row.measured["macs"] for row in modelled),
+            f"{len(modelled)} of {len(leaves)} layers called are modelled",
+            "MACs of the layers convcalc models",
+        )
+    ]
+    verification = dataclasses.replace(
+        network_verification(device, Plan("meta" if on_meta else "real", reason), checks, traced),
+        warnings=tuple(lines),
+    )
+    total = model_totals(model, traced, x, dtype)
+    return NetworkReport(
+        "model", title, tuple(x.shape), dtype, rows, total, verification, (), tuple(notes), depth
+    )
+
+
+def _model_pass(model: Any, shape: tuple[int, ...], batch: int, dtype: str | None) -> tuple[Trace, Any]:
+    import torch
+
+    if dtype is not None:
+        model = model.to(getattr(torch, dtype))
+    first = next((p for p in model.parameters() if p.is_floating_point()), None)
+    kind = first.dtype if first is not None else getattr(torch, dtype or "float32")
+    where = first.device if first is not None else torch.device("cpu")
+    x = torch.zeros((batch, *shape), device=where, dtype=kind)
+    return trace(model.eval(), x, str(kind).removeprefix("torch.")), x
+
+
+def _target_pass(
+    target: str, shape: tuple[int, ...], batch: int, dtype: str | None, device: str, notes: list[str]
+) -> tuple[Any, str, Trace, Any, str]:
+    """Build TARGET on meta and trace it; on a real device, again there when the meta pass shows it fits."""
+    factory = load_target(target)
+    wanted = "meta" if device == "meta" else resolve_device(device)
+    model, built_on, note = build_model(factory, target, "meta")
+    notes += [note] if note else []
+    traced, x = _model_pass(model, shape, batch, dtype)
+    if wanted == "meta" or built_on == wanted:
+        reason = META_REASON if built_on == "meta" else f"real forward pass on {built_on}"
+        return model, built_on, traced, x, reason
+    need = _model_bytes(model, traced, x)
+    free = free_memory(wanted)
+    if free is not None and need > free * FREE_SHARE:
+        return (
+            model,
+            "meta",
+            traced,
+            x,
+            (
+                f"counted on the meta device, since a real pass on {wanted} would need about {gib(need)} "
+                f"and only {gib(free)} is free"
+            ),
+        )
+    model, built_on, _ = build_model(factory, target, wanted)
+    traced, x = _model_pass(model, shape, batch, dtype)
+    return model, built_on, traced, x, f"real forward pass on {built_on}"
+
+
+def _model_bytes(model: Any, traced: Trace, x: Any) -> int:
+    """Parameters, buffers, the input and every layer's output, as if all were held at once (erring high)."""
+    tensors = [*model.parameters(), *model.buffers()]
+    leaves = (r for r in traced.records if not list(r.module.children()))
+    held = sum(t.numel() * t.element_size() for t in tensors) + x.numel() * x.element_size()
+    return held + sum(r.output_bytes for r in leaves)

@@ -1,0 +1,99 @@
+"""`convcalc model TARGET`: import the user's code and build the model. The only place convcalc runs code
+it did not ship: TARGET's module is imported and its callable called, as `python -c` would.
+
+TARGET is `package.module:callable` or `path/to/file.py:callable`; the callable (a function or a
+class) returns an nn.Module. It is built on the meta device when asked (no weights allocated), and on
+the cpu, with a note, when its constructor cannot run there.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import ConvCalcError
+
+FORM = "package.module:callable or path/to/file.py:callable"
+
+
+class TargetError(ConvCalcError, ValueError):
+    """TARGET cannot be imported, found, called or is not a torch module: one line, exit 2."""
+
+
+def load_target(target: str) -> Any:
+    """The callable TARGET names, its module imported."""
+    where, colon, attribute = target.rpartition(":")
+    if not colon or not where or not attribute:
+        raise TargetError(f"TARGET: got {target!r}; it must be {FORM}")
+    module = _import_file(where) if where.endswith(".py") else _import_module(where)
+    obj: Any = module
+    for part in attribute.split("."):
+        if not hasattr(obj, part):
+            raise TargetError(f"TARGET: {where} has no attribute {attribute!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise TargetError(f"TARGET: {target} is a {type(obj).__name__}, not a function or class")
+    return obj
+
+
+def _import_file(path: str) -> Any:
+    file = Path(path)
+    if not file.is_file():
+        raise TargetError(f"TARGET: no file {path!r}")
+    name = f"convcalc_target_{abs(hash(str(file.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise TargetError(f"TARGET: cannot import {path!r} as Python")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(file.resolve().parent))  # its own imports of files beside it
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise TargetError(f"TARGET: importing {path} raised {_line(exc)}") from None
+    finally:
+        sys.path.remove(str(file.resolve().parent))
+    return module
+
+
+def _import_module(name: str) -> Any:
+    if str(Path.cwd()) not in sys.path and "" not in sys.path:
+        sys.path.insert(0, "")  # as `python -m` would: modules under the current directory
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            raise TargetError(f"TARGET: no module named {exc.name!r} (from {name!r})") from None
+        raise TargetError(f"TARGET: importing {name} raised {_line(exc)}") from None
+    except Exception as exc:
+        raise TargetError(f"TARGET: importing {name} raised {_line(exc)}") from None
+
+
+def build_model(factory: Any, target: str, device: str) -> tuple[Any, str, str]:
+    """factory() on device (the meta device builds no weights): the module, the device it is on, a note."""
+    import torch
+
+    try:
+        with torch.device(device):
+            model = factory()
+        note = ""
+    except Exception as exc:
+        if device != "meta":
+            raise TargetError(f"TARGET: {target}() raised {_line(exc)}") from None
+        note = f"built on the cpu: its constructor cannot run on the meta device ({_line(exc)})"
+        device = "cpu"
+        try:
+            model = factory()
+        except Exception as again:
+            raise TargetError(f"TARGET: {target}() raised {_line(again)}") from None
+    if not isinstance(model, torch.nn.Module):
+        raise TargetError(f"TARGET: {target}() returned a {type(model).__name__}, not a torch.nn.Module")
+    return model, device, note
+
+
+def _line(exc: BaseException) -> str:
+    message = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {message[0]}" if message else type(exc).__name__

@@ -1,0 +1,164 @@
+"""trace(): run a torch module once and record what each of its submodules did.
+
+Per module, over every call: the input and output shapes of its first call, the FLOPs of the ops it
+ran (children included), its output bytes, and -- for the layers convcalc models (core/layers.py) --
+convcalc's own figures for each call's input, with the receptive field carried op by op (fields.py).
+One forward pass under the FLOP witness; pre- and post-hooks read the running count. torch is imported
+inside functions only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.errors import ConvCalcError, InvalidSpecError
+from ..core.layers import layer_from_module
+from ..core.stack import Step, layer_step, receptive
+from .fields import Field, Fields, field_mode
+from .witness import counting
+
+
+class ForwardError(ConvCalcError):
+    """The model raised in its forward pass: one line naming the module and torch's message."""
+
+
+@dataclass
+class Record:
+    """One module: what torch ran, summed over its calls, and convcalc's figures where it models it."""
+
+    name: str
+    module: Any
+    calls: int = 0
+    input_shape: tuple[int, ...] | None = None
+    output_shape: tuple[int, ...] | None = None
+    flops: int = 0
+    output_bytes: int = 0
+    steps: list[Step] | None = None  # convcalc's figures per call; None where it does not model it
+    out_field: Field | None = None  # the first call's output
+    _starts: list[int] = field(default_factory=list)
+
+    @property
+    def depth(self) -> int:
+        return 0 if not self.name else self.name.count(".") + 1
+
+
+@dataclass
+class Trace:
+    records: list[Record]  # in the order of their first call; modules never called last
+    flops: int
+    witness: str
+    note: str
+    output_shape: tuple[int, ...] | None
+
+
+def trace(model: Any, x: Any, dtype: str) -> Trace:
+    """Run model(x) once, without gradients, and record every submodule; ForwardError if it raises."""
+    import torch
+
+    records = {id(m): Record(name, m) for name, m in model.named_modules(remove_duplicate=True)}
+    fields = Fields([*model.parameters(), *model.buffers()])
+    if x.dim() >= 3:
+        ones = (1,) * (x.dim() - 2)
+        fields.set(x, Field(ones, ones))
+    order: list[Record] = []
+    active: list[Record] = []
+    with counting() as tally:
+        handles = _hook(model, records, order, active, tally, fields, dtype)
+        try:
+            with torch.no_grad(), field_mode(fields):  # no_grad: inference_mode hides ops from the count
+                y = model(x)
+        except ConvCalcError:
+            raise
+        except Exception as exc:
+            raise ForwardError(_failure(model, active, exc)) from None
+        finally:
+            for handle in handles:
+                handle.remove()
+    never = [r for r in records.values() if not r.calls]
+    shape = tuple(y.shape) if isinstance(y, torch.Tensor) else None
+    return Trace(order + never, tally.total(), tally.witness, tally.note, shape)
+
+
+def _hook(
+    model: Any,
+    records: dict[int, Record],
+    order: list[Record],
+    active: list[Record],
+    tally: Any,
+    fields: Fields,
+    dtype: str,
+) -> list[Any]:
+    def before(module: Any, args: tuple[Any, ...]) -> None:
+        record = records[id(module)]
+        if not record.calls:
+            order.append(record)
+            record.input_shape = _shape(args[0]) if args else None
+        record.calls += 1
+        record._starts.append(tally.total())
+        active.append(record)
+        if record.steps is not None or record.calls == 1:
+            record.steps = _modelled(module, record, args, dtype)
+
+    def after(module: Any, args: tuple[Any, ...], out: Any) -> None:
+        record = records[id(module)]
+        record.flops += tally.total() - record._starts.pop()
+        active.pop()
+        tensor = _first_tensor(out)
+        if tensor is None:
+            return
+        record.output_bytes += tensor.numel() * tensor.element_size()
+        if record.steps and args:
+            fields.set(tensor, _field(fields.get(args[0]), record.steps[-1], tuple(args[0].shape)))
+        if record.calls == 1:
+            record.output_shape = tuple(tensor.shape)
+            record.out_field = fields.get(tensor)
+
+    handles = []
+    for module in model.modules():
+        handles.append(module.register_forward_pre_hook(before))
+        handles.append(module.register_forward_hook(after))
+    return handles
+
+
+def _modelled(module: Any, record: Record, args: tuple[Any, ...], dtype: str) -> list[Step] | None:
+    """convcalc's figures for this call appended to the earlier calls', or None where it stops modelling."""
+    layer = layer_from_module(module)
+    shape = _shape(args[0]) if len(args) == 1 else None
+    if layer is None or shape is None:
+        return None
+    try:
+        step = layer_step(layer, shape, dtype)
+    except (InvalidSpecError, ValueError):  # torch will say what is wrong when it runs the layer
+        return None
+    return [*(record.steps or []), step]
+
+
+def _field(incoming: Field | None, step: Step, input_shape: tuple[int, ...]) -> Field | None:
+    """The output's field by core's recurrence; unknown after an unknown input or an off-grid layer."""
+    if incoming is None:
+        return None
+    if step.window is None and len(step.output_shape) >= 3 and step.output_shape[2:] != input_shape[2:]:
+        return None  # a layer over a dimension of the map, as nn.Linear on (N, C, H, W) over W
+    size, jump = receptive(incoming.size, incoming.jump, step)
+    return None if size is None else Field(size, jump)
+
+
+def _shape(value: Any) -> tuple[int, ...] | None:
+    return tuple(value.shape) if hasattr(value, "shape") and hasattr(value, "dim") else None
+
+
+def _first_tensor(out: Any) -> Any:
+    import torch
+    from torch.utils._pytree import tree_leaves
+
+    return next((t for t in tree_leaves(out) if isinstance(t, torch.Tensor)), None)
+
+
+def _failure(model: Any, active: list[Record], exc: Exception) -> str:
+    """Which module raised (the innermost one running), and torch's first line."""
+    where = active[-1] if active else None
+    name = where.name or "the model" if where else "the model"
+    cls = type(where.module if where else model).__name__
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"forward pass failed in {name} ({cls}): {type(exc).__name__}: {message}"

@@ -1,0 +1,175 @@
+"""Render a NetworkReport (`convcalc stack`, `convcalc model`): one row per layer, then the totals, in
+the shape torchinfo users know; the totals' details and how torch confirmed them as notes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..core.errors import FormatError
+from ..core.network import NETWORK_CONVENTION, LayerRow, NetworkReport
+from .layer import check_format, expectation_lines, to_json, warning_lines
+from .sheet import BYTES, COUNT, SHAPE, SI, TEXT, Cell, Column, Sheet, shape_text, text, write
+
+# --columns: name -> (title, align, key, moves). The layer's name always comes first.
+COLUMNS = {
+    "kind": ("kind", "l", "kind", 5),
+    "input": ("input", "r", "input_shape", 6),
+    "output": ("output", "r", "output_shape", 0),
+    "params": ("params", "r", "params", 0),
+    "macs": ("MACs", "r", "macs", 0),
+    "rf": ("RF", "r", "receptive_field", 3),
+    "jump": ("jump", "r", "jump", 2),
+    "memory": ("act. mem", "r", "output_bytes", 4),
+}
+DEFAULT_COLUMNS = ("kind", "output", "params", "macs", "rf", "jump", "memory")
+_KINDS = {"input": SHAPE, "output": SHAPE, "params": COUNT, "macs": SI, "rf": SHAPE, "jump": SHAPE}
+TORCH_ONLY = "torch only"
+
+
+def render_network(
+    report: NetworkReport,
+    fmt: str = "table",
+    *,
+    columns: Sequence[str] = DEFAULT_COLUMNS,
+    width: int | None = 100,
+    color: bool = False,
+    ascii_only: bool = False,
+) -> str:
+    check_format(fmt, explain=False)
+    check_columns(columns)
+    if fmt == "json":
+        return to_json(report.to_dict(), ascii_only)
+    sheet = network_sheet(report, columns, versions=fmt != "latex")
+    return write(sheet, fmt, width=width, color=color, ascii_only=ascii_only)
+
+
+def check_columns(columns: Sequence[str]) -> None:
+    unknown = [c for c in columns if c not in COLUMNS]
+    if unknown or not columns:
+        got = ",".join(columns) if columns else "nothing"
+        raise FormatError(f"--columns: got {got!r}; choose from {','.join(COLUMNS)} (comma-separated)")
+
+
+def network_sheet(report: NetworkReport, columns: Sequence[str], versions: bool = True) -> Sheet:
+    """One row per layer down to the report's depth, a total row, and notes."""
+    verified = report.verification is not None
+    heads = [Column("layer", key="name")]
+    for name in columns:
+        title, align, key, moves = COLUMNS[name]
+        heads.append(Column(title, align, key=key, moves=moves))
+    if verified:
+        heads.append(Column("torch", "c", key="ok"))
+    shown = [row for row in report.layers if report.depth is None or row.depth <= report.depth]
+    rows = [_row(report, row, columns, verified) for row in shown]
+    rows.append(_total(report, columns, verified))
+    return Sheet(
+        title=f"{report.command}: {report.title}",
+        columns=heads,
+        rows=rows,
+        notes=notes(report, len(shown), versions),
+        label=f"tab:convcalc-{report.command}",
+    )
+
+
+def _label(report: NetworkReport, row: LayerRow) -> str:
+    if report.command == "stack":
+        return row.name
+    indent = "  " * max(row.depth - 1, 0)
+    return indent + (row.name or row.kind) + (f" (x{row.calls})" if row.calls > 1 else "")
+
+
+def _row(report: NetworkReport, row: LayerRow, columns: Sequence[str], verified: bool) -> list[Cell]:
+    cells: list[Cell] = [(TEXT, _label(report, row))]
+    for name in columns:
+        if name == "kind":
+            cells.append((TEXT, row.kind))
+        elif name == "input":
+            cells.append((SHAPE, row.input_shape))
+        elif name == "memory":
+            cells.append((BYTES, row.figure("output_bytes")))
+        else:
+            cells.append((_KINDS[name], row.figure(COLUMNS[name][2])))
+    if verified:
+        cells.append((TEXT, _verdict(row)))
+    return cells
+
+
+def _verdict(row: LayerRow) -> str:
+    if row.ok is not None:
+        return "ok" if row.ok else "DIFFERS"
+    if row.analytic is None and row.measured is not None and row.leaf and row.calls:
+        return TORCH_ONLY
+    return ""
+
+
+def _total(report: NetworkReport, columns: Sequence[str], verified: bool) -> list[Cell]:
+    total = report.total
+    values = {
+        "kind": (TEXT, None),
+        "input": (SHAPE, report.input_shape),
+        "output": (SHAPE, total["output_shape"]),
+        "params": (COUNT, total["params"]),
+        "macs": (SI, total["macs"]),
+        "rf": (SHAPE, total["receptive_field"]),
+        "jump": (SHAPE, total["jump"]),
+        "memory": (BYTES, total["activation_bytes"]),
+    }
+    cells: list[Cell] = [(TEXT, "total"), *(values[name] for name in columns)]
+    if verified:
+        ok = report.verification.ok and all(row.ok is not False for row in report.layers)
+        cells.append((TEXT, "ok" if ok else "DIFFERS"))
+    return cells
+
+
+def notes(report: NetworkReport, shown: int, versions: bool = True) -> list[str]:
+    t = report.total
+    lines = [f"input {shape_text(report.input_shape)}, {report.dtype}"]
+    hidden = len(report.layers) - shown
+    if hidden:
+        lines.append(f"{hidden} layers deeper than --depth {report.depth} not shown; the totals count them")
+    lines.append(
+        f"params {t['params']:,} (trainable {t['trainable_params']:,}, non-trainable "
+        f"{t['non_trainable_params']:,}); buffers {t['buffers']:,}; MACs {t['macs']:,}; "
+        f"FLOPs {t['flops']:,}; bias adds {t['bias_adds']:,}"
+    )
+    unit = Sheet("", [], [[(BYTES, t["total_bytes"])]]).byte_unit()
+    sizes = [
+        ("input", t["input_bytes"]),
+        ("forward/backward pass", t["forward_backward_bytes"]),
+        ("params", t["param_bytes"]),
+        ("estimated total", t["total_bytes"]),
+    ]
+    lines.append(
+        "memory (torchsummary's estimate): " + "; ".join(f"{k} {text(BYTES, v, unit)}" for k, v in sizes)
+    )
+    lines += list(report.notes)
+    lines.append(_verification_line(report, versions))
+    if report.verification and any(_verdict(row) == TORCH_ONLY for row in report.layers):
+        lines.append(f"{TORCH_ONLY}: convcalc does not model the layer; its figures are torch's")
+    lines += warning_lines([report.verification])
+    lines += expectation_lines(report.expectations)
+    lines.append(NETWORK_CONVENTION)
+    return lines
+
+
+def _verification_line(report: NetworkReport, versions: bool) -> str:
+    v = report.verification
+    if v is None:
+        return "analytic only (--no-verify): nothing was confirmed by torch"
+    tools = f", torch {v.torch_version}" if versions else ""
+    if v.mode == "skipped":
+        return v.reason
+    compared = [row for row in report.layers if row.ok is not None]
+    differ = [row.name for row in compared if not row.ok] + [c.key for c in v.checks if c.ok is False]
+    verdict = (
+        f"all {len(compared)} layers modelled agree"
+        if not differ
+        else f"DIFFERS: {', '.join(differ[:8])}" + (", ..." if len(differ) > 8 else "")
+    )
+    if report.command == "stack":
+        verdict += " and so do the totals" if not differ else ""
+    else:
+        verdict += "; the totals are torch's own count"
+    if v.mode == "meta":
+        verdict += "; memory is not measured on meta, which allocates nothing"
+    return f"verified on {v.device}: {v.reason}{tools} (FLOPs by {v.flop_witness}): {verdict}"
