@@ -1,13 +1,15 @@
 """convcalc: parameters, MACs, FLOPs, output shape, receptive field and memory of convolution layers.
 
-Figures are computed analytically (no torch import) and confirmed by building the real layer in torch.
+Figures are computed analytically (no torch import) and confirmed by building the real layer in torch;
+stack_report() and model_report() do the same for a sequence of layers and for a torch model.
 """
 
-from .api import compare_report, conv_report
+from .api import compare_report, conv_report, model_report, stack_report
 from .core.analysis import analyze, analyze_many
 from .core.compare import CompareReport
 from .core.errors import ConvCalcError, DeviceError, ExpectError, InvalidSpecError
 from .core.layers import spec_from_module
+from .core.network import NetworkReport
 from .core.results import BatchRow, ConvResult, Report, Verification
 from .core.spec import ConvSpec
 from .render.compare import render_compare
@@ -24,6 +26,7 @@ __all__ = [
     "DeviceError",
     "ExpectError",
     "InvalidSpecError",
+    "NetworkReport",
     "Report",
     "Verification",
     "__version__",
@@ -31,7 +34,9 @@ __all__ = [
     "analyze_many",
     "compare_report",
     "conv_report",
+    "model_report",
     "render",
     "render_compare",
     "spec_from_module",
+    "stack_report",
 ]

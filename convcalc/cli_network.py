@@ -126,7 +126,12 @@ _NO_SPEC = f"stack: give SPEC (a spec file or inline layers) or --preset NAME ({
 
 def _input(text: str) -> list[int]:
     size = parse_size(text, "--input")
-    return list(size) if isinstance(size, tuple) else [size]
+    values = list(size) if isinstance(size, tuple) else [size]
+    if len(values) > 4 or min(values) < 1:
+        raise InvalidSpecError(
+            "--input", f"got {text!r}; use positive integers, channels first: C, CxL, CxHxW or CxDxHxW"
+        )
+    return values
 
 
 def _depth(text: str) -> int:

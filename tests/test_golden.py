@@ -13,6 +13,11 @@ GOLDEN = Path(__file__).parent / "golden"
 # "torch 2.13.0+cpu" in tables, "torch_version": "2.13.0+cpu" in JSON
 VERSIONS = re.compile(r"(torch|torchinfo)(_version\": \"| )\d+\.\d+[^\s,;\"]*")
 
+STACK = (  # every kind of layer, verified
+    "'conv out=8 kernel=3 padding=1; bn; relu; dwsep out=16 kernel=3 stride=2; maxpool kernel=2; "
+    "conv out=8 kernel=3 dilation=2 groups=2 padding=2; conv out=4 kernel=2 stride=2 transposed=true; "
+    "adaptive_avgpool out=1; flatten; linear out=10'"
+)
 CASES = {  # as typed in a shell; the run fixture splits each
     "grouped_no_verify.table.txt": "conv 6 10 3 -g 2 --no-bias --no-verify",
     "grouped.table.txt": "conv 6 10 3 -g 2 --no-bias",
@@ -30,6 +35,15 @@ CASES = {  # as typed in a shell; the run fixture splits each
     "compare_bn_act.latex.tex": "compare 3 4 3 -p 1 --bn --act relu -i 8 --no-verify -f latex",
     "transposed_explain.latex.tex": "conv 4 6 3 -T -s 2 -i 7 --explain -f latex",
     "compare_bn.csv": "compare 6 12 3 -g 2 -g 5 -i 8 --bn -f csv",
+    # Networks: one stack of every kind verified, presets on meta (no free-memory figure in the reason).
+    "stack.table.txt": "stack " + STACK + " -i 3x32x32",
+    "stack.csv": "stack 'conv out=8 kernel=3; relu; maxpool kernel=2; flatten; linear out=4' "
+    "-i 1x16x16 -f csv",
+    "stack_mobilenet.markdown.md": "stack --preset mobilenet_v1 --device meta -f markdown",
+    "stack_vgg16.json": "stack --preset vgg16 --device meta -f json",
+    "stack_vgg16.latex.tex": "stack --preset vgg16 --no-verify -f latex",
+    "model_resnet50.table.txt": "model bench/resnet.py:resnet50 -i 3x224x224 --depth 1",
+    "model_resnet50.markdown.md": "model bench/resnet.py:resnet50 -i 3x224x224 --depth 2 -f markdown",
 }
 
 

@@ -50,8 +50,10 @@ def check_expectations(figures: dict[str, Any], clauses: list[str]) -> tuple[Exp
 def parse_clause(clause: str, figures: dict[str, Any]) -> tuple[str, str, str]:
     """The figure's key, the operator ('==' read as '=') and the value as written."""
     name, op, value = split_clause(clause)
-    prefix, dot, figure = name.lower().rpartition(".")
-    key = prefix + dot + ALIASES.get(figure, figure)
+    prefix, dot, figure = name.rpartition(".")
+    key = prefix + dot + ALIASES.get(figure.lower(), figure.lower())
+    if key not in figures:  # layer names keep their case; a name typed in another case still finds one
+        key = next((k for k in figures if k.lower() == key.lower()), key)
     if key not in figures:
         raise ExpectError(f"--expect {clause!r}: unknown figure {name!r}; use one of {_names(figures)}")
     if len(value) > MAX_DIGITS:

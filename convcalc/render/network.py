@@ -132,16 +132,13 @@ def notes(report: NetworkReport, shown: int, versions: bool = True) -> list[str]
         f"{t['non_trainable_params']:,}); buffers {t['buffers']:,}; MACs {t['macs']:,}; "
         f"FLOPs {t['flops']:,}; bias adds {t['bias_adds']:,}"
     )
-    unit = Sheet("", [], [[(BYTES, t["total_bytes"])]]).byte_unit()
     sizes = [
         ("input", t["input_bytes"]),
         ("forward/backward pass", t["forward_backward_bytes"]),
         ("params", t["param_bytes"]),
         ("estimated total", t["total_bytes"]),
     ]
-    lines.append(
-        "memory (torchsummary's estimate): " + "; ".join(f"{k} {text(BYTES, v, unit)}" for k, v in sizes)
-    )
+    lines.append("memory (torchsummary's estimate): " + "; ".join(f"{k} {text(BYTES, v)}" for k, v in sizes))
     lines += list(report.notes)
     lines.append(_verification_line(report, versions))
     if report.verification and any(_verdict(row) == TORCH_ONLY for row in report.layers):
@@ -161,10 +158,13 @@ def _verification_line(report: NetworkReport, versions: bool) -> str:
         return v.reason
     compared = [row for row in report.layers if row.ok is not None]
     differ = [row.name for row in compared if not row.ok] + [c.key for c in v.checks if c.ok is False]
-    verdict = (
+    agree = (
         f"all {len(compared)} layers modelled agree"
-        if not differ
-        else f"DIFFERS: {', '.join(differ[:8])}" + (", ..." if len(differ) > 8 else "")
+        if len(compared) != 1
+        else "the one layer modelled agrees"
+    )
+    verdict = (
+        agree if not differ else f"DIFFERS: {', '.join(differ[:8])}" + (", ..." if len(differ) > 8 else "")
     )
     if report.command == "stack":
         verdict += " and so do the totals" if not differ else ""
