@@ -24,12 +24,17 @@ def run_probe(*args):
 
 @pytest.mark.parametrize(
     ("command", "params"),
-    [("conv 6 10 3 -g 2 --no-bias", 270), ("compare 6 12 3 --no-bias", 648)],
+    [
+        ("conv 6 10 3 -g 2 --no-bias", 270),
+        ("compare 6 12 3 --no-bias", 648),
+        ("stack --preset mobilenet_v1", 4_231_976),
+    ],
 )
 def test_no_verify_never_imports_torch(command, params):
     done = run_probe(*command.split(), "--no-verify", "-f", "json")
     data = json.loads(done.stdout)
-    assert (data[0] if isinstance(data, list) else data)["params"] == params
+    data = data[0] if isinstance(data, list) else data.get("total", data)
+    assert data["params"] == params
     assert "'torch'" not in done.stderr.strip().splitlines()[-1]
 
 
@@ -42,10 +47,18 @@ def loaded(*args):
     return run_probe(*args).stderr.strip().splitlines()[-1]
 
 
-@pytest.mark.parametrize("command", ["conv 6 10 3 -g 2 --no-bias", "compare 6 12 3 --no-bias"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "conv 6 10 3 -g 2 --no-bias -i 32",
+        "compare 6 12 3 --no-bias -i 32",
+        "stack conv_out=8_kernel=3;bn;relu;maxpool_kernel=2;flatten;linear_out=4 -i 3x32x32",
+    ],
+)
 def test_verified_path_skips_dynamo_and_sympy(command):
     """The confirmed answer costs the torch import, not dynamo's 1.2 s (FlopCounterMode's trigger)."""
-    assert loaded(*command.split(), "-i", "32", "-f", "json") == "['torch']"
+    args = [arg.replace("_", " ") for arg in command.split()]  # a stack spec is one argument
+    assert loaded(*args, "-f", "json") == "['torch']"
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "markdown", "latex"])
