@@ -9,6 +9,7 @@ inside functions only.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from ..core.errors import ConvCalcError, InvalidSpecError
 from ..core.layers import layer_from_module
 from ..core.stack import Step, layer_step, receptive
 from .fields import Field, Fields, field_mode
+from .shortcut import shortcut_mode
 from .witness import counting
 
 
@@ -52,8 +54,10 @@ class Trace:
     output_shape: tuple[int, ...] | None
 
 
-def trace(model: Any, x: Any, dtype: str) -> Trace:
-    """Run model(x) once, without gradients, and record every submodule; ForwardError if it raises."""
+def trace(model: Any, x: Any, dtype: str, shortcut: bool = True) -> Trace:
+    """Run model(x) once, without gradients, and record every submodule; ForwardError if it raises.
+
+    shortcut: on meta, answer simple ops' shapes without torch's Python references (shortcut.py)."""
     import torch
 
     records = {id(m): Record(name, m) for name, m in model.named_modules(remove_duplicate=True)}
@@ -63,7 +67,9 @@ def trace(model: Any, x: Any, dtype: str) -> Trace:
         fields.set(x, Field(ones, ones))
     order: list[Record] = []
     active: list[Record] = []
-    with counting() as tally:
+    # Outermost, so the FLOP witness has counted an op before the shortcut answers it.
+    outer = shortcut_mode() if shortcut and x.device.type == "meta" else contextlib.nullcontext()
+    with outer, counting() as tally:
         handles = _hook(model, records, order, active, tally, fields, dtype)
         try:
             with torch.no_grad(), field_mode(fields):  # no_grad: inference_mode hides ops from the count
