@@ -7,6 +7,7 @@ inputs one output depends on, and how far that span moves between two neighbouri
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -239,9 +240,9 @@ def test_every_row_is_what_torch_builds_and_counts(stack: tuple[str, Shape], bat
 # 2. Receptive field and jump, measured by gradients on the cpu.
 
 
-def along(settings: dict[str, Any], key: str, dim: int, default: int = 1) -> list[int]:
+def along(fields: dict[str, Any], key: str, dim: int, default: int = 1) -> list[int]:
     """A row's per-dimension setting (a list, or one int for every dimension)."""
-    value = settings.get(key, default)
+    value = fields.get(key, default)
     return list(value) if isinstance(value, list) else [value] * dim
 
 
@@ -268,7 +269,11 @@ def window_average(row: StackLayer) -> Any:
     return torch.nn.Sequential(getattr(torch.nn, f"ConstantPad{dim}d")(tuple(pads), 0.0), conv)
 
 
-WEIGHTED = (torch.nn.modules.conv._ConvNd, torch.nn.Linear)  # convolutions (transposed too), linear
+# Convolutions (transposed too) and linear layers: the modules with weights to set.
+WEIGHTED = (
+    *(getattr(torch.nn, f"{kind}{d}d") for kind in ("Conv", "ConvTranspose") for d in (1, 2, 3)),
+    torch.nn.Linear,
+)
 
 
 def positive_paths(result: StackResult) -> Any:
@@ -292,15 +297,28 @@ def positive_paths(result: StackResult) -> Any:
     return model.eval()
 
 
-# Per output measured, per dimension: the first and last input reached (None: no input reaches it).
-Spans = list[list[tuple[int, int]] | None]
+# Per output measured (its offset in the block), per dimension: the first and last input reached;
+# None where no input reaches it.
+Spans = dict[Shape, list[tuple[int, int]] | None]
+
+
+def offsets(result: StackResult) -> list[Shape]:
+    """The outputs measured, as offsets from a corner: every combination of 0..q-1 per dimension.
+
+    q**dim of them, one per sample of the batch: q = 2 gives neighbours along every dimension (the
+    jump); q = a transposed layer's stride meets each of its residues in every dimension at once.
+    """
+    dim = len(result.input_shape) - 2
+    q = round(result.batch ** (1 / dim)) if dim else 1
+    assert q**dim == result.batch, "the batch holds one sample per output measured"
+    return list(itertools.product(range(q), repeat=dim))
 
 
 def measure_spans(result: StackResult) -> dict[str, Spans]:
-    """Per row with a receptive field: the input span of each of `batch` neighbouring outputs.
+    """Per row with a receptive field: the input span of each output of a q x q (x q) block.
 
-    Sample t back-propagates from output (m - batch)//2 + t along every dimension, summed over
-    channels; a flat row (after flatten) from all its features, in sample 0 only.
+    Sample t back-propagates from the block's output t, summed over channels; the block sits in the
+    middle of the map, clipped to it. A flat row (after flatten) from all its features, in sample 0.
     """
     model = positive_paths(result)
     modules, outputs = dict(model.named_modules()), {}
@@ -309,21 +327,22 @@ def measure_spans(result: StackResult) -> dict[str, Spans]:
         modules[row.name].register_forward_hook(hook)
     x = torch.ones(result.input_shape, dtype=torch.float64, requires_grad=True)
     model(x)
-    spans = {}
+    spans, block = {}, offsets(result)
     for row in result.layers:
         out = outputs[row.name]
         assert tuple(out.shape) == row.output_shape, row.name  # the pool swap kept the shapes
         if row.receptive_field is None:
             continue
-        samples = 1 if out.dim() == 2 else result.batch
         if out.dim() == 2:
-            picked = out[0].sum()
+            chosen, picked = {(): 0}, out[0].sum()
         else:
-            middle = [(m - samples) // 2 for m in out.shape[2:]]
-            assert min(middle) >= 0, f"{row.name}: a map smaller than {samples} outputs"
-            picked = sum(out[(t, slice(None), *[o + t for o in middle])].sum() for t in range(samples))
+            q, sizes = block[-1][0] + 1, out.shape[2:]
+            corner = [max(0, (m - q) // 2) for m in sizes]
+            at = {o: [c + x for c, x in zip(corner, o)] for o in block}
+            chosen = {o: t for t, o in enumerate(block) if all(i < m for i, m in zip(at[o], sizes))}
+            picked = sum(out[(t, slice(None), *at[o])].sum() for o, t in chosen.items())
         (grad,) = torch.autograd.grad(picked, x, retain_graph=True)
-        spans[row.name] = [extent(grad[t].ne(0).any(0)) for t in range(samples)]
+        spans[row.name] = {o: extent(grad[t].ne(0).any(0)) for o, t in chosen.items()}
     return spans
 
 
@@ -358,14 +377,15 @@ def back(row: StackLayer, lo: int, hi: int, axis: int) -> tuple[int, int]:
 
 def fits(result: StackResult) -> bool:
     """Whether the outputs measure_spans picks read only real inputs, padding nowhere on their paths."""
+    q = offsets(result)[-1][0] + 1 if len(result.input_shape) > 2 else 1
     for index, row in enumerate(result.layers):
         if row.receptive_field is None or len(row.output_shape) == 2:
             continue
         for axis, m in enumerate(row.output_shape[2:]):
-            if m < result.batch:
+            if m < q:
                 return False
-            lo = (m - result.batch) // 2
-            hi = lo + result.batch - 1
+            lo = (m - q) // 2
+            hi = lo + q - 1
             for earlier in reversed(result.layers[: index + 1]):
                 lo, hi = back(earlier, lo, hi, axis)
             if lo < 0 or hi >= result.input_shape[2 + axis]:
@@ -373,11 +393,11 @@ def fits(result: StackResult) -> bool:
     return True
 
 
-def roomy(layers: Sequence[dict], shape: Shape, positions: int) -> StackResult:
+def roomy(layers: Sequence[dict], shape: Shape, q: int) -> StackResult:
     """The stack on an input grown until the measured outputs see no padding (the RF counts it)."""
     channels, spatial = shape[0], list(shape[1:])
     for _ in range(30):
-        result = analyze_stack(layers, (channels, *spatial), batch=positions, dtype="float64")
+        result = analyze_stack(layers, (channels, *spatial), batch=q ** len(spatial), dtype="float64")
         if fits(result):
             return result
         spatial = [n + n // 4 + 2 for n in spatial]
@@ -390,7 +410,7 @@ def strided_transposed(row: StackLayer) -> bool:
 
 def assert_measured(result: StackResult) -> None:
     """Every row's receptive field and jump are the measured ones; None exactly where not modelled."""
-    spans = measure_spans(result)
+    spans, block = measure_spans(result), offsets(result)
     after = False  # a strided transposed layer came before
     for row in result.layers:
         assert (row.receptive_field is None) == after, row.name
@@ -398,25 +418,23 @@ def assert_measured(result: StackResult) -> None:
         assert (row.jump is None) == after, row.name
         if row.receptive_field is None:
             continue
-        fields = [
-            tuple(last - first + 1 for first, last in sample) if sample else None
-            for sample in spans[row.name]
-        ]
+        measured = spans[row.name]
+        fields = [tuple(b - a + 1 for a, b in sample) if sample else None for sample in measured.values()]
         if row.jump is None:  # outputs off a uniform grid: the widest, over one output per residue
             assert tuple(map(max, zip(*filter(None, fields)))) == row.receptive_field, row.name
             continue
         assert fields == [row.receptive_field] * len(fields), row.name
-        if len(fields) > 1:
-            shift = tuple(b[0] - a[0] for a, b in zip(*spans[row.name][:2]))
-            assert shift == row.jump, row.name
+        corner, diagonal = measured.get(block[0]), measured.get((1,) * len(block[0]))
+        if corner and diagonal:  # the block's first output and its neighbour along every dimension
+            assert tuple(b[0] - a[0] for a, b in zip(corner, diagonal)) == row.jump, row.name
 
 
 def measured_roomy(layers: Sequence[dict], shape: Shape) -> StackResult:
     """Measure on an input large enough; return the result measured."""
     small = analyze_stack(layers, shape)
     # one output per residue of the largest transposed stride, else two neighbours (the jump)
-    positions = max([2, *(max(r.conv.spec.stride) for r in small.layers if strided_transposed(r))])
-    result = roomy(layers, shape, positions)
+    q = max([2, *(max(r.conv.spec.stride) for r in small.layers if strided_transposed(r))])
+    result = roomy(layers, shape, q)
     # for these kinds the receptive field and jump do not depend on the input size
     assert [(r.receptive_field, r.jump) for r in result.layers] == [
         (r.receptive_field, r.jump) for r in small.layers
@@ -438,6 +456,43 @@ FIELD_KINDS = ("conv", "conv", "depthwise", "pointwise", "dwsep", "pool", "pool"
 def test_receptive_field_and_jump_are_the_measured_ones(stack: tuple[str, Shape]):
     text, shape = stack
     measured_roomy(parse_stack(text, "inline").layers, shape)
+
+
+@st.composite
+def unpadded(draw: Any) -> tuple[str, Shape]:
+    """Windows that never read padding (none, no ceil mode), then a whole-map head: adaptive pooling
+    to a divisor of the map (a uniform grid), flatten, flat layers. Measured at the input itself."""
+    dim = draw(st.sampled_from((1, 2)))
+    shape = (draw(st.integers(1, 3)), *per_dim(draw, dim, 4, 16))
+    layers, current = [], shape
+    for _ in range(draw(st.integers(1, 3))):
+        spatial = current[1:]
+        kinds = ["conv out=2", "depthwise multiplier=2", "dwsep out=3", "maxpool", "avgpool", "plain"]
+        kind = draw(st.sampled_from(kinds))
+        if kind == "plain":
+            layers.append(draw(PLAIN))
+        else:
+            kernel = [draw(st.integers(1, min(3, n))) for n in spatial]
+            words = [kind, f"kernel={sized(kernel)}", f"stride={sized(per_dim(draw, dim, 1, 2))}"]
+            if kind != "avgpool":
+                dilation = [
+                    draw(st.integers(1, 2)) if 2 * (k - 1) < n else 1 for k, n in zip(kernel, spatial)
+                ]
+                words.append(f"dilation={sized(dilation)}")
+            layers.append(" ".join(words))
+        current = analyzed("; ".join(layers), shape).output_shape[1:]
+    if draw(st.booleans()):
+        out = [draw(st.sampled_from([d for d in range(1, n + 1) if n % d == 0])) for n in current[1:]]
+        layers.append(f"adaptive_avgpool out={sized(out)}")
+    return "; ".join([*layers, "flatten", *draw(st.lists(FLAT, max_size=2))]), shape
+
+
+@settings(max_examples=40, deadline=None)
+@given(stack=unpadded())
+def test_whole_map_receptive_fields_are_the_measured_ones(stack: tuple[str, Shape]):
+    """flatten, and what follows it, see the whole map; an adaptive pool its window, with no padding."""
+    text, shape = stack
+    assert_measured(analyzed(text, shape, batch=2 ** (len(shape) - 1), dtype="float64"))
 
 
 # (stack, input, {row: (receptive field, jump)}), the expected figures written as arithmetic.
@@ -487,7 +542,7 @@ MAP_CASES = [
 
 @pytest.mark.parametrize(("text", "shape", "expected"), MAP_CASES)
 def test_whole_map_receptive_fields_are_measured(text: str, shape: Shape, expected: dict):
-    result = analyzed(text, shape, batch=2, dtype="float64")
+    result = analyzed(text, shape, batch=2 ** (len(shape) - 1), dtype="float64")  # a 2 x 2 block
     rows = {row.name: (row.receptive_field, row.jump) for row in result.layers}
     assert {name: rows[name] for name in expected} == expected
     assert_measured(result)
