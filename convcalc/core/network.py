@@ -17,8 +17,8 @@ from .spec import DTYPE_BYTES, Size
 from .stack import StackResult
 
 NETWORK_CONVENTION = (
-    COUNTING + "; MACs = every op torch's flop counter counts, / 2 (convolutions, matmuls, attention); "
-    "BatchNorm, activations and pooling count none; receptive field and jump per spatial dimension"
+    COUNTING + "; a network's MACs are every op torch's flop counter counts (convolutions, matmuls, "
+    "attention) / 2; BatchNorm, activations and pooling count none"
 )
 # Figures a row may hold, in display order; the ones both sides have are compared.
 ROW_FIGURES = (

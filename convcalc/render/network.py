@@ -20,6 +20,9 @@ COLUMNS = {
     "rf": ("RF", "r", "receptive_field", 3),
     "jump": ("jump", "r", "jump", 2),
     "memory": ("act. mem", "r", "output_bytes", 4),
+    # torch's own figures beside convcalc's, for a reader who wants to see both
+    "torch-params": ("torch params", "r", "torch_params", 1),
+    "torch-macs": ("torch MACs", "r", "torch_macs", 1),
 }
 DEFAULT_COLUMNS = ("kind", "output", "params", "macs", "rf", "jump", "memory")
 _KINDS = {"input": SHAPE, "output": SHAPE, "params": COUNT, "macs": SI, "rf": SHAPE, "jump": SHAPE}
@@ -87,6 +90,9 @@ def _row(report: NetworkReport, row: LayerRow, columns: Sequence[str], verified:
             cells.append((SHAPE, row.input_shape))
         elif name == "memory":
             cells.append((BYTES, row.figure("output_bytes")))
+        elif name.startswith("torch-"):
+            key = name.removeprefix("torch-")
+            cells.append((_KINDS[key], row.measured and row.measured.get(key)))
         else:
             cells.append((_KINDS[name], row.figure(COLUMNS[name][2])))
     if verified:
@@ -113,12 +119,22 @@ def _total(report: NetworkReport, columns: Sequence[str], verified: bool) -> lis
         "rf": (SHAPE, total["receptive_field"]),
         "jump": (SHAPE, total["jump"]),
         "memory": (BYTES, total["activation_bytes"]),
+        "torch-params": (COUNT, _checked(report, "params")),
+        "torch-macs": (SI, _checked(report, "macs")),
     }
     cells: list[Cell] = [(TEXT, "total"), *(values[name] for name in columns)]
     if verified:
         ok = report.verification.ok and all(row.ok is not False for row in report.layers)
         cells.append((TEXT, "ok" if ok else "DIFFERS"))
     return cells
+
+
+def _checked(report: NetworkReport, key: str) -> int | None:
+    """torch's total where verification compared it (a stack's), else torch's own count (a model's)."""
+    if report.verification is None:
+        return None
+    measured = {c.key: c.measured for c in report.verification.checks}
+    return measured.get(key, report.total[key] if report.command == "model" else None)
 
 
 def notes(report: NetworkReport, shown: int, versions: bool = True) -> list[str]:
