@@ -47,7 +47,7 @@ NetInput = Annotated[
 ]
 Columns = Annotated[
     str,
-    typer.Option(metavar="LIST", help=f"Table columns, comma-separated, from: {','.join(COLUMNS)}."),
+    typer.Option(metavar="LIST", help=f"Table columns, comma-separated, from: {', '.join(COLUMNS)}."),
 ]
 
 
@@ -160,7 +160,16 @@ def model(
             show_default=False,
         ),
     ],
-    input_size: NetInput = None,
+    input_size: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            "-i",
+            metavar="SIZE",
+            help="Required. Input per sample, channels first: 3x224x224, 16x100 (CxL), 1x32x64x64.",
+            show_default=False,
+        ),
+    ] = None,
     batch: Batch = "1",
     dtype: Annotated[
         DType | None,

@@ -22,6 +22,25 @@ def rows(text: str) -> str:
 
 
 COMMANDS = ["conv", "compare"]
+PLACEHOLDER = re.compile(r"<[a-z_\[\]]+>")  # {c_in}, <bool>, <str>, <list[str]>; not 'macs<=600M'
+
+
+@pytest.mark.parametrize("columns", [60, 80, 100])
+@pytest.mark.parametrize(("command", "usage"), [("stack", "[OPTIONS] [SPEC]"), ("model", "[OPTIONS] TARGET")])
+def test_network_commands_help(command, usage, columns):
+    text = help_text(command, "-h", columns=columns)
+    assert f"Usage: convcalc {command} {usage}" in text
+    assert "{" not in text and not PLACEHOLDER.search(text)
+    flat = rows(text)
+    assert "Example" in flat
+    for option in ("-i, --input SIZE", "--expect NAME=VALUE", "--columns LIST", "-f, --format FORMAT"):
+        assert option in flat
+
+
+def test_model_help_says_plainly_it_runs_your_code():
+    text = rows(help_text("model", "-h"))
+    assert "this runs your code" in text and "Only this command imports and runs code you name" in text
+    assert "nothing in them is run" in rows(help_text("stack", "-h"))
 
 
 @pytest.mark.parametrize("columns", [80, 100])
@@ -29,7 +48,7 @@ COMMANDS = ["conv", "compare"]
 def test_usage_line_names_the_arguments(command, columns):
     text = help_text(command, "--help", columns=columns)
     assert f"Usage: convcalc {command} [OPTIONS] C_IN C_OUT KERNEL" in text
-    assert "{" not in text and "<" not in text  # no {c_in}, <bool>, <str>, <list[str]> placeholders
+    assert "{" not in text and not PLACEHOLDER.search(text)
 
 
 @pytest.mark.parametrize("columns", [80, 100])
