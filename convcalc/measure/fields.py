@@ -48,6 +48,13 @@ class Fields:
         else:
             self._fields[id(tensor)] = (weakref.ref(tensor), field)
 
+    def forget(self, out: Any) -> None:
+        from torch.utils._pytree import tree_leaves
+
+        for t in tree_leaves(out):
+            if hasattr(t, "dim"):
+                self.set(t, None)
+
     def constant(self, tensor: Any) -> bool:
         held = self._constants.get(id(tensor))
         return tensor.dim() == 0 or (held is not None and held() is tensor)
@@ -77,6 +84,8 @@ def _rule(func: Any, ins: list[Any], fields: list[Field], out: Any) -> Field | N
 
     name = func.overloadpacket.__name__
     first = ins[0]
+    if out.dim() == 0:  # a whole-tensor reduction: no map left, and no batch to keep apart
+        return None
     if name in _DENSE and first.dim() == 2 == out.dim():
         return fields[0]
     same_map = all(t.shape[2:] == out.shape[2:] and t.dim() == out.dim() for t in ins)
@@ -114,7 +123,10 @@ def field_mode(fields: Fields) -> Any:
     def dispatch(self: Any, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        fields.follow(func, args, kwargs, out)
+        try:
+            fields.follow(func, args, kwargs, out)
+        except Exception:  # an op these rules never met: its field is unknown, the model's run goes on
+            fields.forget(out)
         return out
 
     # Set after the class is made, as witness.py does: a hook present at class creation is wrapped

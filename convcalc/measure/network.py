@@ -18,7 +18,7 @@ from ..core.spec import DTYPE_BYTES
 from ..core.stack import StackResult
 from .build import build_stack
 from .target import build_model, load_target
-from .trace import Record, Trace, trace
+from .trace import ForwardError, Record, Trace, trace
 from .verify import compare, device_label, free_memory, recording_warnings, resolve_device, run_planned
 
 ON_META = "not measured: the meta device allocates nothing"
@@ -241,7 +241,12 @@ def _target_pass(
     wanted = "meta" if device == "meta" else resolve_device(device)
     model, built_on, note = build_model(factory, target, "meta")
     notes += [note] if note else []
-    traced, x = _model_pass(model, shape, batch, dtype)
+    try:
+        traced, x = _model_pass(model, shape, batch, dtype)
+    except ForwardError as failure:  # a forward that needs data (.item(), a cpu tensor): run it for real
+        if built_on != "meta":
+            raise
+        return _real_pass(factory, target, shape, batch, dtype, wanted, model, failure, notes)
     if wanted == "meta" or built_on == wanted:
         reason = META_REASON if built_on == "meta" else f"real forward pass on {built_on}"
         return model, built_on, traced, x, reason
@@ -259,6 +264,31 @@ def _target_pass(
             ),
         )
     model, built_on, _ = build_model(factory, target, wanted)
+    traced, x = _model_pass(model, shape, batch, dtype)
+    return model, built_on, traced, x, f"real forward pass on {built_on}"
+
+
+def _real_pass(
+    factory: Any,
+    target: str,
+    shape: tuple[int, ...],
+    batch: int,
+    dtype: str | None,
+    wanted: str,
+    meta_model: Any,
+    failure: ForwardError,
+    notes: list[str],
+) -> tuple[Any, str, Trace, Any, str]:
+    """The model built and run on the device asked for, or on the cpu when meta could not run it and its
+    weights fit in memory; the meta failure stands where they do not."""
+    device = "cpu" if wanted == "meta" else wanted
+    weights = sum(t.numel() * t.element_size() for t in [*meta_model.parameters(), *meta_model.buffers()])
+    free = free_memory(device)
+    if free is not None and weights > free * FREE_SHARE:
+        raise failure
+    if wanted == "meta":
+        notes.append(f"run on the cpu: its forward cannot run on the meta device ({failure})")
+    model, built_on, _ = build_model(factory, target, device)
     traced, x = _model_pass(model, shape, batch, dtype)
     return model, built_on, traced, x, f"real forward pass on {built_on}"
 

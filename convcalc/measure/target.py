@@ -52,7 +52,7 @@ def _import_file(path: str) -> Any:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a script's sys.exit() or argparse is the user's, not ours
         raise TargetError(f"TARGET: importing {path} raised {_line(exc)}") from None
     finally:
         sys.path.remove(str(file.resolve().parent))
@@ -68,7 +68,7 @@ def _import_module(name: str) -> Any:
         if exc.name and name.startswith(exc.name):
             raise TargetError(f"TARGET: no module named {exc.name!r} (from {name!r})") from None
         raise TargetError(f"TARGET: importing {name} raised {_line(exc)}") from None
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise TargetError(f"TARGET: importing {name} raised {_line(exc)}") from None
 
 
@@ -80,14 +80,14 @@ def build_model(factory: Any, target: str, device: str) -> tuple[Any, str, str]:
         with torch.device(device):
             model = factory()
         note = ""
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         if device != "meta":
             raise TargetError(f"TARGET: {target}() raised {_line(exc)}") from None
         note = f"built on the cpu: its constructor cannot run on the meta device ({_line(exc)})"
         device = "cpu"
         try:
             model = factory()
-        except Exception as again:
+        except (Exception, SystemExit) as again:
             raise TargetError(f"TARGET: {target}() raised {_line(again)}") from None
     if not isinstance(model, torch.nn.Module):
         raise TargetError(f"TARGET: {target}() returned a {type(model).__name__}, not a torch.nn.Module")
@@ -95,5 +95,7 @@ def build_model(factory: Any, target: str, device: str) -> tuple[Any, str, str]:
 
 
 def _line(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"SystemExit({exc.code!r}): it exits instead of returning"
     message = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {message[0]}" if message else type(exc).__name__

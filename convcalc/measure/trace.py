@@ -10,6 +10,8 @@ inside functions only.
 from __future__ import annotations
 
 import contextlib
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,23 +69,52 @@ def trace(model: Any, x: Any, dtype: str, shortcut: bool = True) -> Trace:
         fields.set(x, Field(ones, ones))
     order: list[Record] = []
     active: list[Record] = []
+    culprits: dict[int, Record] = {}  # id(exception) -> the module it was raised in
     # Outermost, so the FLOP witness has counted an op before the shortcut answers it.
     outer = shortcut_mode() if shortcut and x.device.type == "meta" else contextlib.nullcontext()
     with outer, counting() as tally:
-        handles = _hook(model, records, order, active, tally, fields, dtype)
+        handles = _hook(model, records, order, active, tally, fields, dtype, culprits)
         try:
-            with torch.no_grad(), field_mode(fields):  # no_grad: inference_mode hides ops from the count
+            # no_grad: inference_mode hides ops from the count
+            with torch.no_grad(), attention_by_matmuls(), field_mode(fields):
                 y = model(x)
         except ConvCalcError:
             raise
-        except Exception as exc:
-            raise ForwardError(_failure(model, active, exc)) from None
+        except (Exception, SystemExit) as exc:
+            raise ForwardError(_failure(model, culprits.get(id(exc)), exc)) from None
         finally:
             for handle in handles:
                 handle.remove()
     never = [r for r in records.values() if not r.calls]
     shape = tuple(y.shape) if isinstance(y, torch.Tensor) else None
     return Trace(order + never, tally.total(), tally.witness, tally.note, shape)
+
+
+@contextlib.contextmanager
+def attention_by_matmuls() -> Iterator[None]:
+    """Attention through its math path, whose matmuls torch's FLOP formulas count, on every device.
+
+    Without gradients, nn.MultiheadAttention takes a fused fast path and the cpu's SDPA a flash kernel,
+    and torch's flop counter has a formula for neither: their FLOPs would vanish from the count.
+    """
+    import torch
+
+    mha = getattr(torch.backends, "mha", None)
+    fast = mha.get_fastpath_enabled() if mha else None
+    try:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        math = sdpa_kernel(SDPBackend.MATH)
+    except ImportError:  # torch < 2.3: the older switch
+        math = torch.backends.cuda.sdp_kernel(enable_flash=False, enable_mem_efficient=False)
+    try:
+        if mha:
+            mha.set_fastpath_enabled(False)
+        with math:
+            yield
+    finally:
+        if mha:
+            mha.set_fastpath_enabled(fast)
 
 
 def _hook(
@@ -94,7 +125,10 @@ def _hook(
     tally: Any,
     fields: Fields,
     dtype: str,
+    culprits: dict[int, Record],
 ) -> list[Any]:
+    before_trace = sys.exc_info()[1]
+
     def before(module: Any, args: tuple[Any, ...]) -> None:
         record = records[id(module)]
         if not record.calls:
@@ -110,6 +144,12 @@ def _hook(
         record = records[id(module)]
         record.flops += tally.total() - record._starts.pop()
         active.pop()
+        # always_call: a forward that raised (or let an error through) calls this with out None, while
+        # its error is being handled; one handled before the trace began is not this module's.
+        raised = sys.exc_info()[1] if out is None else None
+        if raised is not None and raised is not before_trace:
+            culprits.setdefault(id(raised), record)  # the innermost module the error left first
+            return
         tensor = _first_tensor(out)
         if tensor is None:
             return
@@ -123,7 +163,7 @@ def _hook(
     handles = []
     for module in model.modules():
         handles.append(module.register_forward_pre_hook(before))
-        handles.append(module.register_forward_hook(after))
+        handles.append(module.register_forward_hook(after, always_call=True))
     return handles
 
 
@@ -161,10 +201,9 @@ def _first_tensor(out: Any) -> Any:
     return next((t for t in tree_leaves(out) if isinstance(t, torch.Tensor)), None)
 
 
-def _failure(model: Any, active: list[Record], exc: Exception) -> str:
-    """Which module raised (the innermost one running), and torch's first line."""
-    where = active[-1] if active else None
-    name = where.name or "the model" if where else "the model"
+def _failure(model: Any, where: Record | None, exc: Exception) -> str:
+    """Which module raised (the innermost one the error left), and the error's first line."""
+    name = where.name if where and where.name else "the model"
     cls = type(where.module if where else model).__name__
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return f"forward pass failed in {name} ({cls}): {type(exc).__name__}: {message}"
