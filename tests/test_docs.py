@@ -50,13 +50,24 @@ def test_documented_python_runs(page, code, capsys):
     assert capsys.readouterr().out
 
 
-@pytest.mark.parametrize("command", ["conv", "compare"])
+# The page that documents each command's options.
+PAGES = {"conv": "usage.md", "compare": "usage.md", "stack": "networks.md", "model": "networks.md"}
+
+
+def test_every_command_has_a_page():
+    from convcalc.cli import app
+
+    commands = {c.name or c.callback.__name__ for c in app.registered_commands}
+    assert commands == set(PAGES), f"commands without a page in PAGES: {sorted(commands - set(PAGES))}"
+
+
+@pytest.mark.parametrize("command", list(PAGES))
 def test_every_option_is_documented(run, command):
-    usage = (ROOT / "docs" / "usage.md").read_text()
+    usage = (ROOT / "docs" / PAGES[command]).read_text()
     options = set(re.findall(r"(--[a-z][a-z-]+)", run(command, "--help").stdout))
     options -= {"--help", "--install-completion", "--show-completion"}
     missing = sorted(o for o in options if f"`{o}" not in usage)
-    assert not missing, f"options missing from docs/usage.md: {missing}"
+    assert not missing, f"options missing from docs/{PAGES[command]}: {missing}"
 
 
 def keys(value, found=None):
@@ -72,7 +83,15 @@ def keys(value, found=None):
 
 
 @pytest.mark.parametrize(
-    "command", ["conv 6 10 3 --expect params=1 --explain", "compare 6 12 3 -g 4 --bn --expect dwsep.params=1"]
+    "command",
+    [
+        "conv 6 10 3 --expect params=1 --explain",
+        "compare 6 12 3 -g 4 --bn --expect dwsep.params=1",
+        "stack 'conv out=4 kernel=3; bn eps=0.001 momentum=0.2; leaky negative_slope=0.2; "
+        "dwsep out=8 kernel=3; maxpool kernel=2; adaptive_avgpool out=2; flatten; linear out=2; dropout' "
+        "-i 3x16x16 --expect params=1",
+        "model bench/resnet.py:resnet50 -i 3x32x32 --depth 1 --expect conv1.params=1",
+    ],
 )
 def test_every_json_key_is_documented(run, command):
     schema = (ROOT / "docs" / "json-schema.md").read_text()
@@ -89,6 +108,13 @@ def test_ci_runs_the_readme_test_command():
     assert "convcalc conv" in main_job and "pytest" in tests
     assert tests in (ROOT / ".ci" / "run").read_text()
 
+
+NETWORK_STACK = (
+    "stack 'conv name=stem out=16 kernel=3 padding=1 bias=false; bn; relu; repeat times=2 [ dwsep "
+    "name=block out=32 kernel=3 stride=2 padding=1 bias=false; bn; relu ]; avgpool kernel=8; flatten; "
+    "linear out=10' -i 3x32x32"
+)
+NETWORK_MODEL = "model bench/resnet.py:resnet50 -i 3x224x224 --depth 1 --columns kind,output,params,macs,rf"
 
 # Outputs the docs show in full: (page, command, COLUMNS or None for a pipe, text before, text after).
 # Each must be today's; `pytest tests/test_docs.py --update-golden` rewrites them.
@@ -113,6 +139,20 @@ SHOWN = [
         "compare 64 128 3 -p 1 -i 56 --no-bias -g 2 -g 32 -g 3 -f latex",
         None,
         "```latex\n",
+        "```",
+    ),
+    (
+        "docs/networks.md",
+        NETWORK_STACK,
+        "100",
+        f"$ convcalc {NETWORK_STACK}\n```\n\n```\n",
+        "```",
+    ),
+    (
+        "docs/networks.md",
+        NETWORK_MODEL,
+        "100",
+        f"$ convcalc {NETWORK_MODEL}\n```\n\n```\n",
         "```",
     ),
 ]
