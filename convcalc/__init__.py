@@ -7,7 +7,7 @@ stack_report() and model_report() do the same for a sequence of layers and for a
 from .api import compare_report, conv_report, model_report, stack_report
 from .core.analysis import analyze, analyze_many
 from .core.compare import CompareReport
-from .core.errors import ConvCalcError, DeviceError, ExpectError, InvalidSpecError
+from .core.errors import ConvCalcError, DeviceError, ExpectError, InvalidSpecError, SpecFileError
 from .core.layers import spec_from_module
 from .core.network import NetworkReport
 from .core.results import BatchRow, ConvResult, Report, Verification
@@ -28,6 +28,7 @@ __all__ = [
     "InvalidSpecError",
     "NetworkReport",
     "Report",
+    "SpecFileError",
     "Verification",
     "__version__",
     "analyze",

@@ -10,7 +10,7 @@ from typing import Any
 
 from .core.analysis import analyze
 from .core.compare import CompareReport, VariantRow
-from .core.errors import InvalidSpecError
+from .core.errors import InvalidSpecError, SpecFileError
 from .core.expect import check_expectations
 from .core.explain import explain as explain_lines
 from .core.layers import as_spec
@@ -18,7 +18,8 @@ from .core.network import NetworkReport, stack_rows, stack_totals
 from .core.results import Report
 from .core.spec import ConvSpec, IntOrSize, Size, check_device
 from .core.stack import analyze_stack
-from .core.stackspec import StackSpec, load_stack, parse_input
+from .core.stackspec import PRESETS, StackSpec, load_stack, parse_input, parse_stack
+from .core.stackspec import preset as read_preset
 from .core.variants import analyze_variant, build_variants
 
 
@@ -79,8 +80,9 @@ def compare_report(
 
 
 def stack_report(
-    spec: str | StackSpec,
+    spec: str | StackSpec | None = None,
     *,
+    preset: str | None = None,
     input_size: str | Size | None = None,
     batch: int = 1,
     dtype: str = "float32",
@@ -90,16 +92,25 @@ def stack_report(
     expect: Sequence[str] = (),
     title: str | None = None,
 ) -> NetworkReport:
-    """Analyze a stack (a .toml or .json file, an inline string, or a parsed StackSpec) on an input
+    """Analyze a stack (a .toml or .json file, an inline string, a parsed StackSpec, or a shipped preset
+    by name: mobilenet_v1, vgg16) on an input
     (C, *spatial) -- input_size, else the spec's own; unless verify is False, build it in torch as one
     nn.Sequential on device and compare every layer."""
-    stack = spec if isinstance(spec, StackSpec) else load_stack(spec)
+    if (spec is None) == (preset is None):
+        both = spec is not None
+        raise SpecFileError(
+            "stack: give SPEC or --preset NAME" + (", not both" if both else f" ({', '.join(PRESETS)})")
+        )
+    if isinstance(spec, StackSpec):
+        stack = spec
+    else:
+        stack = load_stack(spec) if spec is not None else parse_stack(read_preset(preset), "toml")
     shape = parse_input(input_size) if input_size is not None else stack.input_shape
     if shape is None:
         raise InvalidSpecError("--input", "the spec names no input; give one, e.g. --input 3x224x224")
     check_device(device)
     result = analyze_stack(stack.layers, shape, batch, dtype)
-    name = title or (spec if isinstance(spec, str) and len(spec) <= 60 else "stack")
+    name = title or preset or (spec if isinstance(spec, str) and len(spec) <= 60 else "stack")
     report = NetworkReport("stack", name, result.input_shape, dtype, stack_rows(result), stack_totals(result))
     expectations = check_expectations(report.figures(), list(expect))  # bad clauses fail before torch loads
     if not verify:

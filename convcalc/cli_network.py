@@ -31,7 +31,7 @@ from .core.errors import ConvCalcError, InvalidSpecError
 from .core.network import NetworkReport
 from .core.results import Check
 from .core.spec import parse_count, parse_size
-from .core.stackspec import PRESETS, parse_stack, preset
+from .core.stackspec import PRESETS
 from .render.network import COLUMNS, DEFAULT_COLUMNS, check_columns, render_network
 
 _ALL_DEFAULT = ",".join(DEFAULT_COLUMNS)
@@ -105,10 +105,9 @@ def stack(
     """A stack of layers: each layer's figures and the totals, computed analytically, then confirmed by
     building the stack in torch as one nn.Sequential. Spec files are data: nothing in them is run."""
     chosen = _columns(columns)
-    if (spec is None) == (preset_name is None):
-        raise ConvCalcError("stack: give SPEC or --preset NAME, not both" if spec else _NO_SPEC)
     report = stack_report(
-        parse_stack(preset(preset_name), "toml") if preset_name else spec,
+        spec,
+        preset=preset_name,
         input_size=None if input_size is None else _input(input_size),
         batch=parse_count(batch, "--batch"),
         dtype=dtype.value,
@@ -116,12 +115,9 @@ def stack(
         verify=verify,
         full=full,
         expect=expect or (),
-        title=preset_name or _title(spec),
+        title=None if spec is None else _title(spec),
     )
     _exit(report, fmt, chosen)
-
-
-_NO_SPEC = f"stack: give SPEC (a spec file or inline layers) or --preset NAME ({', '.join(PRESETS)})"
 
 
 def _input(text: str) -> list[int]:

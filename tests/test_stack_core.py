@@ -91,8 +91,8 @@ def test_preset_receptive_fields_follow_the_recurrence():
     last_conv = 1 + 2 * 1 + sum(2 * j for j in jumps_before_dw)  # first conv, then each depthwise 3x3
     assert layer(mobilenet, "pointwise13").receptive_field == (last_conv, last_conv) == (315, 315)
     assert layer(mobilenet, "pointwise13").jump == (32, 32)
-    assert layer(mobilenet, "avgpool1").receptive_field == (last_conv + 6 * 32,) * 2
-    assert layer(mobilenet, "avgpool1").jump == (32 * 7,) * 2
+    assert layer(mobilenet, "adaptive_avgpool1").receptive_field == (last_conv + 6 * 32,) * 2
+    assert layer(mobilenet, "adaptive_avgpool1").jump == (32 * 7,) * 2
 
 
 SAME_STACK = {
@@ -180,7 +180,7 @@ def test_one_grammar_in_three_syntaxes():
     assert parsed["json"].input_shape == (3, 32, 32) and parsed["inline"].input_shape is None
     names = [row["name"] for row in parsed["toml"].layers]
     assert names == [
-        "stem", "bn1", "relu61",
+        "stem", "bn1", "relu6_1",
         "dwsep1.dw", "dwsep1.pw", "leaky1", "dwsep2.dw", "dwsep2.pw", "leaky2",
         "maxpool1", "adaptive_avgpool1", "flatten1", "dropout1", "linear1",
     ]  # fmt: skip
@@ -199,7 +199,7 @@ def test_the_parsed_stack_analyses():
     assert dw.params == 8 * 3 * 3 + 8 and dw.conv is not None and dw.conv.spec.groups == 8
     assert layer(result, "bn1").params == 2 * 8 and layer(result, "bn1").buffers == 2 * 8 + 1
     assert layer(result, "linear1").macs == 2 * 16 * 10 and layer(result, "linear1").params == 16 * 10 + 10
-    assert layer(result, "maxpool1").macs == 0 and layer(result, "relu61").macs == 0
+    assert layer(result, "maxpool1").macs == 0 and layer(result, "relu6_1").macs == 0
     assert result.activation_bytes == sum(4 * _prod(row.output_shape) for row in result.layers)
     assert result.param_bytes == 4 * result.params
 

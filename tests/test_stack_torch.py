@@ -577,7 +577,7 @@ def test_every_row_is_the_module_of_its_name():
     assert set(modules) >= {row.name for row in result.layers}
     assert list(modules["last"]._modules) == ["dw", "pw"] and list(modules["dwsep2"]._modules) == ["dw", "pw"]
     assert [name for name in model._modules] == [
-        "stem", "bn1", "dwsep1", "relu61", "dwsep2", "relu62", "last", "leaky1", "avgpool1", "flatten1",
+        "stem", "bn1", "dwsep1", "relu6_1", "dwsep2", "relu6_2", "last", "leaky1", "avgpool1", "flatten1",
         "bn2", "linear1",
     ]  # fmt: skip
     assert type(modules["bn1"]).__name__ == "BatchNorm2d" and type(modules["bn2"]).__name__ == "BatchNorm1d"

@@ -188,12 +188,15 @@ def analytic_figures(
     bias_adds: int,
     dtype: str,
     conv: ConvResult | None,
+    trainable: bool = False,
 ) -> dict[str, Any]:
-    """A layer's figures as a row holds them; a convolution's also carry the keys only it has."""
+    """A layer's figures as a row holds them; a convolution's also carry the keys only it has.
+    trainable: every parameter trains (a stack's); a model's layers may be frozen, so torch says."""
     element = DTYPE_BYTES[dtype]
     figures: dict[str, Any] = {
         "output_shape": output_shape,
         "params": params,
+        **({"trainable_params": params} if trainable else {}),
         "buffers": buffers,
         "macs": macs,
         "flops": 2 * macs,
@@ -226,11 +229,12 @@ def stack_rows(result: StackResult) -> tuple[LayerRow, ...]:
                 layer.bias_adds,
                 result.dtype,
                 layer.conv,
+                trainable=True,
             ),
             measured=None,
             settings=layer.settings,
-            receptive_field=layer.receptive_field,
-            jump=layer.jump,
+            receptive_field=layer.receptive_field or None,  # () for a features-only input: no map
+            jump=layer.jump or None,
         )
         for layer in result.layers
     )
@@ -268,8 +272,8 @@ def totals(
         "forward_backward_bytes": 2 * activation_bytes,
         "total_bytes": input_bytes + 2 * activation_bytes + param_bytes,
         "output_shape": output_shape,
-        "receptive_field": receptive_field,
-        "jump": jump,
+        "receptive_field": receptive_field or None,
+        "jump": jump or None,
     }
 
 

@@ -94,7 +94,8 @@ KINDS: dict[str, Kind] = {
     "repeat": Kind({"times": COUNT, "layers": BODY}, ("times", "layers")),
 }
 ALIASES = {"bn": "batchnorm"}
-_PREFIX = {"batchnorm": "bn"}  # default names: bn1, bn2, ...; every other kind is its own prefix
+# default names: bn1, bn2, ...; every other kind is its own prefix, with _ after a digit (relu6_1)
+_PREFIX = {"batchnorm": "bn", "relu6": "relu6_"}
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 _REAL = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?", re.ASCII)
 

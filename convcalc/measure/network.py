@@ -146,11 +146,16 @@ def _model_row(record: Record, dtype: str, on_meta: bool) -> LayerRow:
         input_shape=record.input_shape,
         analytic=analytic,
         measured=measured_figures(record, on_meta),
+        settings={k: _listed(v) for k, v in (record.layer or {}).items() if k != "kind"},
         receptive_field=field.size if field else None,
         jump=field.jump if field else None,
         calls=record.calls,
         leaf=not list(record.module.children()),
     )
+
+
+def _listed(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def model_totals(model: Any, traced: Trace, x: Any, dtype: str) -> dict[str, Any]:

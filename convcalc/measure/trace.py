@@ -39,6 +39,7 @@ class Record:
     flops: int = 0
     output_bytes: int = 0
     steps: list[Step] | None = None  # convcalc's figures per call; None where it does not model it
+    layer: dict[str, Any] | None = None  # the module read as a stack layer, where convcalc models it
     out_field: Field | None = None  # the first call's output
     _starts: list[int] = field(default_factory=list)
 
@@ -85,9 +86,21 @@ def trace(model: Any, x: Any, dtype: str, shortcut: bool = True) -> Trace:
         finally:
             for handle in handles:
                 handle.remove()
-    never = [r for r in records.values() if not r.calls]
     shape = tuple(y.shape) if isinstance(y, torch.Tensor) else None
-    return Trace(order + never, tally.total(), tally.witness, tally.note, shape)
+    return Trace(_with_uncalled(order, records), tally.total(), tally.witness, tally.note, shape)
+
+
+def _with_uncalled(order: list[Record], records: dict[int, Record]) -> list[Record]:
+    """The modules called, in order; each one never called (a weight used functionally, as
+    MultiheadAttention's out_proj) placed after its parent's last row, so the nesting reads right."""
+    rows = list(order)
+    for record in records.values():
+        if record.calls:
+            continue
+        parent = record.name.rpartition(".")[0]
+        inside = [i for i, r in enumerate(rows) if r.name == parent or r.name.startswith(parent + ".")]
+        rows.insert(inside[-1] + 1 if inside and parent else len(rows), record)
+    return rows
 
 
 @contextlib.contextmanager
@@ -173,6 +186,7 @@ def _modelled(module: Any, record: Record, args: tuple[Any, ...], dtype: str) ->
     shape = _shape(args[0]) if len(args) == 1 else None
     if layer is None or shape is None:
         return None
+    record.layer = layer
     try:
         step = layer_step(layer, shape, dtype)
     except (InvalidSpecError, ValueError):  # torch will say what is wrong when it runs the layer

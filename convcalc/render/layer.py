@@ -6,6 +6,7 @@ Returns strings and never prints.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ..core.errors import FormatError
@@ -22,8 +23,10 @@ def render(
     width: int | None = 100,
     color: bool = False,
     ascii_only: bool = False,
+    columns: Sequence[str] | None = None,
 ) -> str:
-    """The report in one of FORMATS: width None for a pipe; ascii_only for a stream that is not Unicode.
+    """The report in one of FORMATS: width None for a pipe; ascii_only for a stream that is not Unicode;
+    columns, a network table's (as --columns: kind, output, params, ...).
 
     Takes a Report (conv_report), a CompareReport (compare_report, passed on to render_compare) or a
     NetworkReport (stack_report, model_report, passed on to render_network with its default columns).
@@ -38,7 +41,7 @@ def render(
         if isinstance(report, CompareReport):
             return render_compare(report, fmt, **stream)
         if isinstance(report, NetworkReport):
-            return render_network(report, fmt, **stream)
+            return render_network(report, fmt, **stream, **({"columns": columns} if columns else {}))
         raise TypeError(
             "render() takes a report from conv_report(), compare_report(), stack_report() or "
             f"model_report(); got {type(report).__name__}"

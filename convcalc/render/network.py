@@ -42,7 +42,8 @@ def render_network(
     check_columns(columns)
     if fmt == "json":
         return to_json(report.to_dict(), ascii_only)
-    sheet = network_sheet(report, columns, versions=fmt != "latex")
+    # A paper's table names no tool versions; only a terminal's indents the nesting (Markdown drops it).
+    sheet = network_sheet(report, columns, versions=fmt != "latex", indent=fmt == "table")
     return write(sheet, fmt, width=width, color=color, ascii_only=ascii_only)
 
 
@@ -53,19 +54,26 @@ def check_columns(columns: Sequence[str]) -> None:
         raise FormatError(f"--columns: got {got!r}; choose from {','.join(COLUMNS)} (comma-separated)")
 
 
-def network_sheet(report: NetworkReport, columns: Sequence[str], versions: bool = True) -> Sheet:
-    """One row per layer down to the report's depth, a total row, and notes."""
+def network_sheet(
+    report: NetworkReport, columns: Sequence[str], versions: bool = True, indent: bool = True
+) -> Sheet:
+    """One row per layer down to the report's depth, a total row, and notes. CSV gets each layer's
+    name and calls as they are in JSON, before the label people read."""
     verified = report.verification is not None
-    heads = [Column("layer", key="name")]
+    heads = [Column("layer", key="label")]
     for name in columns:
         title, align, key, moves = COLUMNS[name]
         heads.append(Column(title, align, key=key, moves=moves))
     if verified:
         heads.append(Column("torch", "c", key="ok"))
     shown = [row for row in report.layers if report.depth is None or row.depth <= report.depth]
-    rows = [_row(report, row, columns, verified) for row in shown]
+    rows = [_row(report, row, columns, verified, indent) for row in shown]
     rows.append(_total(report, columns, verified))
     return Sheet(
+        csv_prefix=[
+            ("name", [row.name for row in shown] + ["total"]),
+            ("calls", [row.calls for row in shown] + [""]),
+        ],
         title=f"{report.command}: {report.title}",
         columns=heads,
         rows=rows,
@@ -74,15 +82,17 @@ def network_sheet(report: NetworkReport, columns: Sequence[str], versions: bool 
     )
 
 
-def _label(report: NetworkReport, row: LayerRow) -> str:
+def _label(report: NetworkReport, row: LayerRow, indent: bool) -> str:
     if report.command == "stack":
         return row.name
-    indent = "  " * max(row.depth - 1, 0)
-    return indent + (row.name or row.kind) + (f" (x{row.calls})" if row.calls > 1 else "")
+    calls = f" (x{row.calls})" if row.calls > 1 else " (not called)" if not row.calls else ""
+    return "  " * max(row.depth - 1, 0) * indent + (row.name or row.kind) + calls
 
 
-def _row(report: NetworkReport, row: LayerRow, columns: Sequence[str], verified: bool) -> list[Cell]:
-    cells: list[Cell] = [(TEXT, _label(report, row))]
+def _row(
+    report: NetworkReport, row: LayerRow, columns: Sequence[str], verified: bool, indent: bool
+) -> list[Cell]:
+    cells: list[Cell] = [(TEXT, _label(report, row, indent))]
     for name in columns:
         if name == "kind":
             cells.append((TEXT, row.kind))
@@ -154,7 +164,10 @@ def notes(report: NetworkReport, shown: int, versions: bool = True) -> list[str]
         ("params", t["param_bytes"]),
         ("estimated total", t["total_bytes"]),
     ]
-    lines.append("memory (torchsummary's estimate): " + "; ".join(f"{k} {text(BYTES, v)}" for k, v in sizes))
+    unit = Sheet("", [], [[(BYTES, t["total_bytes"])]]).byte_unit()  # one unit, as down a column
+    lines.append(
+        "memory (torchsummary's estimate): " + "; ".join(f"{k} {text(BYTES, v, unit)}" for k, v in sizes)
+    )
     lines += list(report.notes)
     lines.append(_verification_line(report, versions))
     if report.verification and any(_verdict(row) == TORCH_ONLY for row in report.layers):
