@@ -196,12 +196,17 @@ Expect = Annotated[
 ]
 
 
+def no_digit_limit() -> None:
+    """Arguments and spec values are parsed (and capped at MAX_DIGITS); figures built from them, and
+    integers a spec file holds, may be longer than Python's default limit on reading or writing one."""
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)
+
+
 def _spec(options: dict[str, Any], **layer: Any) -> ConvSpec:
     """A ConvSpec from a command's shared options (its locals(), named as above), plus layer settings."""
     o = options
-    if hasattr(sys, "set_int_max_str_digits"):
-        # Arguments are parsed (and capped at MAX_DIGITS); figures built from them may be longer.
-        sys.set_int_max_str_digits(0)
+    no_digit_limit()
     return ConvSpec(
         parse_count(o["c_in"], "C_IN"),
         parse_count(o["c_out"], "C_OUT"),

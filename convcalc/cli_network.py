@@ -26,8 +26,9 @@ from .cli import (
     _problems,
     _stream,
     app,
+    no_digit_limit,
 )
-from .core.errors import ConvCalcError, InvalidSpecError
+from .core.errors import ConvCalcError, InvalidSpecError, printable
 from .core.network import NetworkReport
 from .core.results import Check
 from .core.spec import parse_count, parse_size
@@ -52,7 +53,7 @@ Columns = Annotated[
 
 
 def _columns(text: str) -> list[str]:
-    columns = [c.strip().lower() for c in text.split(",") if c.strip()]
+    columns = list(dict.fromkeys(c.strip().lower() for c in text.split(",") if c.strip()))
     check_columns(columns)
     return columns
 
@@ -104,6 +105,7 @@ def stack(
 ) -> None:
     """A stack of layers: each layer's figures and the totals, computed analytically, then confirmed by
     building the stack in torch as one nn.Sequential. Spec files are data: nothing in them is run."""
+    no_digit_limit()
     chosen = _columns(columns)
     report = stack_report(
         spec,
@@ -131,14 +133,14 @@ def _input(text: str) -> list[int]:
 
 
 def _depth(text: str) -> int:
-    depth = parse_count(text, "--depth")
+    depth = parse_count(text, "--depth", "an integer >= 0")
     if depth < 0:
         raise InvalidSpecError("--depth", f"got {depth}; it must be an integer >= 0")
     return depth
 
 
 def _title(spec: Any) -> str:
-    return spec if len(spec) <= 60 else spec[:57] + "..."
+    return printable(spec if len(spec) <= 60 else spec[:57] + "...")
 
 
 @app.command(
@@ -188,6 +190,7 @@ def model(
     """A torch model, built by your code and traced once (on the meta device unless --device says
     otherwise): every module's figures, convcalc's beside torch's where convcalc models the layer, and
     torch's own totals. Only this command imports and runs code you name."""
+    no_digit_limit()
     chosen = _columns(columns)
     if input_size is None:
         raise ConvCalcError("--input: required for a model, e.g. --input 3x224x224 (channels first)")

@@ -331,7 +331,7 @@ def import_error(tmp_path: Path) -> str:
         ("{tmp}/missing.py:build", "TARGET: no file '{tmp}/missing.py'"),
         ("{nets}:no_such_net", "TARGET: {nets} has no attribute 'no_such_net'"),
         ("{imp}:build", "TARGET: importing {imp} raised ModuleNotFoundError: No module named"),
-        ("{nets}:NOT_CALLABLE", "TARGET: {nets}:NOT_CALLABLE is a int, not a function or class"),
+        ("{nets}:NOT_CALLABLE", "TARGET: {nets}:NOT_CALLABLE is not a function or class (it is int)"),
         ("{nets}:not_a_module", "TARGET: {nets}:not_a_module() returned a dict, not a torch.nn.Module"),
         ("no_such_package.nets:build", "TARGET: no module named 'no_such_package'"),
     ],

@@ -27,3 +27,9 @@ class FormatError(ConvCalcError, ValueError):
 
 class SpecFileError(ConvCalcError, ValueError):
     """A stack spec (TOML, JSON or inline) that cannot be read: one line naming the layer and the field."""
+
+
+def printable(text: str) -> str:
+    """Control characters (a newline, an ANSI escape) in a name or message shown escaped, as repr does:
+    a user's module name or error must not break a table row or drive the terminal."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")

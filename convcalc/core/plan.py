@@ -8,6 +8,7 @@ on the same tensors, one after the other, so the peak is the same) and the recep
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from math import prod
 from typing import Any
 
@@ -36,9 +37,11 @@ class Plan:
     reason: str
 
 
-def choose(stages: list[Any], device: str, full: bool, free: int | None, extra_bytes: int = 0) -> Plan:
+def choose(
+    stages: list[Any], device: str, full: bool, free: int | None, extra_bytes: int = 0, extra_macs: int = 0
+) -> Plan:
     """Real pass, meta device or no torch at all, for these ConvResults run one after the other
-    (with extra_bytes for the other layers of a stack)."""
+    (with extra_bytes and extra_macs, multiply-accumulates or their like, for a stack's other layers)."""
     why_not = unrepresentable(stages)
     if why_not:
         return Plan("skipped", f"not verified: {why_not}; the figures are analytic only")
@@ -46,11 +49,12 @@ def choose(stages: list[Any], device: str, full: bool, free: int | None, extra_b
         return Plan("meta", "meta device: shapes, parameters and FLOPs, no data and no real pass")
     need = sum(forward_bytes(r, device) for r in stages) + extra_bytes
     seconds = 2 * sum(forward_seconds(r, device) for r in stages)  # torchinfo repeats the pass
+    seconds += extra_macs / MACS_PER_SECOND.get(device.partition(":")[0], MACS_PER_SECOND["cpu"])
     if free is not None and need > free * FREE_SHARE:
         return Plan(
             "meta",
             f"counted on the meta device, since a real pass on {device} would need about {gib(need)}"
-            f"{_peak(device)} and only {gib(free)} is free",
+            f"{_peak(device, stages)} and only {gib(free)} is free",
         )
     if full:
         return Plan("real", f"real forward pass forced by --full (estimated {gib(need)}, {seconds:.2g} s)")
@@ -58,14 +62,14 @@ def choose(stages: list[Any], device: str, full: bool, free: int | None, extra_b
         return Plan(
             "meta",
             f"counted on the meta device, since a real pass on {device} would need about {gib(need)}"
-            f"{_peak(device)} and {seconds:.2g} s (--full forces it)",
+            f"{_peak(device, stages)} and {seconds:.2g} s (--full forces it)",
         )
     return Plan("real", "real forward pass")
 
 
-def _peak(device: str) -> str:
-    """Why the peak of a real pass exceeds the table's estimated total memory."""
-    if device.partition(":")[0] == "cpu":
+def _peak(device: str, stages: list[Any]) -> str:
+    """Why the peak of a real pass exceeds the table's estimated total memory (convolutions on a cpu)."""
+    if device.partition(":")[0] == "cpu" and stages:
         return (
             " at its peak (more than the estimated total memory: the CPU kernel also unfolds its input "
             "into columns, a kernel's worth of values per position, and copies the output once)"
@@ -99,7 +103,7 @@ def oversized(label: str, shape: tuple[int, ...], element_bytes: int) -> str:
     if size < INT64:
         return ""
     dims = "x".join(map(str, shape))
-    return f"the {label} tensor {dims} would take {size:.3g} bytes, beyond torch's 64-bit sizes"
+    return f"the {label} tensor {dims} would take {Decimal(size):.3g} bytes, beyond torch's 64-bit sizes"
 
 
 def _intermediates(spec: ConvSpec) -> list[tuple[str, int]]:

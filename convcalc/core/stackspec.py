@@ -112,6 +112,9 @@ def load_stack(source: str) -> StackSpec:
     """A stack from a .toml or .json file, or from an inline string (anything else)."""
     suffix = Path(source).suffix.lower()
     if suffix not in (".toml", ".json"):
+        looks_like_path = ("/" in source or "." in source) and "=" not in source and ";" not in source
+        if looks_like_path and Path(source).is_file():
+            raise SpecFileError(f"{source}: a spec file must end in .toml or .json")
         return parse_stack(source, "inline")
     return parse_stack(read_file(source), suffix[1:])
 

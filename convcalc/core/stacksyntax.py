@@ -7,7 +7,9 @@ evaluated or imported. Standard library only.
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from typing import Any
 
 from .errors import SpecFileError
@@ -20,6 +22,8 @@ _TOKEN = re.compile(r"[;\[\]]|[^\s;\[\]]+")
 def read_file(source: str) -> str:
     """The text of a spec file, at most MAX_BYTES."""
     try:
+        if not stat.S_ISREG(os.stat(source).st_mode):  # a FIFO or a device would block or never end
+            raise SpecFileError(f"{source}: not a regular file; a spec is a .toml or .json file")
         with open(source, "rb") as handle:
             data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
@@ -27,7 +31,7 @@ def read_file(source: str) -> str:
     if len(data) > MAX_BYTES:
         raise SpecFileError(f"{source}: larger than {MAX_BYTES:,} bytes; a stack spec is a short text file")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a byte-order mark, as some editors write, is not an error
     except UnicodeDecodeError:
         raise SpecFileError(f"{source}: not UTF-8 text; a spec file is TOML or JSON text") from None
 
@@ -43,6 +47,8 @@ def read_toml(text: str) -> Any:
         raise SpecFileError(f"spec: not valid TOML: {exc}") from None
     except RecursionError:
         raise SpecFileError("spec: nested too deeply to be a stack") from None
+    except ValueError as exc:  # an integer past Python's digit limit for reading text
+        raise SpecFileError(f"spec: {str(exc).split(';')[0]}") from None
 
 
 def read_json(text: str) -> Any:

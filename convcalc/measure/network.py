@@ -8,16 +8,19 @@ torch is imported inside functions only.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+from math import prod
 from typing import Any
 
 from ..core import formulas
+from ..core.errors import InvalidSpecError
 from ..core.network import LayerRow, NetworkReport, analytic_figures, totals
-from ..core.plan import FREE_SHARE, Plan, choose, gib, oversized
+from ..core.plan import FREE_SHARE, INT64, Plan, choose, gib, oversized
 from ..core.results import Check, Verification
 from ..core.spec import DTYPE_BYTES
 from ..core.stack import StackResult
 from .build import build_stack
-from .target import build_model, load_target
+from .target import build_model, load_target, output_to_stderr
 from .trace import ForwardError, Record, Trace, trace
 from .verify import compare, device_label, free_memory, recording_warnings, resolve_device, run_planned
 
@@ -71,8 +74,18 @@ def plan_stack(result: StackResult, device: str, full: bool) -> Plan:
     others = [row for row in result.layers if row.conv is None]
     extra = sum(row.activation_bytes + row.params * element for row in others)
     extra += formulas.tensor_bytes(result.input_shape, element)
+    work = sum(row.macs + _window_work(row) for row in others)
     free = None if device == "meta" else free_memory(device)
-    return choose(convs, device, full, free, extra)
+    return choose(convs, device, full, free, extra, work)
+
+
+def _window_work(row: Any) -> int:
+    """A pool's work, as multiply-accumulates are counted for time: every output reads its window."""
+    kernel = row.settings.get("kernel") if row.kind in ("maxpool", "avgpool") else None
+    if kernel is None:
+        return prod(row.input_shape)  # element-wise, or an adaptive pool reading its input once
+    spatial = len(row.output_shape) - 2
+    return prod(row.output_shape) * (kernel**spatial if isinstance(kernel, int) else prod(kernel))
 
 
 def _run_stack(result: StackResult, device: str) -> Trace:
@@ -80,7 +93,10 @@ def _run_stack(result: StackResult, device: str) -> Trace:
 
     model = build_stack(result, device).eval()  # inference: BatchNorm takes a batch of one
     x = torch.zeros(result.input_shape, device=device, dtype=getattr(torch, result.dtype))
-    return trace(model, x, result.dtype)
+    try:
+        return trace(model, x, result.dtype)
+    except ForwardError as exc:  # a kernel the device lacks for this dtype: run_planned counts on meta
+        raise RuntimeError(str(exc)) from None
 
 
 def network_verification(
@@ -179,6 +195,9 @@ def model_totals(model: Any, traced: Trace, x: Any, dtype: str) -> dict[str, Any
     )
 
 
+# Weights and input a model may hold when its forward cannot run on meta and convcalc runs it on the
+# cpu unasked; a bigger one is left to --device cpu, which the user chooses knowing the cost.
+FALLBACK_BYTES = 1 << 28
 META_REASON = "built and run on the meta device: shapes, parameters and FLOPs, no weights and no data"
 
 
@@ -193,7 +212,7 @@ def run_model(
 ) -> NetworkReport:
     """Trace a module where it is, or build TARGET (a string) on device first: the rows, torch's totals."""
     notes: list[str] = []
-    with recording_warnings() as lines:
+    with recording_warnings() as lines, output_to_stderr():
         if isinstance(model, str):
             title = title or model
             model, device, traced, x, reason = _target_pass(model, shape, batch, dtype, device, notes)
@@ -231,10 +250,15 @@ def _model_pass(model: Any, shape: tuple[int, ...], batch: int, dtype: str | Non
 
     if dtype is not None:
         model = model.to(getattr(torch, dtype))
-    first = next((p for p in model.parameters() if p.is_floating_point()), None)
+    tensors = itertools.chain(model.parameters(), model.buffers())
+    first = next((t for t in tensors if t.is_floating_point()), None)
     kind = first.dtype if first is not None else getattr(torch, dtype or "float32")
     where = first.device if first is not None else torch.device("cpu")
-    x = torch.zeros((batch, *shape), device=where, dtype=kind)
+    size = (batch, *shape)
+    too_big = oversized("input", size, kind.itemsize) or (max(size) >= INT64 and "a size is past 64 bits")
+    if too_big:
+        raise InvalidSpecError("--input", f"{too_big}; use a smaller --input or --batch")
+    x = torch.zeros(size, device=where, dtype=kind)
     return trace(model.eval(), x, str(kind).removeprefix("torch.")), x
 
 
@@ -288,8 +312,14 @@ def _real_pass(
     weights fit in memory; the meta failure stands where they do not."""
     device = "cpu" if wanted == "meta" else wanted
     weights = sum(t.numel() * t.element_size() for t in [*meta_model.parameters(), *meta_model.buffers()])
+    held = weights + prod((batch, *shape)) * 8  # the input, in the widest dtype
     free = free_memory(device)
-    if free is not None and weights > free * FREE_SHARE:
+    if wanted == "meta" and held > FALLBACK_BYTES:  # not asked for: only a model small enough to be safe
+        hint = (
+            "" if "overflow" in str(failure).lower() else "; it needs a real pass: run it with --device cpu"
+        )
+        raise ForwardError(f"{failure}{hint}") from None
+    if free is not None and held > free * FREE_SHARE:
         raise failure
     if wanted == "meta":
         notes.append(f"run on the cpu: its forward cannot run on the meta device ({failure})")

@@ -8,13 +8,17 @@ the cpu, with a note, when its constructor cannot run there.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import ConvCalcError
+from .trace import error_line
 
 FORM = "package.module:callable or path/to/file.py:callable"
 
@@ -35,7 +39,7 @@ def load_target(target: str) -> Any:
             raise TargetError(f"TARGET: {where} has no attribute {attribute!r}")
         obj = getattr(obj, part)
     if not callable(obj):
-        raise TargetError(f"TARGET: {target} is a {type(obj).__name__}, not a function or class")
+        raise TargetError(f"TARGET: {target} is not a function or class (it is {type(obj).__name__})")
     return obj
 
 
@@ -52,7 +56,7 @@ def _import_file(path: str) -> Any:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except (Exception, SystemExit) as exc:  # a script's sys.exit() or argparse is the user's, not ours
+    except BaseException as exc:  # a script's sys.exit() or argparse is the user's, not ours
         raise TargetError(f"TARGET: importing {path} raised {_line(exc)}") from None
     finally:
         sys.path.remove(str(file.resolve().parent))
@@ -68,7 +72,7 @@ def _import_module(name: str) -> Any:
         if exc.name and name.startswith(exc.name):
             raise TargetError(f"TARGET: no module named {exc.name!r} (from {name!r})") from None
         raise TargetError(f"TARGET: importing {name} raised {_line(exc)}") from None
-    except (Exception, SystemExit) as exc:
+    except BaseException as exc:
         raise TargetError(f"TARGET: importing {name} raised {_line(exc)}") from None
 
 
@@ -80,22 +84,45 @@ def build_model(factory: Any, target: str, device: str) -> tuple[Any, str, str]:
         with torch.device(device):
             model = factory()
         note = ""
-    except (Exception, SystemExit) as exc:
+    except BaseException as exc:
         if device != "meta":
             raise TargetError(f"TARGET: {target}() raised {_line(exc)}") from None
         note = f"built on the cpu: its constructor cannot run on the meta device ({_line(exc)})"
         device = "cpu"
         try:
             model = factory()
-        except (Exception, SystemExit) as again:
+        except BaseException as again:
             raise TargetError(f"TARGET: {target}() raised {_line(again)}") from None
     if not isinstance(model, torch.nn.Module):
         raise TargetError(f"TARGET: {target}() returned a {type(model).__name__}, not a torch.nn.Module")
     return model, device, note
 
 
+@contextlib.contextmanager
+def output_to_stderr() -> Iterator[None]:
+    """What user code prints, by print() or straight to file descriptor 1, goes to stderr: the report
+    written to stdout afterwards stays whole JSON or CSV."""
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:  # no stdout or no stderr: leave them as they are
+        saved = None
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
 def _line(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        raise exc
     if isinstance(exc, SystemExit):
         return f"SystemExit({exc.code!r}): it exits instead of returning"
-    message = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {message[0]}" if message else type(exc).__name__
+    return error_line(exc)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.errors import ConvCalcError, InvalidSpecError
+from ..core.errors import ConvCalcError, InvalidSpecError, printable
 from ..core.layers import layer_from_module
 from ..core.stack import Step, layer_step, receptive
 from .fields import Field, Fields, field_mode
@@ -79,9 +79,9 @@ def trace(model: Any, x: Any, dtype: str, shortcut: bool = True) -> Trace:
             # no_grad: inference_mode hides ops from the count
             with torch.no_grad(), attention_by_matmuls(), field_mode(fields):
                 y = model(x)
-        except ConvCalcError:
+        except (ConvCalcError, KeyboardInterrupt):
             raise
-        except (Exception, SystemExit) as exc:
+        except BaseException as exc:  # SystemExit and GeneratorExit too: whatever user code raises
             raise ForwardError(_failure(model, culprits.get(id(exc)), exc)) from None
         finally:
             for handle in handles:
@@ -219,5 +219,13 @@ def _failure(model: Any, where: Record | None, exc: Exception) -> str:
     """Which module raised (the innermost one the error left), and the error's first line."""
     name = where.name if where and where.name else "the model"
     cls = type(where.module if where else model).__name__
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"forward pass failed in {name} ({cls}): {type(exc).__name__}: {message}"
+    return f"forward pass failed in {printable(name)} ({cls}): {error_line(exc)}"
+
+
+def error_line(exc: BaseException) -> str:
+    """`Type: first line of its message`, printable, whatever the exception's __str__ does."""
+    try:
+        lines = str(exc).strip().splitlines()
+    except Exception:  # user code's own __str__ may raise
+        lines = []
+    return printable(f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__)

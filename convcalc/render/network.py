@@ -14,7 +14,7 @@ from .sheet import BYTES, COUNT, SHAPE, SI, TEXT, Cell, Column, Sheet, shape_tex
 COLUMNS = {
     "kind": ("kind", "l", "kind", 5),
     "input": ("input", "r", "input_shape", 6),
-    "output": ("output", "r", "output_shape", 0),
+    "output": ("output", "r", "output_shape", 7),
     "params": ("params", "r", "params", 0),
     "macs": ("MACs", "r", "macs", 0),
     "rf": ("RF", "r", "receptive_field", 3),
@@ -135,7 +135,8 @@ def _total(report: NetworkReport, columns: Sequence[str], verified: bool) -> lis
     cells: list[Cell] = [(TEXT, "total"), *(values[name] for name in columns)]
     if verified:
         ok = report.verification.ok and all(row.ok is not False for row in report.layers)
-        cells.append((TEXT, "ok" if ok else "DIFFERS"))
+        ran = report.verification.mode != "skipped"  # nothing was compared: no verdict to show
+        cells.append((TEXT, ("ok" if ok else "DIFFERS") if ran else ""))
     return cells
 
 

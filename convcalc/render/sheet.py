@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
 from typing import Any
 
+from ..core.errors import printable
+
 # Cell kinds: how a value is written. (kind, value) pairs are the cells.
 COUNT, BYTES, SHAPE, TEXT, MARK, RATIO, BAR = "count", "bytes", "shape", "text", "mark", "ratio", "bar"
 SI = "si"  # a count written short for people (31.9M), exact in CSV
@@ -85,7 +87,7 @@ def text(kind: str, value: Any, unit: tuple[int, str] | None = None) -> str:
             return _g3(Decimal(value))
         short = ((Decimal(value) / scale, suffix) for scale, suffix in _SI if 2000 * value >= 1999 * scale)
         return next((f"{_g3(v)}{suffix}" for v, suffix in short), str(value))
-    return str(value)
+    return printable(str(value))
 
 
 def _g3(value: Decimal) -> str:
@@ -104,7 +106,7 @@ def plain(kind: str, value: Any) -> Any:
         return "yes" if value else "no"
     if kind == BAR:
         return ""
-    return value
+    return printable(value) if isinstance(value, str) else value
 
 
 def write_table(
@@ -379,7 +381,8 @@ def write_csv(sheet: Sheet) -> str:
     keep = [i for i, c in enumerate(sheet.columns) if not _is_bar(sheet, c)]
     writer.writerow(csv_header(sheet))
     for n, row in enumerate(sheet.rows):
-        writer.writerow([values[n] for _, values in sheet.csv_prefix] + [plain(*row[i]) for i in keep])
+        prefix = [plain(TEXT, values[n]) for _, values in sheet.csv_prefix]
+        writer.writerow(prefix + [plain(*row[i]) for i in keep])
     return buffer.getvalue()
 
 
