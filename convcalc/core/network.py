@@ -163,17 +163,10 @@ class NetworkReport:
             "total": {key: _plain(self.total.get(key)) for key in TOTALS},
             "convention": NETWORK_CONVENTION,
             "verification": self.verification.to_dict() if self.verification else None,
-            "expectations": [_expectation(e) for e in self.expectations],
+            "expectations": [e.to_dict() for e in self.expectations],
             "notes": list(self.notes),
             "ok": self.ok,
         }
-
-
-def _expectation(e: Expectation) -> dict[str, Any]:
-    to_dict = getattr(e, "to_dict", None)  # Expectation.to_dict arrives with the --expect operators
-    if to_dict:
-        return to_dict()
-    return {"key": e.key, "expected": e.expected, "actual": _plain(e.actual), "ok": e.ok}
 
 
 def _plain(value: Any) -> Any:

@@ -69,12 +69,11 @@ def trace(model: Any, x: Any, dtype: str, shortcut: bool = True) -> Trace:
         ones = (1,) * (x.dim() - 2)
         fields.set(x, Field(ones, ones))
     order: list[Record] = []
-    active: list[Record] = []
     culprits: dict[int, Record] = {}  # id(exception) -> the module it was raised in
     # Outermost, so the FLOP witness has counted an op before the shortcut answers it.
     outer = shortcut_mode() if shortcut and x.device.type == "meta" else contextlib.nullcontext()
     with outer, counting() as tally:
-        handles = _hook(model, records, order, active, tally, fields, dtype, culprits)
+        handles = _hook(model, records, order, tally, fields, dtype, culprits)
         try:
             # no_grad: inference_mode hides ops from the count
             with torch.no_grad(), attention_by_matmuls(), field_mode(fields):
@@ -134,7 +133,6 @@ def _hook(
     model: Any,
     records: dict[int, Record],
     order: list[Record],
-    active: list[Record],
     tally: Any,
     fields: Fields,
     dtype: str,
@@ -149,14 +147,12 @@ def _hook(
             record.input_shape = _shape(args[0]) if args else None
         record.calls += 1
         record._starts.append(tally.total())
-        active.append(record)
         if record.steps is not None or record.calls == 1:
             record.steps = _modelled(module, record, args, dtype)
 
     def after(module: Any, args: tuple[Any, ...], out: Any) -> None:
         record = records[id(module)]
         record.flops += tally.total() - record._starts.pop()
-        active.pop()
         # always_call: a forward that raised (or let an error through) calls this with out None, while
         # its error is being handled; one handled before the trace began is not this module's.
         raised = sys.exc_info()[1] if out is None else None
