@@ -42,7 +42,8 @@ NetInput = Annotated[
         "--input",
         "-i",
         metavar="SIZE",
-        help="Input per sample, channels first: 3x224x224, 16x100 (CxL) or 1x32x64x64 (CxDxHxW).",
+        help="Input per sample, channels first: 3x224x224, 16x100 (CxL), 1x32x64x64 (CxDxHxW) or 64 "
+        "(features); an inline SPEC needs it, a spec file may name its own.",
         show_default=False,
     ),
 ]
@@ -104,7 +105,11 @@ def stack(
     columns: Columns = _ALL_DEFAULT,
 ) -> None:
     """A stack of layers: each layer's figures and the totals, computed analytically, then confirmed by
-    building the stack in torch as one nn.Sequential. Spec files are data: nothing in them is run."""
+    building the stack in torch as one nn.Sequential. Spec files are data: nothing in them is run.
+
+    Layer kinds: conv, depthwise, pointwise, dwsep, bn, relu (and leaky, relu6, gelu, silu, sigmoid,
+    tanh, identity), maxpool, avgpool, adaptive_avgpool, flatten, linear, dropout, repeat times=N [ ... ].
+    Their fields, the TOML and JSON forms and the presets: docs/networks.md."""
     no_digit_limit()
     chosen = _columns(columns)
     report = stack_report(

@@ -150,3 +150,17 @@ def test_python_api_renders_like_the_cli(run):
         report.total["params"]
         == analyze_stack(parse_stack(preset("mobilenet_v1"), "toml").layers, (3, 224, 224)).params
     )
+
+
+@pytest.mark.parametrize(
+    ("clause", "code"),
+    [("jump=1", 0), ("conv1.jump=1x1", 0), ("jump=2", 1), ("jump<=1", 2), ("rf=3", 0)],
+)
+def test_jump_is_a_shape_like_the_receptive_field(run, clause, code):
+    result = run("stack", "conv out=8 kernel=3", "-i", "3x8x8", "--no-verify", "--expect", clause)
+    assert result.exit_code == code, result.stderr
+
+
+def test_a_missing_spec_path_is_named_not_read_as_layers(run):
+    result = run("stack", "nets/student.yaml")
+    assert result.exit_code == 2 and "nets/student.yaml: no such spec file" in result.stderr

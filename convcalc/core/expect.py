@@ -24,7 +24,7 @@ _SCALES = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "kib": 2**10,
 # ASCII digits only, as every size and count convcalc reads (int() would take the full-width '２７０').
 _NUMBER = re.compile(r"^(\d+(?:\.\d+)?)\s*(k|m|g|t|kib|mib|gib)?$", re.IGNORECASE | re.ASCII)
 _SHAPE = re.compile(r"\d+(x\d+)*", re.ASCII)
-_SHAPED = ("output_shape", "receptive_field", "effective_kernel")
+_SHAPED = ("output_shape", "receptive_field", "effective_kernel", "jump")
 # The whole run of operator characters is the operator, so '=<' or '<<' is refused, not half-read.
 _CLAUSE = re.compile(r"([^<>=!]*)([<>=!]+)(.*)", re.DOTALL)
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {

@@ -223,7 +223,8 @@ def _per_dim(layer: Mapping[str, Any], key: str, dim: int, default: int = 1) -> 
         raise InvalidSpecError(
             key,
             f"{'x'.join(map(str, value))} has {len(value)} values but the input is {dim}-D; "
-            f"write {dim} values such as {'x'.join([str(value[0])] * dim)}, or one value",
+            f"write {dim} {'value' if dim == 1 else 'values'} such as {'x'.join([str(value[0])] * dim)}, "
+            "or one value",
         )
     return tuple(value)
 

@@ -115,6 +115,11 @@ def load_stack(source: str) -> StackSpec:
         looks_like_path = ("/" in source or "." in source) and "=" not in source and ";" not in source
         if looks_like_path and Path(source).is_file():
             raise SpecFileError(f"{source}: a spec file must end in .toml or .json")
+        if looks_like_path:
+            raise SpecFileError(
+                f"{source}: no such spec file; give a .toml or .json file, or layers inline such as "
+                "'conv out=16 kernel=3; relu'"
+            )
         return parse_stack(source, "inline")
     return parse_stack(read_file(source), suffix[1:])
 

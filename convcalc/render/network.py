@@ -202,4 +202,5 @@ def _verification_line(report: NetworkReport, versions: bool) -> str:
         verdict += "; the totals are torch's own count"
     if v.mode == "meta":
         verdict += "; memory is not measured on meta, which allocates nothing"
-    return f"verified on {v.device}: {v.reason}{tools} (FLOPs by {v.flop_witness}): {verdict}"
+    where = "verified" if v.reason.startswith("counted on") else f"verified on {v.device}"  # says where
+    return f"{where}: {v.reason}{tools} (FLOPs by {v.flop_witness}): {verdict}"
