@@ -229,7 +229,7 @@ PARSE_ERRORS = [
     ("conv out=4 kernel=3 padding_mode=wrap", "layer 1 (conv): padding_mode: got 'wrap'; it must be one of"),
     ("dropout p=1.5", "layer 1 (dropout): p: got 1.5; it must be a number in [0, 1]"),
     ("relu name=a.b", "layer 1 (a.b, relu): name: got 'a.b'; it must be 1 to 64 letters, digits, _ or -"),
-    ("relu; relu name=relu1", "layer 2 (relu1, relu): name: already used by layer 1; names must be unique"),
+    ("relu name=a; relu name=a", "layer 2 (a, relu): name: already used by layer 1; names must be unique"),
     ("relu kernel 3", "layer 1 (relu): 'kernel' is not key=value; write e.g. kernel=3"),
     ("conv out=4 out=5 kernel=3", "layer 1 (conv): out: given twice; keep one"),
     (
@@ -303,7 +303,7 @@ ANALYSIS_ERRORS = [
     (
         "conv out=6 kernel=3 groups=4",
         "3x8x8",
-        "layer 1 (conv1, conv): groups: C_IN=3 is not divisible by group",
+        "layer 1 (conv1, conv): groups: input channels=3 is not divisible by group",
     ),
     (
         "conv out=6 kernel=9",
@@ -492,3 +492,22 @@ def test_shapes_agree_with_a_chain_of_single_layer_analyses(layers: list[str], c
             shape = (*shape[:2], *window.output_spatial)
         assert row.output_shape == shape
     assert result.macs == sum(row.conv.macs for row in result.layers if row.conv)
+
+
+def test_default_names_step_around_the_names_given():
+    """A default name never takes one the spec gives to a later layer: no clash the user did not write."""
+    names = [
+        layer["name"]
+        for layer in parse_stack(
+            "relu; relu name=relu1; dwsep out=4 kernel=1; relu name=dwsep1", "inline"
+        ).layers
+    ]
+    assert names == ["relu2", "relu1", "dwsep2.dw", "dwsep2.pw", "dwsep1"]
+
+
+def test_spec_errors_name_fields_not_command_line_options():
+    with pytest.raises(SpecFileError) as caught:
+        analyze_stack(
+            parse_stack("conv out=4 kernel=11 padding_mode=reflect padding=1", "inline").layers, (3, 8, 8)
+        )
+    assert "--" not in str(caught.value) and "C_IN" not in str(caught.value)

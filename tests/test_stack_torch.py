@@ -591,12 +591,8 @@ def test_every_row_is_the_module_of_its_name():
         ("relu name=forward", "layer 1 (forward, relu): name: 'forward' is taken by torch.nn.Sequential"),
         ("dwsep out=4 kernel=1 name=training", "layer 1 (training.dw, depthwise): name: 'training' is taken"),
         (
-            "relu name=dwsep1; dwsep out=4 kernel=1",
-            "layer 2 (dwsep1.dw, depthwise): name: 'dwsep1' is already",
-        ),
-        (
-            "dwsep out=4 kernel=1; relu name=dwsep1",
-            "layer 3 (dwsep1, relu): name: 'dwsep1' is already the name",
+            "dwsep out=4 kernel=1 name=block; relu name=block",
+            "layer 3 (block, relu): name: 'block' is already the name",
         ),
     ],
 )

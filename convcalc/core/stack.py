@@ -26,6 +26,7 @@ padding positions, so they can exceed the input. The window of each kind:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from math import prod
@@ -45,6 +46,7 @@ _FIELD = {option: field for field, option in OPTION.items()} | {
     "KERNEL": "kernel",
     "--output-padding": "output_padding",
     "--padding-mode": "padding_mode",
+    "--input": "input",  # a layer's input: the one before it gives it, or --input
 }
 _CONV_FIELDS = {
     "stride",
@@ -153,7 +155,12 @@ def _check_run(input_shape: Size, batch: int, dtype: str) -> None:
 
 
 def _body(exc: InvalidSpecError) -> str:
-    return str(exc).removeprefix(f"{exc.param}: ")
+    """The message, with the options of `convcalc conv` it names written as a spec's fields."""
+    body = str(exc).removeprefix(f"{exc.param}: ")
+    return _OPTION_WORD.sub(lambda m: _FIELD.get(m[0], m[0]), body)
+
+
+_OPTION_WORD = re.compile(r"--[a-z-]+|\bC_IN\b|\bC_OUT\b|\bKERNEL\b")
 
 
 def layer_step(layer: Mapping[str, Any], shape: Size, dtype: str) -> Step:

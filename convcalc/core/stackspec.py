@@ -168,10 +168,14 @@ def build_layers(raw_layers: Any, inline: bool) -> tuple[dict[str, Any], ...]:
     _expand(nodes, "", layers)
     counters: Counter[str] = Counter()
     seen: dict[str, int] = {}
+    given = {layer["name"] for layer in layers if layer.get("name")}  # default names step around them
     for index, layer in enumerate(layers, 1):
         base, part = layer.pop("base"), layer.pop("part", "")
         prefix = _PREFIX.get(base, base)
-        counters[prefix] += part != ".pw"  # a depthwise-separable pair shares one number
+        if part != ".pw":  # a depthwise-separable pair shares one number
+            counters[prefix] += 1
+            while f"{prefix}{counters[prefix]}" in given:
+                counters[prefix] += 1
         name = layer.pop("name", None) or f"{prefix}{counters[prefix]}"
         order = KINDS[layer["kind"]].fields
         layers[index - 1] = layer = {
