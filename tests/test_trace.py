@@ -116,3 +116,17 @@ def test_shortcut_leaves_the_rest_to_torch(op, args):
     from convcalc.measure.shortcut import _answer
 
     assert _answer(op, args, {}) is None
+
+
+def test_a_tuple_output_gives_its_first_tensor_as_the_output():
+    class Two(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            y = self.conv(x)
+            return y, y.sum()
+
+    traced = trace(Two(), torch.zeros(1, 3, 8, 8, device="meta"), "float32")
+    assert traced.output_shape == traced.records[0].output_shape == (1, 4, 6, 6)

@@ -85,7 +85,8 @@ def trace(model: Any, x: Any, dtype: str, shortcut: bool = True) -> Trace:
         finally:
             for handle in handles:
                 handle.remove()
-    shape = tuple(y.shape) if isinstance(y, torch.Tensor) else None
+    first = _first_tensor(y)  # a model may return a tuple or a dict: its first tensor, as on its row
+    shape = tuple(first.shape) if first is not None else None
     return Trace(_with_uncalled(order, records), tally.total(), tally.witness, tally.note, shape)
 
 
