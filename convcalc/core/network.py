@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import formulas
-from .results import COUNTING, SCHEMA_VERSION, ConvResult, Expectation, Verification
+from .results import COUNTING, SCHEMA_VERSION, ConvResult, Expectation, Verification, json_value
 from .spec import DTYPE_BYTES, Size
 from .stack import StackResult
 
@@ -104,14 +104,16 @@ class LayerRow:
             "calls": self.calls,
             "modelled": self.analytic is not None,
             "settings": self.settings,
-            "input_shape": _plain(self.input_shape),
+            "input_shape": json_value(self.input_shape),
         }
-        out.update({key: _plain(self.figure(key)) for key in ROW_FIGURES if "bytes" not in key})
+        out.update({key: json_value(self.figure(key)) for key in ROW_FIGURES if "bytes" not in key})
         out["memory"] = {key: self.figure(key) for key in ("param_bytes", "output_bytes")}
         conv = (self.analytic or {}).get("conv")
         if conv:  # the keys of `convcalc conv` that only a convolution has
-            out |= {k: _plain(v) for k, v in conv.items()}
-        out["measured"] = None if self.measured is None else {k: _plain(v) for k, v in self.measured.items()}
+            out |= {k: json_value(v) for k, v in conv.items()}
+        out["measured"] = (
+            None if self.measured is None else {k: json_value(v) for k, v in self.measured.items()}
+        )
         out["ok"] = self.ok
         return out
 
@@ -160,17 +162,13 @@ class NetworkReport:
             "batch": self.batch,
             "dtype": self.dtype,
             "layers": [row.to_dict() for row in self.layers],
-            "total": {key: _plain(self.total.get(key)) for key in TOTALS},
+            "total": {key: json_value(self.total.get(key)) for key in TOTALS},
             "convention": NETWORK_CONVENTION,
             "verification": self.verification.to_dict() if self.verification else None,
             "expectations": [e.to_dict() for e in self.expectations],
             "notes": list(self.notes),
             "ok": self.ok,
         }
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
 
 
 def analytic_figures(

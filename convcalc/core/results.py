@@ -140,12 +140,12 @@ class Verification:
             "torchinfo_version": self.torchinfo_version,
             "flop_witness": self.flop_witness,
             "warnings": list(self.warnings),
-            "measured": {c.key: _plain(c.measured) for c in self.checks if c.measured is not None},
+            "measured": {c.key: json_value(c.measured) for c in self.checks if c.measured is not None},
             "checks": [
                 {
                     "key": c.key,
-                    "analytic": _plain(c.analytic),
-                    "measured": _plain(c.measured),
+                    "analytic": json_value(c.analytic),
+                    "measured": json_value(c.measured),
                     "ok": c.ok,
                     "note": c.note,
                 }
@@ -170,7 +170,7 @@ class Expectation:
             "key": self.key,
             "op": self.op,
             "expected": self.expected,
-            "actual": _plain(self.actual),
+            "actual": json_value(self.actual),
             "ok": self.ok,
         }
 
@@ -231,5 +231,6 @@ def _figure_rows(result: ConvResult) -> list[tuple[str, str, Any]]:
     return [(key, label, figures[key]) for key, label in FIGURES.items()]
 
 
-def _plain(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """A figure as JSON holds it: shapes (tuples) as lists."""
     return list(value) if isinstance(value, tuple) else value

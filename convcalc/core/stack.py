@@ -35,7 +35,7 @@ from typing import Any
 from . import formulas
 from .analysis import analyze
 from .errors import InvalidSpecError, SpecFileError
-from .results import ConvResult
+from .results import ConvResult, json_value
 from .spec import DTYPE_BYTES, OPTION, ConvSpec, Size
 from .stackspec import ACTIVATION_KINDS
 
@@ -301,9 +301,7 @@ def receptive(field: Size | None, jump: Size | None, step: Step) -> tuple[Size |
 def _row(
     layer: Mapping[str, Any], shape: Size, step: Step, field: Size | None, jump: Size | None, dtype: str
 ) -> StackLayer:
-    settings = {
-        k: list(v) if isinstance(v, tuple) else v for k, v in layer.items() if k not in ("kind", "name")
-    }
+    settings = {k: json_value(v) for k, v in layer.items() if k not in ("kind", "name")}
     return StackLayer(
         name=layer["name"],
         kind=layer["kind"],

@@ -16,15 +16,13 @@ from ..core import formulas
 from ..core.errors import InvalidSpecError
 from ..core.network import LayerRow, NetworkReport, analytic_figures, totals
 from ..core.plan import FREE_SHARE, INT64, Plan, choose, gib, oversized
-from ..core.results import Check, Verification
+from ..core.results import Check, Verification, json_value
 from ..core.spec import DTYPE_BYTES
 from ..core.stack import StackResult
 from .build import build_stack
 from .target import build_model, load_target, output_to_stderr
 from .trace import ForwardError, Record, Trace, trace
-from .verify import compare, device_label, free_memory, recording_warnings, resolve_device, run_planned
-
-ON_META = "not measured: the meta device allocates nothing"
+from .verify import compare, free_memory, make_verification, recording_warnings, resolve_device, run_planned
 
 
 def verify_stack(
@@ -102,18 +100,9 @@ def _run_stack(result: StackResult, device: str) -> Trace:
 def network_verification(
     device: str, chosen: Plan, checks: list[Check], traced: Trace | None
 ) -> Verification:
-    import torch
-
-    note = traced.note if traced else ""
-    return Verification(
-        device=device_label(device),
-        mode=chosen.mode,
-        reason=chosen.reason + (f"; {note}" if note else ""),
-        torch_version=torch.__version__,
-        torchinfo_version=None,
-        checks=tuple(checks),
-        flop_witness=traced.witness if traced else None,
-    )
+    """The verification record conv's uses, with the trace's witness and its note."""
+    witness = {"witness": traced.witness, "witness_note": traced.note} if traced else None
+    return make_verification(device, chosen, checks, witness)
 
 
 def measured_figures(record: Record, on_meta: bool) -> dict[str, Any]:
@@ -162,16 +151,12 @@ def _model_row(record: Record, dtype: str, on_meta: bool) -> LayerRow:
         input_shape=record.input_shape,
         analytic=analytic,
         measured=measured_figures(record, on_meta),
-        settings={k: _listed(v) for k, v in (record.layer or {}).items() if k != "kind"},
+        settings={k: json_value(v) for k, v in (record.layer or {}).items() if k != "kind"},
         receptive_field=field.size if field else None,
         jump=field.jump if field else None,
         calls=record.calls,
         leaf=not list(record.module.children()),
     )
-
-
-def _listed(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
 
 
 def model_totals(model: Any, traced: Trace, x: Any, dtype: str) -> dict[str, Any]:

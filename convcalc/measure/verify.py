@@ -56,18 +56,18 @@ def verify(result: ConvResult, device: str = "cpu", full: bool = False) -> Verif
     device = resolve_device(device)
     chosen = plan([result], device, full)
     if chosen.mode == "skipped":
-        return _verification(device, chosen, [])
+        return make_verification(device, chosen, [])
     chosen, measured = run_planned(
         lambda dev: run_module(lambda d: build_layer(spec, d), spec, dev), chosen, device
     )
     if "rejected" in measured:
-        return _verification(device, chosen, [_rejected(measured["rejected"])])
+        return make_verification(device, chosen, [_rejected(measured["rejected"])])
     info, info_note = torchinfo_figures(measured["module"], measured["input"])
     checks = _checks(result, measured, info, info_note, device == "meta", chosen.mode == "meta")
-    return _verification(device, chosen, checks, measured, info)
+    return make_verification(device, chosen, checks, measured, info)
 
 
-def _verification(
+def make_verification(
     device: str, chosen: Plan, checks: list[Check], measured: dict | None = None, info: dict | None = None
 ) -> Verification:
     import torch
@@ -333,11 +333,11 @@ def verify_variant(result: Any, device: str = "cpu", full: bool = False) -> Veri
     variant = result.variant
     chosen = plan(list(result.stages), device, full)
     if chosen.mode == "skipped":
-        return _verification(device, chosen, [])
+        return make_verification(device, chosen, [])
     build = lambda dev: build_variant(variant, dev)  # noqa: E731
     chosen, measured = run_planned(lambda dev: run_module(build, variant.stages[0], dev), chosen, device)
     if "rejected" in measured:
-        return _verification(device, chosen, [_rejected(measured["rejected"])])
+        return make_verification(device, chosen, [_rejected(measured["rejected"])])
     figures, witness = result.figures(), measured["witness"]
     rows = [
         ("output_shape", "forward pass"),
@@ -363,7 +363,7 @@ def verify_variant(result: Any, device: str = "cpu", full: bool = False) -> Veri
         )
         for key, note in rows
     ]
-    return _verification(device, chosen, checks, measured)
+    return make_verification(device, chosen, checks, measured)
 
 
 def build_variant(variant: Any, device: str) -> Any:
