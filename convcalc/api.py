@@ -17,6 +17,7 @@ from .core.layers import as_spec
 from .core.network import NetworkReport, stack_rows, stack_totals
 from .core.results import Report
 from .core.spec import ConvSpec, IntOrSize, Size, check_device
+from .core.speed import bench_settings
 from .core.stack import analyze_stack
 from .core.stackspec import PRESETS, StackSpec, load_stack, parse_input, parse_stack
 from .core.stackspec import preset as read_preset
@@ -34,14 +35,19 @@ def conv_report(
     full: bool = False,
     expect: Sequence[str] = (),
     explain: bool = False,
+    bench: bool = False,
+    peak_tflops: float | None = None,
+    peak_gbps: float | None = None,
 ) -> Report:
-    """Analyze spec; unless verify is False, confirm it in torch on device; check expectations.
+    """Analyze spec; unless verify is False, confirm it in torch on device; check expectations; with
+    bench, time its forward pass there (peak_tflops and peak_gbps, the device's, give the roofline).
 
     spec is a ConvSpec or a torch convolution module (nn.Conv2d(3, 4, 3), ...), whose settings are read
     into one; input_size, batch and dtype, when given, replace the spec's (a module's dtype is its weight's).
     """
     spec = as_spec(spec, input_size=input_size, batch=batch, dtype=dtype)
     check_device(device)
+    peaks = bench_settings(bench, device, peak_tflops, peak_gbps)
     result = analyze(spec)
     expectations = check_expectations(result.figures(), list(expect))  # bad clauses fail before torch loads
     verification = None
@@ -49,7 +55,12 @@ def conv_report(
         from .measure.verify import verify as run_verify  # imports torch lazily, inside its functions
 
         verification = run_verify(result, device=device, full=full)
-    return Report(result, verification, expectations, explain_lines(result) if explain else ())
+    timed = None
+    if peaks is not None:
+        from .measure.bench import bench_conv
+
+        timed = bench_conv(result, device, full, peaks)
+    return Report(result, verification, expectations, explain_lines(result) if explain else (), timed)
 
 
 def compare_report(
@@ -63,9 +74,14 @@ def compare_report(
     verify: bool = True,
     full: bool = False,
     expect: Sequence[str] = (),
+    bench: bool = False,
+    peak_tflops: float | None = None,
+    peak_gbps: float | None = None,
 ) -> CompareReport:
-    """Analyze every variant of base; unless verify is False, build each in torch on device."""
+    """Analyze every variant of base; unless verify is False, build each in torch on device; with bench,
+    time each variant's forward pass there."""
     check_device(device)
+    peaks = bench_settings(bench, device, peak_tflops, peak_gbps)
     variants = build_variants(base, groups, multiplier, bn, act)
     results = [None if v.skipped else analyze_variant(v) for v in variants]
     draft = CompareReport(base, tuple(VariantRow(v, r, None) for v, r in zip(variants, results)), verify)
@@ -75,7 +91,12 @@ def compare_report(
         from .measure.verify import verify_variant
 
         verifications = [r and verify_variant(r, device=device, full=full) for r in results]
-    rows = tuple(VariantRow(v, r, ver) for v, r, ver in zip(variants, results, verifications))
+    timed = [None] * len(variants)
+    if peaks is not None:
+        from .measure.bench import bench_variant
+
+        timed = [r and bench_variant(r, device, full, peaks) for r in results]
+    rows = tuple(VariantRow(*row) for row in zip(variants, results, verifications, timed))
     return CompareReport(base, rows, verify, expectations)
 
 
@@ -91,11 +112,14 @@ def stack_report(
     full: bool = False,
     expect: Sequence[str] = (),
     title: str | None = None,
+    bench: bool = False,
+    peak_tflops: float | None = None,
+    peak_gbps: float | None = None,
 ) -> NetworkReport:
     """Analyze a stack (a .toml or .json file, an inline string, a parsed StackSpec, or a shipped preset
     by name: mobilenet_v1, vgg16) on an input
     (C, *spatial) -- input_size, else the spec's own; unless verify is False, build it in torch as one
-    nn.Sequential on device and compare every layer."""
+    nn.Sequential on device and compare every layer; with bench, time its forward pass there."""
     if (spec is None) == (preset is None):
         both = spec is not None
         raise SpecFileError(
@@ -109,17 +133,22 @@ def stack_report(
     if shape is None:
         raise InvalidSpecError("--input", "the spec names no input; give one, e.g. --input 3x224x224")
     check_device(device)
+    peaks = bench_settings(bench, device, peak_tflops, peak_gbps)
     result = analyze_stack(stack.layers, shape, batch, dtype)
     name = title or preset or (spec if isinstance(spec, str) and len(spec) <= 60 else "stack")
     report = NetworkReport("stack", name, result.input_shape, dtype, stack_rows(result), stack_totals(result))
-    expectations = check_expectations(report.figures(), list(expect))  # bad clauses fail before torch loads
+    report = replace(report, expectations=check_expectations(report.figures(), list(expect)))
+    if peaks is not None:  # bad --expect clauses and peaks have failed before torch loads
+        from .measure.bench import bench_stack
+
+        report = replace(report, bench=bench_stack(result, device, full, peaks))
     if not verify:
-        return replace(report, expectations=expectations)
+        return report
     from .measure.network import verify_stack
 
     verification, measured = verify_stack(result, device=device, full=full)
     rows = tuple(replace(row, measured=measured.get(row.name)) for row in report.layers)
-    return replace(report, layers=rows, verification=verification, expectations=expectations)
+    return replace(report, layers=rows, verification=verification)
 
 
 def model_report(
@@ -132,10 +161,14 @@ def model_report(
     expect: Sequence[str] = (),
     depth: int | None = 3,
     title: str | None = None,
+    bench: bool = False,
+    peak_tflops: float | None = None,
+    peak_gbps: float | None = None,
 ) -> NetworkReport:
     """Trace a torch module (or TARGET, `package.module:callable` or `file.py:callable`, built here on
     device; meta allocates no weights) on an input (C, *spatial) and count every layer; the totals are
-    torch's own. A module given is run where its parameters are; dtype, when given, converts it."""
+    torch's own. A module given is run where its parameters are; dtype, when given, converts it. With
+    bench, its forward pass is timed where it ran for real (not on meta)."""
     from .measure.network import run_model
 
     shape = parse_input(input_size)
@@ -143,5 +176,6 @@ def model_report(
         raise InvalidSpecError("--batch", f"got {batch!r}; it must be a positive integer")
     if isinstance(model, str):
         check_device(device)
-    report = run_model(model, shape, batch, dtype, device, title, depth)
+    peaks = bench_settings(bench, device if isinstance(model, str) else "", peak_tflops, peak_gbps)
+    report = run_model(model, shape, batch, dtype, device, title, depth, peaks)
     return replace(report, expectations=check_expectations(report.figures(), list(expect)))

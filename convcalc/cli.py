@@ -195,6 +195,29 @@ Expect = Annotated[
     ),
 ]
 
+BenchOpt = Annotated[
+    bool,
+    typer.Option(
+        "--bench",
+        help="Time the real forward pass (torch.utils.benchmark): latency, FLOP/s, memory traffic, "
+        "intensity, roofline.",
+    ),
+]
+PeakTflops = Annotated[
+    float | None,
+    typer.Option(
+        metavar="TFLOPS", help="The device's peak TFLOP/s, for --bench's roofline.", show_default=False
+    ),
+]
+PeakGbps = Annotated[
+    float | None,
+    typer.Option(
+        metavar="GBPS",
+        help="The device's peak memory bandwidth in GB/s, for --bench's roofline.",
+        show_default=False,
+    ),
+]
+
 
 def no_digit_limit() -> None:
     """Arguments and spec values are parsed (and capped at MAX_DIGITS); figures built from them, and
@@ -221,6 +244,11 @@ def _spec(options: dict[str, Any], **layer: Any) -> ConvSpec:
         input_size=None if o["input_size"] is None else parse_size(o["input_size"], "--input"),
         **layer,
     )
+
+
+def _speed(bench: bool, peak_tflops: float | None, peak_gbps: float | None) -> dict[str, Any]:
+    """--bench and its peaks, as the API takes them."""
+    return {"bench": bench, "peak_tflops": peak_tflops, "peak_gbps": peak_gbps}
 
 
 def _problems(mismatches: list[tuple[str, Any]], expectations: Any) -> list[str]:
@@ -292,6 +320,9 @@ def conv(
     explain: Annotated[
         bool, typer.Option("--explain", help="Show each formula with the numbers filled in.")
     ] = False,
+    bench: BenchOpt = False,
+    peak_tflops: PeakTflops = None,
+    peak_gbps: PeakGbps = None,
 ) -> None:
     """One convolution layer: figures computed analytically, then confirmed by the real torch layer."""
     check_format(fmt.value, explain)
@@ -305,7 +336,15 @@ def conv(
     )
     if depthwise:
         spec = _depthwise(spec, count)
-    report = conv_report(spec, device=device, verify=verify, full=full, expect=expect or (), explain=explain)
+    report = conv_report(
+        spec,
+        device=device,
+        verify=verify,
+        full=full,
+        expect=expect or (),
+        explain=explain,
+        **_speed(bench, peak_tflops, peak_gbps),
+    )
     problems = _problems([("", c) for c in differing(report)], report.expectations)
     _finish(render(report, fmt.value, **_stream(fmt)), report.ok, problems)
 
@@ -366,6 +405,9 @@ def compare(
     full: Full = False,
     fmt: FormatOpt = Format.table,
     expect: Expect = None,
+    bench: BenchOpt = False,
+    peak_tflops: PeakTflops = None,
+    peak_gbps: PeakGbps = None,
 ) -> None:
     """A standard convolution beside its grouped, depthwise, pointwise and separable alternatives."""
     spec = _spec(locals(), bias=(not bn) if bias is None else bias)
@@ -379,6 +421,7 @@ def compare(
         verify=verify,
         full=full,
         expect=expect or (),
+        **_speed(bench, peak_tflops, peak_gbps),
     )
     mismatches = [
         (f"{row.variant.name}.", c)

@@ -13,6 +13,7 @@ import typer
 from .api import model_report, stack_report
 from .cli import (
     Batch,
+    BenchOpt,
     Command,
     Device,
     DType,
@@ -21,9 +22,12 @@ from .cli import (
     Format,
     FormatOpt,
     Full,
+    PeakGbps,
+    PeakTflops,
     Verify,
     _finish,
     _problems,
+    _speed,
     _stream,
     app,
     no_digit_limit,
@@ -103,6 +107,9 @@ def stack(
     fmt: FormatOpt = Format.table,
     expect: Expect = None,
     columns: Columns = _ALL_DEFAULT,
+    bench: BenchOpt = False,
+    peak_tflops: PeakTflops = None,
+    peak_gbps: PeakGbps = None,
 ) -> None:
     """A stack of layers: each layer's figures and the totals, computed analytically, then confirmed by
     building the stack in torch as one nn.Sequential. Spec files are data: nothing in them is run.
@@ -123,6 +130,7 @@ def stack(
         full=full,
         expect=expect or (),
         title=None if spec is None else _title(spec),
+        **_speed(bench, peak_tflops, peak_gbps),
     )
     _exit(report, fmt, chosen)
 
@@ -191,6 +199,9 @@ def model(
     fmt: FormatOpt = Format.table,
     expect: Expect = None,
     columns: Columns = _ALL_DEFAULT,
+    bench: BenchOpt = False,
+    peak_tflops: PeakTflops = None,
+    peak_gbps: PeakGbps = None,
 ) -> None:
     """A torch model, built by your code and traced once (on the meta device unless --device says
     otherwise): every module's figures, convcalc's beside torch's where convcalc models the layer, and
@@ -207,5 +218,6 @@ def model(
         device=device,
         expect=expect or (),
         depth=_depth(depth),
+        **_speed(bench, peak_tflops, peak_gbps),
     )
     _exit(report, fmt, chosen)

@@ -86,6 +86,7 @@ def keys(value, found=None):
     "command",
     [
         "conv 6 10 3 --expect params=1 --explain",
+        "conv 6 10 3 -i 8 --bench --peak-tflops 1 --peak-gbps 10",
         "compare 6 12 3 -g 4 --bn --expect dwsep.params=1",
         "stack 'conv out=4 kernel=3; bn eps=0.001 momentum=0.2; leaky negative_slope=0.2; "
         "dwsep out=8 kernel=3; maxpool kernel=2; adaptive_avgpool out=2; flatten; linear out=2; dropout' "

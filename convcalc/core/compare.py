@@ -25,6 +25,7 @@ class VariantRow:
     variant: Variant
     result: VariantResult | None  # None when skipped
     verification: Verification | None
+    bench: Any = None  # a core.speed.Bench with --bench
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,9 @@ class CompareReport:
         head = {"schema_version": SCHEMA_VERSION, "variant": row.variant.name, "title": row.variant.title}
         if row.result is None:
             return {**head, "skipped": row.variant.skipped}
+        return {**self._figures_dict(row, head), **({"bench": row.bench.to_dict()} if row.bench else {})}
+
+    def _figures_dict(self, row: VariantRow, head: dict[str, Any]) -> dict[str, Any]:
         r = row.result
         ratio_params, ratio_macs = self.ratios(r)
         spec = r.stages[0].spec

@@ -132,6 +132,7 @@ class NetworkReport:
     expectations: tuple[Expectation, ...] = ()
     notes: tuple[str, ...] = ()
     depth: int | None = None  # rows deeper than this are left out of the table (never the totals)
+    bench: Any = None  # a core.speed.Bench with --bench: the whole network's forward pass
 
     @property
     def ok(self) -> bool:
@@ -154,6 +155,7 @@ class NetworkReport:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        bench = {"bench": self.bench.to_dict()} if self.bench else {}
         return {
             "schema_version": SCHEMA_VERSION,
             "command": self.command,
@@ -168,6 +170,7 @@ class NetworkReport:
             "expectations": [e.to_dict() for e in self.expectations],
             "notes": list(self.notes),
             "ok": self.ok,
+            **bench,
         }
 
 

@@ -183,6 +183,7 @@ class Report:
     verification: Verification | None = None
     expectations: tuple[Expectation, ...] = ()
     explanation: tuple[str, ...] = field(default=())
+    bench: Any = None  # a core.speed.Bench with --bench
 
     @property
     def ok(self) -> bool:
@@ -223,6 +224,8 @@ class Report:
         }
         if self.explanation:
             out["explanation"] = list(self.explanation)
+        if self.bench:
+            out["bench"] = self.bench.to_dict()
         return out
 
 

@@ -18,7 +18,9 @@ from ..core.network import LayerRow, NetworkReport, analytic_figures, totals
 from ..core.plan import FREE_SHARE, INT64, Plan, choose, gib, oversized
 from ..core.results import Check, Verification, json_value
 from ..core.spec import DTYPE_BYTES
+from ..core.speed import Bench, Peaks
 from ..core.stack import StackResult
+from .bench import bench_run, model_traffic
 from .build import build_stack
 from .target import build_model, load_target, output_to_stderr
 from .trace import ForwardError, Record, Trace, trace
@@ -194,8 +196,10 @@ def run_model(
     device: str,
     title: str | None,
     depth: int | None,
+    peaks: Peaks | None = None,
 ) -> NetworkReport:
-    """Trace a module where it is, or build TARGET (a string) on device first: the rows, torch's totals."""
+    """Trace a module where it is, or build TARGET (a string) on device first: the rows, torch's totals;
+    with peaks, the forward pass timed where it ran for real."""
     notes: list[str] = []
     with recording_warnings() as lines, output_to_stderr():
         if isinstance(model, str):
@@ -225,9 +229,19 @@ def run_model(
         warnings=tuple(lines),
     )
     total = model_totals(model, traced, x, dtype)
+    timed = None if peaks is None else _bench_model(model, traced, x, dtype, peaks, verification)
     return NetworkReport(
-        "model", title, tuple(x.shape), dtype, rows, total, verification, (), tuple(notes), depth
+        "model", title, tuple(x.shape), dtype, rows, total, verification, (), tuple(notes), depth, timed
     )
+
+
+def _bench_model(model: Any, traced: Trace, x: Any, dtype: str, peaks: Peaks, verification: Any) -> Bench:
+    """The model's forward pass timed where it ran for real; on meta, why not."""
+    device = "cpu" if x.device.type == "cpu" else str(x.device)
+    chosen = Plan(verification.mode, verification.reason)
+    traffic = model_traffic(traced, dtype)
+    build = lambda _dev: model  # noqa: E731 -- built already, on x's device
+    return bench_run(build, tuple(x.shape), dtype, device, chosen, traced.flops, traffic, peaks)
 
 
 def _model_pass(model: Any, shape: tuple[int, ...], batch: int, dtype: str | None) -> tuple[Trace, Any]:

@@ -6,8 +6,26 @@ from fractions import Fraction
 
 from ..core.compare import COMPARE_CONVENTION, CompareReport, VariantRow
 from ..core.formulas import ratio
+from ..core.speed import SPEED_CONVENTION
 from .layer import check_format, expectation_lines, input_line, to_json, warning_lines
-from .sheet import BAR, BYTES, COUNT, MARK, RATIO, SHAPE, SI, TEXT, Cell, Column, Sheet, shape_text, write
+from .sheet import (
+    BAR,
+    BYTES,
+    COUNT,
+    MARK,
+    PERCENT,
+    RATIO,
+    SECONDS,
+    SHAPE,
+    SI,
+    TEXT,
+    Cell,
+    Column,
+    Sheet,
+    shape_text,
+    write,
+)
+from .speed import peaks_text
 
 BAR_WIDTH = 10
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -60,11 +78,14 @@ def compare_sheet(report: CompareReport, versions: bool = True) -> Sheet:
     bn = report.rows[0].variant.bn
     if bn:
         columns.insert(2, Column("buffers", "r", moves=8, key="buffers"))
+    timed = any(row.bench for row in report.rows)
+    if timed:
+        columns += bench_columns(report)
     if report.verified:
         columns.append(Column("torch", "c", key="verification_ok"))
     # the bar repeats MACs/std: left out
     columns.append(Column("MACs vs std", key="macs_bar", moves=2, listed=False))
-    rows = [_row(report, row, bn) for row in report.rows]
+    rows = [_row(report, row, len(columns)) for row in report.rows]
     return Sheet(
         title=f"compare: {report.standard.layer}",
         columns=columns,
@@ -75,17 +96,16 @@ def compare_sheet(report: CompareReport, versions: bool = True) -> Sheet:
     )
 
 
-def _row(report: CompareReport, row: VariantRow, bn: bool) -> list[Cell]:
+def _row(report: CompareReport, row: VariantRow, width: int) -> list[Cell]:
     r = row.result
-    if r is None:
-        blanks: list[Cell] = [(TEXT, None)] * (9 if bn else 8)
-        skipped = [(TEXT, row.variant.title), *blanks, (TEXT, "skipped")]
-        return skipped + ([(TEXT, None)] if report.verified else []) + [(BAR, "")]
+    if r is None:  # blanks up to the formula, which says why; then blanks, and no bar
+        skipped = [(TEXT, row.variant.title), *[(TEXT, None)] * (8 + row.variant.bn), (TEXT, "skipped")]
+        return skipped + [(TEXT, None)] * (width - len(skipped) - 1) + [(BAR, "")]
     ratio_params, ratio_macs = report.ratios(r)
     cells: list[Cell] = [
         (TEXT, row.variant.title),
         (COUNT, r.params),
-        *([(COUNT, r.buffers)] if bn else []),
+        *([(COUNT, r.buffers)] if row.variant.bn else []),
         (RATIO, ratio_params),
         (SI, r.macs),
         (SI, r.flops),
@@ -95,9 +115,68 @@ def _row(report: CompareReport, row: VariantRow, bn: bool) -> list[Cell]:
         (BYTES, r.activation_bytes),
         (TEXT, row.variant.formula),
     ]
+    if any(other.bench for other in report.rows):
+        cells += bench_cells(report, row)
     if report.verified:
         cells.append((MARK, row.verification.ok))
     return cells + [(BAR, bar(ratio_macs))]
+
+
+def bench_columns(report: CompareReport) -> list[Column]:
+    """--bench's columns: the latency, its ratio to the standard's beside MACs/std, rate, intensity."""
+    columns = [
+        Column("latency", "r", key="median_s"),
+        Column("time/std", "r", key="ratio_time"),
+        Column("FLOP/s", "r", moves=3, key="flops_per_s"),
+        Column("FLOP/B", "r", moves=4, key="intensity"),
+    ]
+    if any(row.bench and row.bench.roofline_fraction is not None for row in report.rows):
+        columns.append(Column("roofline", "r", moves=5, key="roofline_fraction"))
+    return columns
+
+
+def bench_cells(report: CompareReport, row: VariantRow) -> list[Cell]:
+    b, standard = row.bench, report.rows[0].bench
+    median = b and b.median_s
+    base = standard and standard.median_s
+    cells: list[Cell] = [
+        (SECONDS, median),
+        (RATIO, median / base if median and base else None),
+        (SI, None if median is None else round(b.flops_per_s)),
+        (RATIO, b and b.intensity),
+    ]
+    if any(other.bench and other.bench.roofline_fraction is not None for other in report.rows):
+        cells.append((PERCENT, b and b.roofline_fraction))
+    return cells
+
+
+def speed_notes(report: CompareReport) -> list[str]:
+    """How the variants were timed, which were not, and what the separable one's speed-up says."""
+    timed = [row for row in report.rows if row.bench]
+    if not timed:
+        return []
+    first = timed[0].bench
+    lines = [f"--bench on {first.device}: latency = median forward pass; time/std = latency / standard's"]
+    lines += [f"{row.variant.title}: {row.bench.skipped}" for row in timed if row.bench.skipped]
+    ran = next((row.bench for row in timed if row.bench.median_s is not None), None)
+    if ran is not None and ran.bound_flops_per_s is not None:
+        lines.append(f"roofline {peaks_text(ran)}: achieved FLOP/s over the bound at each one's intensity")
+    lines.append(_separable_speed(report))
+    return [line for line in lines if line] + [SPEED_CONVENTION]
+
+
+def _separable_speed(report: CompareReport) -> str:
+    """The classic surprise, in numbers: the separable variant's MAC ratio beside its time ratio."""
+    rows = {row.variant.name: row for row in report.rows}
+    std, dwsep = rows["standard"], rows.get("dwsep")
+    if not (dwsep and dwsep.bench and dwsep.bench.median_s and std.bench and std.bench.median_s):
+        return ""
+    macs = std.result.macs / dwsep.result.macs
+    faster = std.bench.median_s / dwsep.bench.median_s
+    return (
+        f"dw-separable: {macs:.3g}x fewer MACs, {faster:.3g}x faster; its intensity "
+        f"{dwsep.bench.intensity:.3g} FLOP/B against the standard's {std.bench.intensity:.3g}"
+    )
 
 
 def notes(report: CompareReport, versions: bool = True) -> list[str]:
@@ -118,6 +197,7 @@ def notes(report: CompareReport, versions: bool = True) -> list[str]:
     ]
     lines.append(_verification_line(report, versions))
     lines += warning_lines(row.verification for row in report.rows)
+    lines += speed_notes(report)
     if any(row.variant.bn for row in report.rows):
         lines.append(
             "--bn: params include BatchNorm's weight and bias; its buffers (running mean and var, "

@@ -12,6 +12,7 @@ from typing import Any
 from ..core.errors import FormatError
 from ..core.results import CONVENTION, Check, Report
 from .sheet import BYTES, COUNT, MARK, SHAPE, TEXT, Cell, Column, Sheet, shape_text, text, write
+from .speed import bench_lines
 
 FORMATS = ("table", "json", "csv", "markdown", "latex")
 
@@ -158,6 +159,7 @@ def headline(report: Report, versions: bool = True) -> list[str]:
         input_line(r.spec, r.input_shape, r.memory.dtype),
         verification_line(report.verification, versions),
         *warning_lines([report.verification]),
+        *bench_lines(report.bench),
         *expectation_lines(report.expectations),
         CONVENTION,
     ]

@@ -9,6 +9,7 @@ from ..core.errors import FormatError
 from ..core.network import NETWORK_CONVENTION, LayerRow, NetworkReport
 from .layer import check_format, expectation_lines, to_json, warning_lines
 from .sheet import BYTES, COUNT, SHAPE, SI, TEXT, Cell, Column, Sheet, shape_text, text, write
+from .speed import bench_lines
 
 # --columns: name -> (title, align, key, moves). The layer's name always comes first.
 COLUMNS = {
@@ -174,6 +175,7 @@ def notes(report: NetworkReport, shown: int, versions: bool = True) -> list[str]
     if report.verification and any(_verdict(row) == TORCH_ONLY for row in report.layers):
         lines.append(f"{TORCH_ONLY}: convcalc does not model the layer; its figures are torch's")
     lines += warning_lines([report.verification])
+    lines += bench_lines(report.bench, "the whole forward pass")
     lines += expectation_lines(report.expectations)
     lines.append(NETWORK_CONVENTION)
     return lines

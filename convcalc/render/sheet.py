@@ -20,6 +20,7 @@ from ..core.errors import printable
 # Cell kinds: how a value is written. (kind, value) pairs are the cells.
 COUNT, BYTES, SHAPE, TEXT, MARK, RATIO, BAR = "count", "bytes", "shape", "text", "mark", "ratio", "bar"
 SI = "si"  # a count written short for people (31.9M), exact in CSV
+SECONDS, PERCENT = "seconds", "percent"  # a duration (2.32 ms) and a fraction (12.3%); raw in CSV
 _SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 Cell = tuple[str, Any]
 _BYTE_UNITS = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"))  # below 1 MiB: exact bytes
@@ -81,6 +82,10 @@ def text(kind: str, value: Any, unit: tuple[int, str] | None = None) -> str:
         return f"{value:,}"
     if kind == RATIO:
         return f"{value:.3g}" if isinstance(value, float) else _g3(Decimal(value))
+    if kind == SECONDS:
+        return seconds(value)
+    if kind == PERCENT:
+        return f"{100 * value:.3g}%"
     if kind == SI:
         # A unit once the value rounds to 1.00 of it (999,999,999 is 1G, not 1e+3M); Decimal past 1e308.
         if 2000 * value >= 1999 * 10**15:  # past T: plain scientific (4.44e+23), never 4.44e+11T
@@ -88,6 +93,14 @@ def text(kind: str, value: Any, unit: tuple[int, str] | None = None) -> str:
         short = ((Decimal(value) / scale, suffix) for scale, suffix in _SI if 2000 * value >= 1999 * scale)
         return next((f"{_g3(v)}{suffix}" for v, suffix in short), str(value))
     return printable(str(value))
+
+
+def seconds(value: float) -> str:
+    """A duration at three significant digits in the unit that reads best: 2.32 ms, 90.5 us."""
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value * 1e9:.3g} ns"
 
 
 def _g3(value: Decimal) -> str:

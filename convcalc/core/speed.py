@@ -1,0 +1,147 @@
+"""--bench's figures: a measured latency beside the work and the memory traffic it implies. No torch.
+
+Minimum memory traffic: every module reads its input and its weights and writes its output once, so
+bytes = input + weights + output, summed over the modules a pass runs one after the other. Arithmetic
+intensity = FLOPs / bytes. With a device's peaks (FLOP/s and bytes/s) the roofline model bounds the
+achievable rate at min(peak FLOP/s, intensity x peak bytes/s); roofline_fraction is the achieved rate
+over that bound. A layer with few FLOPs per byte (a depthwise convolution) is bound by memory, so
+fewer MACs make it less faster than the MAC count suggests.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InvalidSpecError
+
+SPEED_CONVENTION = (
+    "latency: median of torch.utils.benchmark's timed blocks (warm-up and device sync included), forward "
+    "pass, no grad; FLOP/s = FLOPs (2 x MACs) / median; traffic = input + weights + output bytes of each "
+    "module, read or written once; intensity = FLOPs / traffic"
+)
+
+# Dense peaks from NVIDIA's datasheets, by a name torch reports: TFLOP/s per dtype as torch runs a
+# convolution (float32 on tensor cores as TF32, torch's default for cuDNN convolutions), and GB/s.
+# SXM boards; PCIe H100s report "PCIe" in their name.
+PEAKS: dict[str, tuple[dict[str, float], float]] = {
+    "H100 PCIe": ({"float32": 378.0, "float16": 756.5, "bfloat16": 756.5, "float64": 51.0}, 2000.0),
+    "H100": ({"float32": 494.5, "float16": 989.5, "bfloat16": 989.5, "float64": 67.0}, 3350.0),
+    "H200": ({"float32": 494.5, "float16": 989.5, "bfloat16": 989.5, "float64": 67.0}, 4800.0),
+    "A100-SXM4-80GB": ({"float32": 156.0, "float16": 312.0, "bfloat16": 312.0, "float64": 19.5}, 2039.0),
+    "A100-SXM4-40GB": ({"float32": 156.0, "float16": 312.0, "bfloat16": 312.0, "float64": 19.5}, 1555.0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Peaks:
+    """A device's ceilings: FLOP/s and bytes/s, each None where unknown, and where they came from."""
+
+    flops_per_s: float | None = None
+    bytes_per_s: float | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Bench:
+    """One timed forward pass, or why none ran (median_s None and `skipped` says why)."""
+
+    device: str
+    flops: int
+    bytes: int
+    median_s: float | None = None
+    iqr_s: float | None = None
+    runs: int = 0
+    peaks: Peaks = Peaks()
+    skipped: str = ""
+
+    @property
+    def flops_per_s(self) -> float | None:
+        return self.flops / self.median_s if self.median_s else None
+
+    @property
+    def intensity(self) -> float | None:
+        """FLOPs per byte of minimum traffic."""
+        return self.flops / self.bytes if self.bytes else None
+
+    @property
+    def bound_flops_per_s(self) -> float | None:
+        """The roofline: the rate the peaks allow at this intensity (one ceiling if only one is known)."""
+        ceilings = [self.peaks.flops_per_s] if self.peaks.flops_per_s else []
+        if self.peaks.bytes_per_s and self.intensity is not None:
+            ceilings.append(self.intensity * self.peaks.bytes_per_s)
+        return min(ceilings) if ceilings else None
+
+    @property
+    def bound(self) -> str:
+        """Which ceiling the roofline is at: 'compute', 'memory', or '' when the peaks are not both known."""
+        if not (self.peaks.flops_per_s and self.peaks.bytes_per_s and self.intensity is not None):
+            return ""
+        return "memory" if self.intensity * self.peaks.bytes_per_s < self.peaks.flops_per_s else "compute"
+
+    @property
+    def roofline_fraction(self) -> float | None:
+        achieved, bound = self.flops_per_s, self.bound_flops_per_s
+        return achieved / bound if achieved is not None and bound else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "median_s": self.median_s,
+            "iqr_s": self.iqr_s,
+            "runs": self.runs,
+            "flops": self.flops,
+            "flops_per_s": self.flops_per_s,
+            "bytes": self.bytes,
+            "intensity": self.intensity,
+            "peak_flops_per_s": self.peaks.flops_per_s,
+            "peak_bytes_per_s": self.peaks.bytes_per_s,
+            "peaks_from": self.peaks.source or None,
+            "bound": self.bound or None,
+            "roofline_flops_per_s": self.bound_flops_per_s,
+            "roofline_fraction": self.roofline_fraction,
+            "skipped": self.skipped or None,
+            "convention": SPEED_CONVENTION,
+        }
+
+
+def bench_settings(bench: bool, device: str, tflops: float | None, gbps: float | None) -> Peaks | None:
+    """The peaks to judge a --bench run by, or None without --bench; refused before any work: a bench
+    on the meta device (which computes nothing), or peaks without --bench (they would be ignored)."""
+    if not bench:
+        if tflops is not None or gbps is not None:
+            option = "--peak-tflops" if tflops is not None else "--peak-gbps"
+            raise InvalidSpecError(option, "it sets the roofline of a timed run; add --bench")
+        return None
+    if device == "meta":
+        raise InvalidSpecError(
+            "--bench", "it times real passes and the meta device computes nothing; use --device cpu or cuda"
+        )
+    return given_peaks(tflops, gbps)
+
+
+def given_peaks(tflops: float | None, gbps: float | None) -> Peaks:
+    """--peak-tflops and --peak-gbps as a Peaks, each a finite positive number or None."""
+    for option, value in (("--peak-tflops", tflops), ("--peak-gbps", gbps)):
+        if value is not None and not (math.isfinite(value) and 0 < value < 1e9):
+            raise InvalidSpecError(option, f"got {value}; it must be a positive number such as 67 or 3350")
+    if tflops is None and gbps is None:
+        return Peaks()
+    return Peaks(tflops and tflops * 1e12, gbps and gbps * 1e9, "given")
+
+
+def known_peaks(device_name: str, dtype: str, given: Peaks) -> Peaks:
+    """The given peaks, each one not given filled from PEAKS where the device's name is listed."""
+    entry = next(((name, peaks) for name, peaks in PEAKS.items() if name in device_name), None)
+    if entry is None or (given.flops_per_s and given.bytes_per_s):
+        return given
+    name, (tflops, gbps) = entry
+    flops = given.flops_per_s or (tflops[dtype] * 1e12 if dtype in tflops else None)
+    source = "given and " if given.source else ""
+    return Peaks(flops, given.bytes_per_s or gbps * 1e9, f"{source}{name} datasheet (dense)")
+
+
+def stage_bytes(input_bytes: int, param_bytes: int, output_bytes: int) -> int:
+    """A module's minimum traffic: read its input and weights, write its output."""
+    return input_bytes + param_bytes + output_bytes
