@@ -16,8 +16,9 @@ from .api import compare_report, conv_report
 from .core.errors import ConvCalcError, InvalidSpecError
 from .core.spec import DTYPE_BYTES, PADDING_MODES, ConvSpec, parse_count, parse_padding, parse_size
 from .core.variants import ACTIVATIONS
-from .render.compare import render_compare
+from .render.compare import plot_compare, render_compare
 from .render.layer import FORMATS, check_format, differing, render, value_text
+from .render.plot import check_plot_path
 
 Format = Enum("Format", {f: f for f in FORMATS}, type=str)
 DType = Enum("DType", {d: d for d in DTYPE_BYTES}, type=str)
@@ -218,6 +219,16 @@ PeakGbps = Annotated[
     ),
 ]
 
+PlotOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="FILE",
+        help="Also draw a plot for a paper: FILE.svg, .pdf or .png (needs the plot extra: "
+        "pip install 'convcalc[plot]').",
+        show_default=False,
+    ),
+]
+
 
 def no_digit_limit() -> None:
     """Arguments and spec values are parsed (and capped at MAX_DIGITS); figures built from them, and
@@ -408,9 +419,12 @@ def compare(
     bench: BenchOpt = False,
     peak_tflops: PeakTflops = None,
     peak_gbps: PeakGbps = None,
+    plot: PlotOpt = None,
 ) -> None:
     """A standard convolution beside its grouped, depthwise, pointwise and separable alternatives."""
     spec = _spec(locals(), bias=(not bn) if bias is None else bias)
+    if plot is not None:
+        check_plot_path(plot)  # a bad path or no matplotlib: say so before any work
     report = compare_report(
         spec,
         groups=None if groups is None else [parse_count(g, "--groups") for g in groups],
@@ -431,10 +445,13 @@ def compare(
         if c.ok is False
     ]
     problems = _problems(mismatches, report.expectations)
+    if plot is not None:
+        plot_compare(report, plot)
     _finish(render_compare(report, fmt.value, **_stream(fmt)), report.ok, problems)
 
 
 from . import cli_network  # noqa: E402, F401 -- registers `stack` and `model` on app
+
 
 
 def main() -> None:

@@ -150,6 +150,26 @@ def bench_cells(report: CompareReport, row: VariantRow) -> list[Cell]:
     return cells
 
 
+def plot_compare(report: CompareReport, path: str) -> int:
+    """The variants as points for a paper: MACs against measured latency with --bench, else params against
+    MACs; the Pareto front (lower is better on both) marked. Returns the points drawn."""
+    from .plot import Point, write_plot
+
+    rows = [row for row in report.rows if row.result]
+    timed = [row for row in rows if row.bench and row.bench.median_s is not None]
+    title = f"compare: {report.standard.layer}"
+    if timed:
+        device = timed[0].bench.device
+        points = [Point(row.variant.title, row.result.macs, 1e3 * row.bench.median_s) for row in timed]
+        axes = {"x_label": "MACs", "y_label": f"latency, ms (median, {device})"}
+        note = "MACs = multiply-accumulates; latency: median of torch.utils.benchmark, forward pass"
+    else:
+        points = [Point(row.variant.title, row.result.params, row.result.macs) for row in rows]
+        axes = {"x_label": "parameters", "y_label": "MACs"}
+        note = "MACs = multiply-accumulates, batch included"
+    return write_plot(path, points, **axes, title=title, note=note)
+
+
 def speed_notes(report: CompareReport) -> list[str]:
     """How the variants were timed, which were not, and what the separable one's speed-up says."""
     timed = [row for row in report.rows if row.bench]

@@ -1,0 +1,272 @@
+"""Plots for papers: one cost (MACs, params) against another (latency), the Pareto front marked and labelled;
+SVG, PDF or PNG through matplotlib, an optional extra imported only to draw. The points are read once, in
+constant memory: the Pareto front is kept exactly, the rest as a seeded reservoir sample."""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import importlib.util
+import io
+import math
+import os
+import random
+import textwrap
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..core.errors import ConvCalcError, printable
+
+if TYPE_CHECKING:  # matplotlib is an optional extra, imported only to draw
+    from matplotlib.figure import Figure
+
+SUFFIXES = (".svg", ".pdf", ".png")
+MAX_CLOUD = 20_000  # points drawn besides the front; a longer stream is sampled down to this many
+RASTERIZE_ABOVE = 2_000  # a larger cloud is drawn as an image inside the vector file, which stays small
+MAX_LABELS = 12  # front points labelled; a longer front gets a spread of labels
+MAX_LABEL_CHARS = 28
+SEED = 0
+LOG_DECADES = 2  # an axis goes logarithmic when its positive values span more than two decades
+MISSING = "--plot needs matplotlib, an optional extra: pip install 'convcalc[plot]'"
+_FONTS = {"font.size": 7, "xtick.labelsize": "small", "ytick.labelsize": "small", "legend.fontsize": "small"}
+# PDF fonts embedded as TrueType, as publishers ask; SVG text kept as text; the same SVG ids on every run
+_RC = {**_FONTS, "pdf.fonttype": 42, "svg.fonttype": "none", "svg.hashsalt": "convcalc"}
+_SAVE = {"dpi": 300, "bbox_inches": "tight", "pad_inches": 0.02}  # dpi: a PNG, or a cloud drawn as an image
+# the legend above the axes' right corner, under the title: inside, it would hide the costliest, slowest
+# points; at the left, the y axis' offset (1e6)
+_LEGEND = {"loc": "lower right", "bbox_to_anchor": (1, 1), "ncol": 2, "frameon": False, "borderaxespad": 0.1}
+_CORNERS = ((-1, -1), (1, -1), (1, 1), (-1, 1))  # where a label may go, below-left first
+_METADATA: dict[str, dict[str, Any]] = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {}}
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One configuration: its name and two costs, lower being better on both."""
+
+    label: str
+    x: float
+    y: float
+
+
+def check_plot_path(path: str) -> None:
+    """One line (ConvCalcError), before any work, when the plot could not be written. Imports nothing."""
+    file = Path(path)
+    suffix = file.suffix.lower()
+    if suffix not in SUFFIXES:
+        found = f"'{printable(file.suffix)}'" if file.suffix else "no suffix"
+        raise ConvCalcError(f"--plot: {printable(path)} must end in .svg, .pdf or .png, not {found}")
+    if file.is_dir():
+        raise ConvCalcError(f"--plot: {printable(path)} is a folder; give a file name ending in {suffix}")
+    if not file.parent.is_dir():
+        raise ConvCalcError(f"--plot: no folder {printable(str(file.parent))}; create it first")
+    with contextlib.suppress(ImportError, ValueError):  # ValueError: a module without a spec
+        if importlib.util.find_spec("matplotlib") is not None:
+            return
+    raise ConvCalcError(MISSING)
+
+
+class _Front:
+    """The Pareto front of the points added so far (lower is better on both axes): x strictly increasing,
+    y strictly decreasing; of equal points, the first added stays."""
+
+    def __init__(self) -> None:
+        self.xs: list[float] = []
+        self.points: list[Point] = []
+        self.count = 0  # points offered, on the front or not
+
+    def add(self, point: Point) -> None:
+        self.count += 1
+        i = bisect.bisect_right(self.xs, point.x)  # points[:i] have x <= point.x, the lowest y at i - 1
+        if i and self.points[i - 1].y <= point.y:
+            return  # dominated by, or equal to, a point already on the front
+        start = i - 1 if i and self.xs[i - 1] == point.x else i  # same x, higher y: dominated by point
+        end = i
+        while end < len(self.points) and self.points[end].y >= point.y:  # right of point, no lower
+            end += 1
+        self.xs[start:end] = [point.x]
+        self.points[start:end] = [point]
+
+
+def pareto_front(points: Iterable[Point]) -> list[Point]:
+    """The points no other point beats on both x and y (lower is better), sorted by x with y strictly
+    decreasing; one point per (x, y), the first given; non-finite points are skipped."""
+    front = _Front()
+    for point in points:
+        if _finite(point):
+            front.add(point)
+    return front.points
+
+
+def _finite(point: Point) -> bool:
+    try:
+        return math.isfinite(point.x) and math.isfinite(point.y)
+    except OverflowError:  # an int past a float's range
+        return False
+
+
+class _Reservoir:
+    """A uniform sample of at most `size` points, seeded: Li's algorithm L, which draws random numbers only
+    for the points it keeps (about size * log(n / size) of n), not for every point."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.points, self.rng = size, [], random.Random(SEED)
+        self.weight, self.next = 1.0, size - 1
+        self._skip()
+
+    def _skip(self) -> None:
+        """Move `next` to the index of the next point to keep."""
+        self.weight *= math.exp(math.log(1.0 - self.rng.random()) / self.size)
+        gap = math.log(1.0 - self.rng.random()) / math.log1p(-self.weight) if self.weight < 1.0 else 0.0
+        self.next += math.floor(gap) + 1
+
+    def keep(self, point: Point) -> None:
+        self.points[self.rng.randrange(self.size)] = point
+        self._skip()
+
+
+class _Sample:
+    """What a stream of points leaves: an exact front per sign quadrant (so the points a log axis drops take
+    no front point with them) and a reservoir sample of all."""
+
+    def __init__(self) -> None:
+        self.fronts = [_Front() for _ in range(4)]  # by quadrant: (x > 0) + 2 * (y > 0)
+        self.cloud = _Reservoir(MAX_CLOUD)
+
+    def read(self, points: Iterable[Point]) -> None:
+        fronts, cloud = self.fronts, self.cloud
+        for seen, point in enumerate(points):  # few allocations per point: a million take a second
+            if seen < MAX_CLOUD:
+                cloud.points.append(point)
+            elif seen == cloud.next:
+                cloud.keep(point)
+            if _finite(point):
+                fronts[(point.x > 0) + 2 * (point.y > 0)].add(point)
+
+    def kept(self) -> tuple[list[Point], list[Point], int, tuple[bool, bool]]:
+        """The front, the cloud and the count of the points the axes can show; which axes are logarithmic:
+        those whose positive values, among the points drawn, span more than two decades."""
+        cloud = [p for p in self.cloud.points if _finite(p)]
+        drawn = [*cloud, *chain.from_iterable(f.points for f in self.fronts)]
+        log_x, log_y = _decades(p.x for p in drawn) > LOG_DECADES, _decades(p.y for p in drawn) > LOG_DECADES
+        shown = [(q & 1 or not log_x) and (q & 2 or not log_y) for q in range(4)]
+        fronts = [front for front, show in zip(self.fronts, shown) if show]
+        front = pareto_front(chain.from_iterable(f.points for f in fronts))
+        cloud = [p for p in cloud if shown[(p.x > 0) + 2 * (p.y > 0)]]
+        return front, cloud, sum(f.count for f in fronts), (log_x, log_y)
+
+
+def _decades(values: Iterable[float]) -> float:
+    positive = [v for v in values if v > 0]
+    return math.log10(max(positive) / min(positive)) if positive else 0.0
+
+
+def write_plot(
+    path: str, points: Iterable[Point], *, x_label: str, y_label: str, title: str, note: str = ""
+) -> int:
+    """Write the figure; the number of points it stands for (finite, and positive on a log axis), whether
+    drawn or sampled away. The points are read once, lazily, in constant memory beside the front."""
+    check_plot_path(path)
+    sample = _Sample()
+    sample.read(points)
+    front, cloud, count, log = sample.kept()
+    if not count:
+        raise ConvCalcError("--plot: no valid configurations to plot")
+    fmt = Path(path).suffix.lower()[1:]
+    import matplotlib
+
+    with matplotlib.rc_context(_RC):
+        figure = _figure(front, cloud, log, (x_label, y_label, title, note))
+        data = io.BytesIO()
+        figure.savefig(data, format=fmt, metadata=_METADATA[fmt], **_SAVE)
+    _write_atomically(Path(path), data.getvalue())
+    return count
+
+
+def _figure(front: list[Point], cloud: list[Point], log: tuple[bool, bool], texts: tuple[str, ...]) -> Figure:
+    """A single-column figure: every point a grey dot, the front marked, joined by its staircase, labelled."""
+    from matplotlib.figure import Figure  # no pyplot: no global state, no display needed
+
+    x_label, y_label, title, note = (printable(text) for text in texts)  # a control character escaped
+    figure = Figure(figsize=(3.5, 2.6), layout="constrained")
+    ax = figure.add_subplot(xscale="log" if log[0] else "linear", yscale="log" if log[1] else "linear")
+    big = len(cloud) > RASTERIZE_ABOVE  # drawn as an image inside the vector file, which stays small
+    dots = ax.scatter(
+        [p.x for p in cloud], [p.y for p in cloud], s=2 if big else 6, c="0.65", linewidths=0, rasterized=big
+    )
+    xs, ys = [p.x for p in front], [p.y for p in front]
+    ax.step(xs, ys, where="post", color="tab:blue", linewidth=0.8)
+    (marks,) = ax.plot(xs, ys, "o", color="tab:blue", markersize=3)
+    for axis, name, is_log in zip((ax.xaxis, ax.yaxis), (x_label, y_label), log):  # a $ is a dollar:
+        axis.set_label_text(name + (", log scale" if is_log else ""), parse_math=False)  # not mathtext
+    ax.set_title(textwrap.fill(title, 48), parse_math=False, pad=14)  # 48 characters: the figure's width
+    ax.legend([dots, marks], ["configurations", "Pareto front"], borderpad=0, handletextpad=0.3, **_LEGEND)
+    ax.grid(True, linewidth=0.3, color="0.88")
+    ax.set_axisbelow(True)
+    _label_points(ax, front, cloud)
+    if note:  # a caption under the x label, left-aligned, wrapped to the figure's width
+        figure.supxlabel(
+            textwrap.fill(note, 85), x=0.01, ha="left", fontsize=5, color="0.3", parse_math=False
+        )
+    return figure
+
+
+def _label_points(ax: Any, front: list[Point], cloud: list[Point]) -> None:
+    """Label both ends of the front and a spread between; with a few points (compare), the others too, in
+    grey. A label goes below and left of its point, where the front leaves the plot empty, else in the first
+    other corner inside the axes and off the markers; the ends of the front and a few points take a corner
+    over a marker rather than none. Never over another label: where none is free, the point goes without."""
+    n, few = len(front), len(cloud) <= MAX_LABELS
+    spread = {round(k * (n - 1) / (MAX_LABELS - 1)) for k in range(MAX_LABELS)} if n > 1 else {0}
+    chosen = [front[i] for i in sorted(spread, key=lambda i: (0 < i < n - 1, i))]  # the ends first
+    others = [p for p in cloud if p not in front] if few else []  # few: the front is short too
+    ax.get_xlim()  # autoscale now, so that data -> axes fraction is final
+    marks = (ax.transData + ax.transAxes.inverted()).transform(
+        [(p.x, p.y) for p in [*chosen, *others, *front]]
+    )
+    pt = [ax.figure.dpi / 72 / size for size in ax.bbox.size]  # one point, as a fraction of the axes
+    placed: list[tuple[float, ...]] = []
+    for k, ((fx, fy), point) in enumerate(zip(marks, [*chosen, *others])):
+        label = printable(point.label)
+        label = label if len(label) <= MAX_LABEL_CHARS else label[: MAX_LABEL_CHARS - 1] + "…"
+        wide, high = len(label) * 3.4 * pt[0], 7 * pt[1]  # 5.5 pt type
+        tries = [(corner, marks) for corner in _CORNERS]
+        tries += [(corner, marks[:0]) for corner in _CORNERS] if few or k < 2 else []
+        for (sx, sy), obstacles in tries:
+            x0 = fx + (3 * pt[0] if sx > 0 else -3 * pt[0] - wide)  # 3 pt, 2 pt from the point
+            y0 = fy + (2 * pt[1] if sy > 0 else -2 * pt[1] - high)
+            if _free((x0, y0, x0 + wide, y0 + high), placed, obstacles, pt):
+                placed.append((x0, y0, x0 + wide, y0 + high))
+                ax.annotate(
+                    label, (point.x, point.y), (3 * sx, 2 * sy), textcoords="offset points", fontsize=5.5,
+                    ha="left" if sx > 0 else "right", va="bottom" if sy > 0 else "top", parse_math=False,
+                    color="black" if k < len(chosen) else "0.4",
+                )  # fmt: skip
+                break
+
+
+def _free(box: tuple[float, ...], placed: list[tuple[float, ...]], marks: Any, pt: list[float]) -> bool:
+    """Inside the axes, over no label placed and no marker (1.5 pt in radius)."""
+    x0, y0, x1, y1 = box
+    if x0 < 0 or y0 < 0 or x1 > 1 or y1 > 1:
+        return False
+    if any(x0 < b[2] and b[0] < x1 and y0 < b[3] and b[1] < y1 for b in placed):
+        return False
+    mx, my = marks[:, 0], marks[:, 1]
+    r = 1.5 * pt[0], 1.5 * pt[1]
+    return not ((mx > x0 - r[0]) & (mx < x1 + r[0]) & (my > y0 - r[1]) & (my < y1 + r[1])).any()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write beside the file, then rename over it: a failed write leaves no half a figure behind."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temp.write_bytes(data)  # a new file, as open() makes one: the umask applies
+        os.replace(temp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        reason = exc.strerror or type(exc).__name__
+        raise ConvCalcError(f"--plot: cannot write {printable(str(path))}: {reason}") from None
