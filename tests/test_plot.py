@@ -244,3 +244,21 @@ def test_checking_imports_no_matplotlib_and_writing_no_pyplot(tmp_path, mpl):
     """)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_compare_plots_its_variants(run, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "family.svg"
+    result = run(f"compare 6 12 3 --no-verify --plot {path}")
+    assert result.exit_code == 0, result.output
+    svg = path.read_text()
+    for title in ("standard", "grouped g=2", "dw-separable"):
+        assert title in svg
+    assert "parameters" in svg and "MACs" in svg  # no --bench: params against MACs
+
+
+def test_compare_plot_path_is_checked_before_any_work(run, tmp_path):
+    result = run(f"compare 6 12 3 --plot {tmp_path / 'missing' / 'x.svg'}")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("convcalc: error: --plot: no folder")
+    assert result.stdout == ""
