@@ -14,13 +14,14 @@ from .core.errors import InvalidSpecError, SpecFileError
 from .core.expect import check_expectations
 from .core.explain import explain as explain_lines
 from .core.layers import as_spec
-from .core.network import NetworkReport, stack_rows, stack_totals
+from .core.network import NetworkReport, stack_rows, stack_totals, with_backward
 from .core.results import Report
 from .core.spec import ConvSpec, IntOrSize, Size, check_device
 from .core.speed import bench_settings
 from .core.stack import analyze_stack
 from .core.stackspec import PRESETS, StackSpec, load_stack, parse_input, parse_stack
 from .core.stackspec import preset as read_preset
+from .core.training import conv_training, stack_training, variant_training
 from .core.variants import analyze_variant, build_variants
 
 
@@ -38,6 +39,7 @@ def conv_report(
     bench: bool = False,
     peak_tflops: float | None = None,
     peak_gbps: float | None = None,
+    backward: bool = False,
 ) -> Report:
     """Analyze spec; unless verify is False, confirm it in torch on device; check expectations; with
     bench, time its forward pass there (peak_tflops and peak_gbps, the device's, give the roofline).
@@ -49,18 +51,26 @@ def conv_report(
     check_device(device)
     peaks = bench_settings(bench, device, peak_tflops, peak_gbps)
     result = analyze(spec)
-    expectations = check_expectations(result.figures(), list(expect))  # bad clauses fail before torch loads
+    training = conv_training(result) if backward else None
+    figures = result.figures() | (training.figures() if training else {})
+    expectations = check_expectations(figures, list(expect))  # bad clauses fail before torch loads
     verification = None
     if verify:
         from .measure.verify import verify as run_verify  # imports torch lazily, inside its functions
 
         verification = run_verify(result, device=device, full=full)
+        if training and verification.mode != "skipped":
+            from .measure.backward import conv_training_checks
+
+            checks = conv_training_checks(result, training, device, full)
+            verification = replace(verification, checks=verification.checks + tuple(checks))
     timed = None
     if peaks is not None:
         from .measure.bench import bench_conv
 
         timed = bench_conv(result, device, full, peaks)
-    return Report(result, verification, expectations, explain_lines(result) if explain else (), timed)
+    explanation = explain_lines(result) if explain else ()
+    return Report(result, verification, expectations, explanation, timed, training)
 
 
 def compare_report(
@@ -77,27 +87,42 @@ def compare_report(
     bench: bool = False,
     peak_tflops: float | None = None,
     peak_gbps: float | None = None,
+    backward: bool = False,
 ) -> CompareReport:
     """Analyze every variant of base; unless verify is False, build each in torch on device; with bench,
-    time each variant's forward pass there."""
+    time each variant's forward pass there; with backward, add a training step's figures."""
     check_device(device)
     peaks = bench_settings(bench, device, peak_tflops, peak_gbps)
     variants = build_variants(base, groups, multiplier, bn, act)
     results = [None if v.skipped else analyze_variant(v) for v in variants]
-    draft = CompareReport(base, tuple(VariantRow(v, r, None) for v, r in zip(variants, results)), verify)
+    trainings = [variant_training(r, True, device) if r and backward else None for r in results]
+    rows = tuple(VariantRow(v, r, None, None, t) for v, r, t in zip(variants, results, trainings))
+    draft = CompareReport(base, rows, verify)
     expectations = check_expectations(draft.figures(), list(expect))  # bad clauses fail before torch loads
     verifications = [None] * len(variants)
     if verify:
         from .measure.verify import verify_variant
 
         verifications = [r and verify_variant(r, device=device, full=full) for r in results]
+        if backward:
+            verifications = [_with_training(r, v, device, full) for r, v in zip(results, verifications)]
     timed = [None] * len(variants)
     if peaks is not None:
         from .measure.bench import bench_variant
 
         timed = [r and bench_variant(r, device, full, peaks) for r in results]
-    rows = tuple(VariantRow(*row) for row in zip(variants, results, verifications, timed))
+    rows = tuple(VariantRow(*row) for row in zip(variants, results, verifications, timed, trainings))
     return CompareReport(base, rows, verify, expectations)
+
+
+def _with_training(result: Any, verification: Any, device: str, full: bool) -> Any:
+    """A variant's verification with its training step's checks added, where it ran at all."""
+    if result is None or verification.mode == "skipped":
+        return verification
+    from .measure.backward import variant_training_checks
+
+    checks = variant_training_checks(result, device, full)
+    return replace(verification, checks=verification.checks + tuple(checks))
 
 
 def stack_report(
@@ -115,11 +140,13 @@ def stack_report(
     bench: bool = False,
     peak_tflops: float | None = None,
     peak_gbps: float | None = None,
+    backward: bool = False,
 ) -> NetworkReport:
     """Analyze a stack (a .toml or .json file, an inline string, a parsed StackSpec, or a shipped preset
     by name: mobilenet_v1, vgg16) on an input
     (C, *spatial) -- input_size, else the spec's own; unless verify is False, build it in torch as one
-    nn.Sequential on device and compare every layer; with bench, time its forward pass there."""
+    nn.Sequential on device and compare every layer; with bench, time its forward pass there; with
+    backward, add a training step's figures (the batch needing no gradient), per layer and in total."""
     if (spec is None) == (preset is None):
         both = spec is not None
         raise SpecFileError(
@@ -137,6 +164,8 @@ def stack_report(
     result = analyze_stack(stack.layers, shape, batch, dtype)
     name = title or preset or (spec if isinstance(spec, str) and len(spec) <= 60 else "stack")
     report = NetworkReport("stack", name, result.input_shape, dtype, stack_rows(result), stack_totals(result))
+    if backward:
+        report = with_backward(report, *stack_training(result, device))
     report = replace(report, expectations=check_expectations(report.figures(), list(expect)))
     if peaks is not None:  # bad --expect clauses and peaks have failed before torch loads
         from .measure.bench import bench_stack
@@ -147,6 +176,14 @@ def stack_report(
     from .measure.network import verify_stack
 
     verification, measured = verify_stack(result, device=device, full=full)
+    if backward and verification.mode != "skipped":
+        from .measure.backward import stack_training_checks
+
+        checks, per_layer, ran_on = stack_training_checks(result, device, full)
+        if ran_on:  # convcalc's figures by torch's rules where it ran (half-precision BatchNorm differs)
+            report = with_backward(report, *stack_training(result, ran_on))
+        measured = {name: {**figures, **per_layer.get(name, {})} for name, figures in measured.items()}
+        verification = replace(verification, checks=verification.checks + tuple(checks))
     rows = tuple(replace(row, measured=measured.get(row.name)) for row in report.layers)
     return replace(report, layers=rows, verification=verification)
 
@@ -164,11 +201,13 @@ def model_report(
     bench: bool = False,
     peak_tflops: float | None = None,
     peak_gbps: float | None = None,
+    backward: bool = False,
 ) -> NetworkReport:
     """Trace a torch module (or TARGET, `package.module:callable` or `file.py:callable`, built here on
     device; meta allocates no weights) on an input (C, *spatial) and count every layer; the totals are
     torch's own. A module given is run where its parameters are; dtype, when given, converts it. With
-    bench, its forward pass is timed where it ran for real (not on meta)."""
+    bench, its forward pass is timed where it ran for real (not on meta); with backward, torch's count of
+    a training step is added (the batch needing no gradient)."""
     from .measure.network import run_model
 
     shape = parse_input(input_size)
@@ -177,5 +216,5 @@ def model_report(
     if isinstance(model, str):
         check_device(device)
     peaks = bench_settings(bench, device if isinstance(model, str) else "", peak_tflops, peak_gbps)
-    report = run_model(model, shape, batch, dtype, device, title, depth, peaks)
+    report = run_model(model, shape, batch, dtype, device, title, depth, peaks, backward)
     return replace(report, expectations=check_expectations(report.figures(), list(expect)))

@@ -219,6 +219,14 @@ PeakGbps = Annotated[
     ),
 ]
 
+BackwardOpt = Annotated[
+    bool,
+    typer.Option(
+        "--backward",
+        help="Add a training step: backward MACs (grad input, weight, bias) and training memory (weights, "
+        "grads, SGD-momentum and Adam state, saved activations), confirmed by torch's own backward.",
+    ),
+]
 PlotOpt = Annotated[
     str | None,
     typer.Option(
@@ -334,6 +342,7 @@ def conv(
     bench: BenchOpt = False,
     peak_tflops: PeakTflops = None,
     peak_gbps: PeakGbps = None,
+    backward: BackwardOpt = False,
 ) -> None:
     """One convolution layer: figures computed analytically, then confirmed by the real torch layer."""
     check_format(fmt.value, explain)
@@ -355,6 +364,7 @@ def conv(
         expect=expect or (),
         explain=explain,
         **_speed(bench, peak_tflops, peak_gbps),
+        backward=backward,
     )
     problems = _problems([("", c) for c in differing(report)], report.expectations)
     _finish(render(report, fmt.value, **_stream(fmt)), report.ok, problems)
@@ -419,6 +429,7 @@ def compare(
     bench: BenchOpt = False,
     peak_tflops: PeakTflops = None,
     peak_gbps: PeakGbps = None,
+    backward: BackwardOpt = False,
     plot: PlotOpt = None,
 ) -> None:
     """A standard convolution beside its grouped, depthwise, pointwise and separable alternatives."""
@@ -436,6 +447,7 @@ def compare(
         full=full,
         expect=expect or (),
         **_speed(bench, peak_tflops, peak_gbps),
+        backward=backward,
     )
     mismatches = [
         (f"{row.variant.name}.", c)

@@ -12,6 +12,7 @@ import typer
 
 from .api import model_report, stack_report
 from .cli import (
+    BackwardOpt,
     Batch,
     BenchOpt,
     Command,
@@ -57,10 +58,11 @@ Columns = Annotated[
 ]
 
 
-def _columns(text: str) -> list[str]:
+def _columns(text: str, backward: bool) -> list[str]:
+    """--columns as a list; the default gains --backward's columns when it is given."""
     columns = list(dict.fromkeys(c.strip().lower() for c in text.split(",") if c.strip()))
     check_columns(columns)
-    return columns
+    return columns + ["bwd-macs", "saved"] if backward and text == _ALL_DEFAULT else columns
 
 
 def _exit(report: NetworkReport, fmt: Format, columns: list[str]) -> None:
@@ -110,6 +112,7 @@ def stack(
     bench: BenchOpt = False,
     peak_tflops: PeakTflops = None,
     peak_gbps: PeakGbps = None,
+    backward: BackwardOpt = False,
 ) -> None:
     """A stack of layers: each layer's figures and the totals, computed analytically, then confirmed by
     building the stack in torch as one nn.Sequential. Spec files are data: nothing in them is run.
@@ -118,7 +121,7 @@ def stack(
     tanh, identity), maxpool, avgpool, adaptive_avgpool, flatten, linear, dropout, repeat times=N [ ... ].
     Their fields, the TOML and JSON forms and the presets: docs/networks.md."""
     no_digit_limit()
-    chosen = _columns(columns)
+    chosen = _columns(columns, backward)
     report = stack_report(
         spec,
         preset=preset_name,
@@ -131,6 +134,7 @@ def stack(
         expect=expect or (),
         title=None if spec is None else _title(spec),
         **_speed(bench, peak_tflops, peak_gbps),
+        backward=backward,
     )
     _exit(report, fmt, chosen)
 
@@ -202,12 +206,13 @@ def model(
     bench: BenchOpt = False,
     peak_tflops: PeakTflops = None,
     peak_gbps: PeakGbps = None,
+    backward: BackwardOpt = False,
 ) -> None:
     """A torch model, built by your code and traced once (on the meta device unless --device says
     otherwise): every module's figures, convcalc's beside torch's where convcalc models the layer, and
     torch's own totals. Only this command imports and runs code you name."""
     no_digit_limit()
-    chosen = _columns(columns)
+    chosen = _columns(columns, False)  # a model's rows have no per-layer backward figures
     if input_size is None:
         raise ConvCalcError("--input: required for a model, e.g. --input 3x224x224 (channels first)")
     report = model_report(
@@ -219,5 +224,6 @@ def model(
         expect=expect or (),
         depth=_depth(depth),
         **_speed(bench, peak_tflops, peak_gbps),
+        backward=backward,
     )
     _exit(report, fmt, chosen)

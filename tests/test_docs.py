@@ -86,7 +86,9 @@ def keys(value, found=None):
     "command",
     [
         "conv 6 10 3 --expect params=1 --explain",
-        "conv 6 10 3 -i 8 --bench --peak-tflops 1 --peak-gbps 10",
+        "conv 6 10 3 -i 8 --bench --peak-tflops 1 --peak-gbps 10 --backward",
+        "stack 'conv out=4 kernel=3; relu; flatten; linear out=2' -i 3x8x8 --backward",
+        "model bench/resnet.py:resnet50 -i 3x32x32 --depth 1 --backward",
         "compare 6 12 3 -g 4 --bn --expect dwsep.params=1",
         "stack 'conv out=4 kernel=3; bn eps=0.001 momentum=0.2; leaky negative_slope=0.2; "
         "dwsep out=8 kernel=3; maxpool kernel=2; adaptive_avgpool out=2; flatten; linear out=2; dropout' "

@@ -11,7 +11,7 @@ from math import prod
 from typing import Any
 
 from .formulas import ratio
-from .results import COUNTING, SCHEMA_VERSION, Expectation, Verification
+from .results import COUNTING, SCHEMA_VERSION, Expectation, Verification, backward_dict
 from .spec import ConvSpec
 from .variants import Variant, VariantResult
 
@@ -26,6 +26,7 @@ class VariantRow:
     result: VariantResult | None  # None when skipped
     verification: Verification | None
     bench: Any = None  # a core.speed.Bench with --bench
+    training: Any = None  # a core.training.Training with --backward
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class CompareReport:
             if row.result:
                 ratio_params, ratio_macs = self.ratios(row.result)
                 figures = {**row.result.figures(), "ratio_params": ratio_params, "ratio_macs": ratio_macs}
+                figures |= row.training.figures() if row.training else {}
                 out.update({f"{row.variant.name}.{k}": v for k, v in figures.items()})
         return out
 
@@ -76,7 +78,12 @@ class CompareReport:
         head = {"schema_version": SCHEMA_VERSION, "variant": row.variant.name, "title": row.variant.title}
         if row.result is None:
             return {**head, "skipped": row.variant.skipped}
-        return {**self._figures_dict(row, head), **({"bench": row.bench.to_dict()} if row.bench else {})}
+        out = self._figures_dict(row, head)
+        if row.bench:
+            out["bench"] = row.bench.to_dict()
+        if row.training:
+            out["backward"] = backward_dict(row.training)
+        return out
 
     def _figures_dict(self, row: VariantRow, head: dict[str, Any]) -> dict[str, Any]:
         r = row.result

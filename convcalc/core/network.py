@@ -8,13 +8,14 @@ model's are torch's own count (every parameter once, every call's FLOPs), as mod
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import formulas
 from .results import COUNTING, SCHEMA_VERSION, ConvResult, Expectation, Verification, json_value
 from .spec import DTYPE_BYTES, Size
 from .stack import StackResult
+from .training import TRAINING_CONVENTION
 
 NETWORK_CONVENTION = (
     COUNTING + "; a network's MACs are every op torch's flop counter counts (convolutions, matmuls, "
@@ -34,7 +35,8 @@ ROW_FIGURES = (
     "param_bytes",
     "output_bytes",
 )
-COMPARED = ("output_shape", "params", "buffers", "macs", "flops", "output_bytes")
+ROW_BACKWARD = ("backward_macs", "saved_bytes")  # a row's --backward figures, only with --backward
+COMPARED = ("output_shape", "params", "buffers", "macs", "flops", "output_bytes", *ROW_BACKWARD)
 TOTALS = (
     "params",
     "trainable_params",
@@ -108,6 +110,8 @@ class LayerRow:
         }
         out.update({key: json_value(self.figure(key)) for key in ROW_FIGURES if "bytes" not in key})
         out["memory"] = {key: self.figure(key) for key in ("param_bytes", "output_bytes")}
+        if any(self.figure(key) is not None for key in ROW_BACKWARD):
+            out["backward"] = {key: self.figure(key) for key in ROW_BACKWARD}
         conv = (self.analytic or {}).get("conv")
         if conv:  # the keys of `convcalc conv` that only a convolution has
             out |= {k: json_value(v) for k, v in conv.items()}
@@ -133,6 +137,8 @@ class NetworkReport:
     notes: tuple[str, ...] = ()
     depth: int | None = None  # rows deeper than this are left out of the table (never the totals)
     bench: Any = None  # a core.speed.Bench with --bench: the whole network's forward pass
+    # --backward's TRAINING_FIGURES: convcalc's for a stack, torch's own count for a model
+    backward: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -147,15 +153,18 @@ class NetworkReport:
     def figures(self) -> dict[str, Any]:
         """The totals by name, then every layer's figures as `name.figure`, for --expect."""
         out = {key: value for key, value in self.total.items() if value is not None}
+        out |= {key: value for key, value in (self.backward or {}).items() if value is not None}
         for row in self.layers:
-            for key in ROW_FIGURES:
+            for key in (*ROW_FIGURES, *ROW_BACKWARD):
                 value = row.figure(key)
                 if value is not None and row.name:
                     out.setdefault(f"{row.name}.{key}", value)
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        bench = {"bench": self.bench.to_dict()} if self.bench else {}
+        extra: dict[str, Any] = {"bench": self.bench.to_dict()} if self.bench else {}
+        if self.backward is not None:
+            extra["backward"] = {**self.backward, "convention": TRAINING_CONVENTION}
         return {
             "schema_version": SCHEMA_VERSION,
             "command": self.command,
@@ -170,7 +179,7 @@ class NetworkReport:
             "expectations": [e.to_dict() for e in self.expectations],
             "notes": list(self.notes),
             "ok": self.ok,
-            **bench,
+            **extra,
         }
 
 
@@ -285,3 +294,14 @@ def stack_totals(result: StackResult) -> dict[str, Any]:
         receptive_field=result.receptive_field,
         jump=result.jump,
     )
+
+
+def with_backward(report: NetworkReport, layers: tuple[Any, ...], total: Any) -> NetworkReport:
+    """A stack's report with --backward's figures (core.training's, per layer and in total) added."""
+    rows = tuple(
+        replace(
+            row, analytic={**row.analytic, "backward_macs": t.backward_macs, "saved_bytes": t.saved_bytes}
+        )
+        for row, t in zip(report.layers, layers)
+    )
+    return replace(report, layers=rows, backward=total.figures())

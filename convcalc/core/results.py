@@ -184,6 +184,7 @@ class Report:
     expectations: tuple[Expectation, ...] = ()
     explanation: tuple[str, ...] = field(default=())
     bench: Any = None  # a core.speed.Bench with --bench
+    training: Any = None  # a core.training.Training with --backward
 
     @property
     def ok(self) -> bool:
@@ -193,10 +194,13 @@ class Report:
     def checks(self) -> list[Check]:
         """One row per figure: torch's check where there is one, else the analytic figure alone."""
         by_key = {c.key: c for c in self.verification.checks} if self.verification else {}
-        rows = [
-            by_key.pop(key, Check(key, label, value, None, None))
-            for key, label, value in _figure_rows(self.result)
-        ]
+        figures = _figure_rows(self.result)
+        if self.training is not None:
+            from .training import TRAINING_FIGURES
+
+            values = self.training.figures()
+            figures += [(key, label, values[key]) for key, label in TRAINING_FIGURES.items()]
+        rows = [by_key.pop(key, Check(key, label, value, None, None)) for key, label, value in figures]
         return rows + list(by_key.values())
 
     def to_dict(self) -> dict[str, Any]:
@@ -226,12 +230,21 @@ class Report:
             out["explanation"] = list(self.explanation)
         if self.bench:
             out["bench"] = self.bench.to_dict()
+        if self.training:
+            out["backward"] = backward_dict(self.training)
         return out
 
 
 def _figure_rows(result: ConvResult) -> list[tuple[str, str, Any]]:
     figures = result.figures()
     return [(key, label, figures[key]) for key, label in FIGURES.items()]
+
+
+def backward_dict(training: Any) -> dict[str, Any]:
+    """--backward's figures as JSON holds them, with their convention."""
+    from .training import TRAINING_CONVENTION
+
+    return {**training.figures(), "convention": TRAINING_CONVENTION}
 
 
 def json_value(value: Any) -> Any:

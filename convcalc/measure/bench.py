@@ -93,9 +93,16 @@ def bench_run(
     peaks = known_peaks(label, _peak_dtype(device, dtype), given)
     if chosen.mode != "real":
         return Bench(label, flops, traffic, peaks=peaks, skipped=f"not timed: {chosen.reason}")
-    module = build(device).eval()
-    x = torch.zeros(input_shape, device=device, dtype=getattr(torch, dtype))
-    median, iqr, runs = time_module(module, x)
+    try:
+        module = build(device).eval()
+        x = torch.zeros(input_shape, device=device, dtype=getattr(torch, dtype))
+        median, iqr, runs = time_module(module, x)
+    except (torch.OutOfMemoryError, MemoryError):
+        return Bench(label, flops, traffic, peaks=peaks, skipped=f"not timed: out of memory on {device}")
+    except (RuntimeError, NotImplementedError, TypeError) as exc:  # a kernel the device lacks for the dtype
+        failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        why = f"not timed: the real pass failed on {device}: {failure}"
+        return Bench(label, flops, traffic, peaks=peaks, skipped=why)
     return Bench(label, flops, traffic, median, iqr, runs, peaks)
 
 

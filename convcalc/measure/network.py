@@ -63,8 +63,11 @@ def _verify_stack(
     return network_verification(device, chosen, checks, traced), layers
 
 
-def plan_stack(result: StackResult, device: str, full: bool) -> Plan:
-    """The conv layers' plan (memory, time, 64-bit limits), with the other layers' tensors added."""
+def plan_stack(
+    result: StackResult, device: str, full: bool, extra_bytes: int = 0, extra_macs: int = 0
+) -> Plan:
+    """The conv layers' plan (memory, time, 64-bit limits), with the other layers' tensors added (and
+    extra_bytes and extra_macs, a training step's beyond the forward pass)."""
     element = DTYPE_BYTES[result.dtype]
     for row in result.layers:
         why = oversized(f"{row.name} output", row.output_shape, element)
@@ -72,9 +75,9 @@ def plan_stack(result: StackResult, device: str, full: bool) -> Plan:
             return Plan("skipped", f"not verified: {why}; the figures are analytic only")
     convs = [row.conv for row in result.layers if row.conv is not None]
     others = [row for row in result.layers if row.conv is None]
-    extra = sum(row.activation_bytes + row.params * element for row in others)
+    extra = extra_bytes + sum(row.activation_bytes + row.params * element for row in others)
     extra += formulas.tensor_bytes(result.input_shape, element)
-    work = sum(row.macs + _window_work(row) for row in others)
+    work = extra_macs + sum(row.macs + _window_work(row) for row in others)
     free = None if device == "meta" else free_memory(device)
     return choose(convs, device, full, free, extra, work)
 
@@ -197,6 +200,7 @@ def run_model(
     title: str | None,
     depth: int | None,
     peaks: Peaks | None = None,
+    backward: bool = False,
 ) -> NetworkReport:
     """Trace a module where it is, or build TARGET (a string) on device first: the rows, torch's totals;
     with peaks, the forward pass timed where it ran for real."""
@@ -230,8 +234,14 @@ def run_model(
     )
     total = model_totals(model, traced, x, dtype)
     timed = None if peaks is None else _bench_model(model, traced, x, dtype, peaks, verification)
+    step = None
+    if backward:
+        from .backward import model_backward
+
+        with output_to_stderr():
+            step = model_backward(model, x, _model_bytes(model, traced, x), notes)
     return NetworkReport(
-        "model", title, tuple(x.shape), dtype, rows, total, verification, (), tuple(notes), depth, timed
+        "model", title, tuple(x.shape), dtype, rows, total, verification, (), tuple(notes), depth, timed, step
     )
 
 

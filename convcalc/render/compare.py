@@ -7,6 +7,7 @@ from fractions import Fraction
 from ..core.compare import COMPARE_CONVENTION, CompareReport, VariantRow
 from ..core.formulas import ratio
 from ..core.speed import SPEED_CONVENTION
+from ..core.training import TRAINING_CONVENTION
 from .layer import check_format, expectation_lines, input_line, to_json, warning_lines
 from .sheet import (
     BAR,
@@ -78,8 +79,12 @@ def compare_sheet(report: CompareReport, versions: bool = True) -> Sheet:
     bn = report.rows[0].variant.bn
     if bn:
         columns.insert(2, Column("buffers", "r", moves=8, key="buffers"))
-    timed = any(row.bench for row in report.rows)
-    if timed:
+    if any(row.training for row in report.rows):
+        columns += [
+            Column("bwd MACs", "r", moves=3, key="backward_macs"),
+            Column("Adam mem", "r", moves=5, key="adam_total_bytes"),
+        ]
+    if any(row.bench for row in report.rows):
         columns += bench_columns(report)
     if report.verified:
         columns.append(Column("torch", "c", key="verification_ok"))
@@ -115,6 +120,8 @@ def _row(report: CompareReport, row: VariantRow, width: int) -> list[Cell]:
         (BYTES, r.activation_bytes),
         (TEXT, row.variant.formula),
     ]
+    if any(other.training for other in report.rows):
+        cells += [(SI, row.training.backward_macs), (BYTES, row.training.adam_total_bytes)]
     if any(other.bench for other in report.rows):
         cells += bench_cells(report, row)
     if report.verified:
@@ -218,6 +225,11 @@ def notes(report: CompareReport, versions: bool = True) -> list[str]:
     lines.append(_verification_line(report, versions))
     lines += warning_lines(row.verification for row in report.rows)
     lines += speed_notes(report)
+    if any(row.training for row in report.rows):
+        lines.append(
+            "--backward: bwd MACs = grad input + grad weight; Adam mem = weights + grads + Adam state + "
+            "saved activations; the JSON has every figure. " + TRAINING_CONVENTION
+        )
     if any(row.variant.bn for row in report.rows):
         lines.append(
             "--bn: params include BatchNorm's weight and bias; its buffers (running mean and var, "

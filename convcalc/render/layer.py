@@ -11,6 +11,7 @@ from typing import Any
 
 from ..core.errors import FormatError
 from ..core.results import CONVENTION, Check, Report
+from ..core.training import TRAINING_CONVENTION
 from .sheet import BYTES, COUNT, MARK, SHAPE, TEXT, Cell, Column, Sheet, shape_text, text, write
 from .speed import bench_lines
 
@@ -162,6 +163,7 @@ def headline(report: Report, versions: bool = True) -> list[str]:
         *bench_lines(report.bench),
         *expectation_lines(report.expectations),
         CONVENTION,
+        *([TRAINING_CONVENTION] if report.training else []),
     ]
 
 

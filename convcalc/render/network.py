@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from ..core.errors import FormatError
 from ..core.network import NETWORK_CONVENTION, LayerRow, NetworkReport
+from ..core.training import TRAINING_CONVENTION
 from .layer import check_format, expectation_lines, to_json, warning_lines
 from .sheet import BYTES, COUNT, SHAPE, SI, TEXT, Cell, Column, Sheet, shape_text, text, write
 from .speed import bench_lines
@@ -24,9 +25,21 @@ COLUMNS = {
     # torch's own figures beside convcalc's, for a reader who wants to see both
     "torch-params": ("torch params", "r", "torch_params", 1),
     "torch-macs": ("torch MACs", "r", "torch_macs", 1),
+    # --backward's per layer: the backward pass's MACs and the activations the layer saves for it
+    "bwd-macs": ("bwd MACs", "r", "backward_macs", 1),
+    "saved": ("saved", "r", "saved_bytes", 1),
 }
 DEFAULT_COLUMNS = ("kind", "output", "params", "macs", "rf", "jump", "memory")
-_KINDS = {"input": SHAPE, "output": SHAPE, "params": COUNT, "macs": SI, "rf": SHAPE, "jump": SHAPE}
+_KINDS = {
+    "input": SHAPE,
+    "output": SHAPE,
+    "params": COUNT,
+    "macs": SI,
+    "rf": SHAPE,
+    "jump": SHAPE,
+    "bwd-macs": SI,
+    "saved": BYTES,
+}
 TORCH_ONLY = "torch only"
 
 
@@ -132,6 +145,8 @@ def _total(report: NetworkReport, columns: Sequence[str], verified: bool) -> lis
         "memory": (BYTES, total["activation_bytes"]),
         "torch-params": (COUNT, _checked(report, "params")),
         "torch-macs": (SI, _checked(report, "macs")),
+        "bwd-macs": (SI, (report.backward or {}).get("backward_macs")),
+        "saved": (BYTES, (report.backward or {}).get("saved_bytes")),
     }
     cells: list[Cell] = [(TEXT, "total"), *(values[name] for name in columns)]
     if verified:
@@ -176,9 +191,41 @@ def notes(report: NetworkReport, shown: int, versions: bool = True) -> list[str]
         lines.append(f"{TORCH_ONLY}: convcalc does not model the layer; its figures are torch's")
     lines += warning_lines([report.verification])
     lines += bench_lines(report.bench, "the whole forward pass")
+    lines += backward_lines(report)
     lines += expectation_lines(report.expectations)
     lines.append(NETWORK_CONVENTION)
     return lines
+
+
+def backward_lines(report: NetworkReport) -> list[str]:
+    """--backward's totals in one line, what they count in another."""
+    b = report.backward
+    if b is None:
+        return []
+    if b.get("grad_input_macs") is None:
+        split = "torch's own count of the whole step: grad input, grad weight and bias grad not told apart"
+    else:
+        split = (
+            f"grad input {b['grad_input_macs']:,}, grad weight {b['grad_weight_macs']:,}; "
+            f"bias grad adds {b['bias_grad_adds']:,}"
+        )
+    unit = Sheet("", [], [[(BYTES, b["adam_total_bytes"])]]).byte_unit()
+    memory = "; ".join(
+        f"{label} {text(BYTES, b[key], unit)}"
+        for label, key in (
+            ("weights", "weight_bytes"),
+            ("grads", "grad_bytes"),
+            ("SGD momentum", "sgd_state_bytes"),
+            ("Adam state", "adam_state_bytes"),
+            ("saved activations", "saved_bytes"),
+        )
+    )
+    return [
+        f"--backward: backward MACs {b['backward_macs']:,} ({split})",
+        f"training memory: {memory}; total with SGD-momentum {text(BYTES, b['sgd_total_bytes'], unit)}, "
+        f"with Adam {text(BYTES, b['adam_total_bytes'], unit)}",
+        TRAINING_CONVENTION,
+    ]
 
 
 def _verification_line(report: NetworkReport, versions: bool) -> str:

@@ -1,0 +1,163 @@
+"""--backward in torch: plan a training step as verification plans a forward pass, run it where the plan
+says (measure/training.py measures it) and check core/training.py's figures against it.
+
+A training step holds more than a forward pass: the input's gradient, gradients the size of the largest
+activations and of the weights, and Adam's two buffers beside them (measure/training.py). It does about
+five forward passes' work (a step, then a second backward for grad input alone). torch is imported
+inside functions only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..core.plan import FREE_SHARE, Plan, choose, gib
+from ..core.results import Check
+from ..core.spec import DTYPE_BYTES
+from ..core.training import TRAINING_FIGURES, Training, stack_training, variant_training
+from .training import measure_stack_training, measure_training, training_checks
+from .verify import build_layer, build_variant, compare, free_memory, resolve_device, run_planned
+
+STEP_WORK = 4  # forward passes' worth of work beyond the one verification plans for
+
+
+def conv_training_checks(result: Any, analytic: Training, device: str, full: bool) -> list[Check]:
+    """One convolution's training step (its input needing a gradient, as inside a network)."""
+    m = result.memory
+    extra = m.input_bytes + 2 * m.output_bytes + 3 * m.param_bytes
+
+    def measure(dev: str) -> dict[str, Any]:
+        return measure_training(
+            build_layer(result.spec, dev), _zeros(result.input_shape, result.spec.dtype, dev), True
+        )
+
+    measured = _run([result], device, full, extra, result.macs, measure)
+    if isinstance(measured, str):
+        return _unmeasured(analytic, measured)
+    return training_checks(analytic, measured, groups=result.spec.groups)
+
+
+def variant_training_checks(result: Any, device: str, full: bool) -> list[Check]:
+    """A compare variant's training step, its stages one after the other."""
+    stages = list(result.stages)
+    extra = stages[0].memory.input_bytes + 2 * result.activation_bytes + 3 * result.param_bytes
+
+    def measure(dev: str) -> dict[str, Any]:
+        x = _zeros(result.input_shape, stages[0].spec.dtype, dev)
+        return measure_training(build_variant(result.variant, dev), x, True)
+
+    measured = _run(stages, device, full, extra, result.macs, measure)
+    if isinstance(measured, str):
+        return _unmeasured(variant_training(result, True, device), measured)
+    analytic = variant_training(result, True, measured["device"])  # torch's rules where it ran
+    return training_checks(analytic, measured)
+
+
+def stack_training_checks(
+    result: Any, device: str, full: bool
+) -> tuple[list[Check], dict[str, dict[str, Any]], str]:
+    """A stack's training step (the batch needs no gradient): the totals' checks, torch's figures per
+    layer by name, and the device type it ran on ('' where it did not run)."""
+    from .build import build_stack
+    from .network import plan_stack
+
+    extra = 2 * result.activation_bytes + 3 * result.params * DTYPE_BYTES[result.dtype]
+    names = [row.name for row in result.layers]
+
+    def measure(dev: str) -> dict[str, Any]:
+        layers, totals = measure_stack_training(
+            build_stack(result, dev), _zeros(result.input_shape, result.dtype, dev), names
+        )
+        return {**totals, "layers": dict(zip(names, layers))}
+
+    def row_figures(layer: Training, measured: dict[str, Any]) -> dict[str, Any]:
+        over = layer.torch_grad_weight_macs - layer.grad_weight_macs  # torch's grouped grad-weight excess
+        return {
+            "backward_macs": measured["backward_flops"] // 2 - over,
+            "saved_bytes": measured["saved_bytes"],
+        }
+
+    device = resolve_device(device)
+    chosen = plan_stack(result, device, full, extra, STEP_WORK * result.macs)
+    measured = _run_planned(chosen, device, measure)
+    if isinstance(measured, str):
+        return _unmeasured(stack_training(result, device)[1], measured), {}, ""
+    layers, total = stack_training(result, measured["device"])  # torch's rules where it ran
+    rows = {name: row_figures(t, measured["layers"][name]) for name, t in zip(names, layers)}
+    return training_checks(total, measured), rows, measured["device"]
+
+
+def model_backward(model: Any, x: Any, held: int, notes: list[str]) -> dict[str, Any] | None:
+    """A model's training step, torch's own count (the batch needing no gradient), where x is; held: the
+    bytes its forward pass holds. None, with a note, where it does not fit or torch refuses it."""
+    import torch
+
+    from .training import model_training
+
+    params = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
+    need = held + 3 * params + x.numel() * x.element_size()  # grads and Adam's two buffers beside them
+    free = None if x.device.type == "meta" else free_memory(str(x.device))
+    if free is not None and need > free * FREE_SHARE:
+        notes.append(f"--backward: not measured: a training step on {x.device} would need about {gib(need)}")
+        return None
+    try:
+        m = model_training(model, x)
+    except (ValueError, RuntimeError, NotImplementedError, torch.OutOfMemoryError) as exc:
+        notes.append(f"--backward: torch refuses a training step: {str(exc).splitlines()[0]}")
+        return None
+    memory = {key: m[key] for key in ("weight_bytes", "grad_bytes", "sgd_state_bytes", "adam_state_bytes")}
+    saved = m["saved_bytes"]
+    kept = memory["weight_bytes"] + memory["grad_bytes"] + saved
+    return {
+        "grad_input_macs": None,  # one backward of the whole model: not told apart
+        "grad_weight_macs": None,
+        "backward_macs": m["backward_flops"] // 2,
+        "backward_flops": m["backward_flops"],
+        "bias_grad_adds": None,
+        **memory,
+        "saved_bytes": saved,
+        "sgd_total_bytes": kept + memory["sgd_state_bytes"],
+        "adam_total_bytes": kept + memory["adam_state_bytes"],
+    }
+
+
+def _run(
+    stages: Sequence[Any], device: str, full: bool, extra: int, macs: int, measure: Callable[[str], dict]
+) -> dict[str, Any] | str:
+    """The measurement where the plan allows (on meta if not, or if the real step fails), or why none."""
+    device = resolve_device(device)
+    free = None if device == "meta" else free_memory(device)
+    chosen = choose(list(stages), device, full, free, extra, STEP_WORK * macs)
+    return _run_planned(chosen, device, measure)
+
+
+def _run_planned(chosen: Plan, device: str, measure: Callable[[str], dict]) -> dict[str, Any] | str:
+    if chosen.mode == "skipped":
+        return chosen.reason
+
+    def run(dev: str) -> dict[str, Any]:
+        try:
+            return {"training": measure(dev)}
+        except ValueError as exc:  # torch refuses the step itself, e.g. BatchNorm on one value per channel
+            raise RuntimeError(str(exc)) from None
+
+    _, measured = run_planned(run, chosen, device)
+    if "rejected" in measured:
+        return f"torch refuses a training step: {measured['rejected']}"
+    return measured["training"]
+
+
+def _unmeasured(analytic: Training, why: str) -> list[Check]:
+    """The analytic rows, each saying why torch measured nothing."""
+    figures = analytic.figures()
+    return [
+        compare(key, figures[key], None, f"not measured: {why}", label)
+        for key, label in TRAINING_FIGURES.items()
+    ]
+
+
+def _zeros(shape: tuple[int, ...], dtype: str, device: str) -> Any:
+    import torch
+
+    return torch.zeros(shape, device=device, dtype=getattr(torch, dtype))
