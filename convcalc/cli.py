@@ -464,6 +464,7 @@ def compare(
 
 from . import cli_network  # noqa: E402, F401 -- registers `stack` and `model` on app
 
+from . import cli_sweep  # noqa: E402, F401  # isort: skip -- registers `sweep` on app
 
 
 def main() -> None:

@@ -51,7 +51,13 @@ def test_documented_python_runs(page, code, capsys):
 
 
 # The page that documents each command's options.
-PAGES = {"conv": "usage.md", "compare": "usage.md", "stack": "networks.md", "model": "networks.md"}
+PAGES = {
+    "conv": "usage.md",
+    "compare": "usage.md",
+    "stack": "networks.md",
+    "model": "networks.md",
+    "sweep": "sweep.md",
+}
 
 
 def test_every_command_has_a_page():

@@ -8,7 +8,7 @@ from typing import Any
 from . import formulas
 from .errors import InvalidSpecError
 from .results import BatchRow, ConvResult, Memory
-from .spec import ConvSpec, Size
+from .spec import DTYPE_BYTES, ConvSpec, Size
 
 
 def analyze(spec: ConvSpec) -> ConvResult:
@@ -17,7 +17,7 @@ def analyze(spec: ConvSpec) -> ConvResult:
     output_shape = (spec.batch, spec.out_channels, *out_spatial)
     weight = formulas.weight_params(spec.in_channels, spec.out_channels, spec.kernel_size, spec.groups)
     bias = formulas.bias_params(spec.out_channels, spec.bias)
-    effective = tuple(formulas.effective_kernel(k, d) for k, d in zip(spec.kernel_size, spec.dilation))
+    effective = tuple(map(formulas.effective_kernel, spec.kernel_size, spec.dilation))
     if spec.transposed:
         macs = formulas.transposed_macs(
             spec.batch, spec.input_size, spec.in_channels, spec.out_channels, spec.kernel_size, spec.groups
@@ -26,17 +26,18 @@ def analyze(spec: ConvSpec) -> ConvResult:
         macs = formulas.conv_macs(
             spec.batch, out_spatial, spec.in_channels, spec.out_channels, spec.kernel_size, spec.groups
         )
+    # Positional, in ConvResult's field order: streams of layers (sweeps) build millions of these.
     return ConvResult(
-        spec=spec,
-        input_shape=input_shape,
-        output_shape=output_shape,
-        weight_params=weight,
-        bias_params=bias,
-        macs=macs,
-        bias_adds=formulas.bias_adds(spec.batch, spec.out_channels, out_spatial, spec.bias),
-        effective_kernel=effective,
-        receptive_field=receptive_field(spec, effective),
-        memory=memory(spec, weight + bias, input_shape, output_shape),
+        spec,
+        input_shape,
+        output_shape,
+        weight,  # weight_params
+        bias,  # bias_params
+        macs,
+        formulas.bias_adds(spec.batch, spec.out_channels, out_spatial, spec.bias),
+        effective,  # effective_kernel
+        receptive_field(spec, effective),
+        memory(spec, weight + bias, input_shape, output_shape),
     )
 
 
@@ -67,18 +68,20 @@ def receptive_field(spec: ConvSpec, effective: Size) -> Size:
 
 def memory(spec: ConvSpec, params: int, input_shape: Size, output_shape: Size) -> Memory:
     """Parameter and activation bytes; forward/backward doubles the output for its gradient (torchsummary)."""
-    size = spec.element_bytes
+    size = DTYPE_BYTES[spec.dtype]
     param_bytes = params * size
     input_bytes = formulas.tensor_bytes(input_shape, size)
     output_bytes = formulas.tensor_bytes(output_shape, size)
+    forward_backward = 2 * output_bytes
+    # dtype, element_bytes, param_bytes, input_bytes, output_bytes, forward_backward_bytes, total_bytes
     return Memory(
-        dtype=spec.dtype,
-        element_bytes=size,
-        param_bytes=param_bytes,
-        input_bytes=input_bytes,
-        output_bytes=output_bytes,
-        forward_backward_bytes=2 * output_bytes,
-        total_bytes=input_bytes + 2 * output_bytes + param_bytes,
+        spec.dtype,
+        size,
+        param_bytes,
+        input_bytes,
+        output_bytes,
+        forward_backward,
+        input_bytes + forward_backward + param_bytes,
     )
 
 

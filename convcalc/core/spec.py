@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from operator import attrgetter
+from typing import Any
 
 from . import formulas
 from .errors import InvalidSpecError
@@ -122,21 +125,31 @@ class ConvSpec:
     output_spatial: Size = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        dim = _infer_dim(self)
+        sizes = geometry(self)
+        # The rules in their order, so a layer breaking two is told of the same one first.
+        if sizes.shape_problem:
+            raise InvalidSpecError(*sizes.shape_problem)
+        counts = (self.in_channels, self.out_channels, self.groups, self.batch)
+        if not (set(map(type, counts)) == _INT and min(counts) >= 1):
+            for name, value in zip(_COUNTS, counts):
+                for v in value if isinstance(value, tuple) else (value,):
+                    _at_least(name, v, 1)
+        if sizes.size_problem:
+            raise InvalidSpecError(*sizes.size_problem)
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            _check_groups(self)
+        if self.dtype not in DTYPE_BYTES:
+            raise InvalidSpecError(
+                "--dtype", f"unknown dtype {self.dtype!r}; use one of {', '.join(DTYPE_BYTES)}"
+            )
+        problem = sizes.rules_problem()
+        if problem:
+            raise InvalidSpecError(*problem)
         set_ = object.__setattr__.__get__(self)  # frozen: normalise in place, once
-        set_("dim", dim)
-        if self.input_size is None:
-            set_("input_size", DEFAULT_INPUT)
+        for name in _NORMALISED:
+            set_(name, getattr(sizes, name))
+        if sizes.default_input:
             set_("default_input", True)
-        for name in _DIM_FIELDS:
-            value = getattr(self, name)
-            if type(value) is int:  # the common case first: one value for every dimension
-                set_(name, (value,) * dim)
-            elif isinstance(value, str):  # padding 'same' or 'valid', kept as a word as torch keeps it
-                set_(name, value.lower())
-            else:
-                set_(name, _as_tuple(value, dim, name))
-        _validate(self)
 
     @property
     def kind(self) -> str:
@@ -157,7 +170,98 @@ class ConvSpec:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
 
-def _infer_dim(spec: ConvSpec) -> int:
+Problem = tuple[str, str]  # an InvalidSpecError's option and message, kept to raise again
+_GEOMETRY_FIELDS = (*_DIM_FIELDS, "dim", "padding_mode", "transposed")
+_NORMALISED = (*_DIM_FIELDS, "dim", "pads", "output_spatial")
+_GEOMETRY_OF = attrgetter(*_GEOMETRY_FIELDS)
+_KEY_TYPES = {int, str, tuple, type(None)}
+_UNCHECKED = object()
+
+
+@dataclass(slots=True, eq=False)
+class Geometry:
+    """A layer's sizes, normalised, and the verdict of every rule that depends on them alone -- not on
+    channels, groups, batch or dtype. ConvSpec keeps one per distinct set of sizes, so a stream of layers
+    that differ only in those (a sweep over channels) checks its sizes once. Each rule's verdict is kept
+    by the stage it belongs to, so that __post_init__ asks them in the order it always has."""
+
+    kernel_size: Any  # in _GEOMETRY_FIELDS' order, as geometry() builds it
+    stride: Any
+    dilation: Any
+    output_padding: Any
+    input_size: Any
+    padding: Any
+    dim: Any
+    padding_mode: Any
+    transposed: Any
+    default_input: bool = False
+    pads: tuple[tuple[int, int], ...] = ()
+    output_spatial: Size = ()
+    shape_problem: Problem | None = None  # the number of dimensions: before any other rule
+    size_problem: Problem | None = None  # sizes and padding in range: after the counts'
+    rules: Any = _UNCHECKED  # the rest: after groups and dtype, so asked for when a layer gets there
+
+    def rules_problem(self) -> Problem | None:
+        if self.rules is _UNCHECKED:
+            self.rules = _problem(_check_rules, self)
+        return self.rules
+
+
+_GEOMETRIES: dict[tuple, Geometry] = {}
+_GEOMETRIES_KEPT = 1024  # a bound, not a tuning: a sweep has far fewer distinct sizes than layers
+
+
+def geometry(spec: ConvSpec) -> Geometry:
+    """spec's sizes normalised and judged: found again for sizes seen before, else worked out."""
+    key = _key(spec)
+    found = _GEOMETRIES.get(key) if key is not None else None
+    if found is None:
+        found = Geometry(*_GEOMETRY_OF(spec))
+        found.shape_problem = _problem(_normalise, found)
+        if found.shape_problem is None:
+            found.size_problem = _problem(_check_sizes, found)
+        if key is not None:
+            if len(_GEOMETRIES) >= _GEOMETRIES_KEPT:
+                _GEOMETRIES.clear()
+            _GEOMETRIES[key] = found
+    return found
+
+
+def _key(spec: ConvSpec) -> tuple | None:
+    """The sizes as a dict key, or None unless each is an int, a word, None or a tuple of ints (and
+    transposed a bool): 3.0, True and numpy's integers equal 3 or 1 but break other rules."""
+    key = _GEOMETRY_OF(spec)
+    kinds = set(map(type, key[:-1]))
+    if not kinds <= _KEY_TYPES or type(key[-1]) is not bool:
+        return None
+    if tuple in kinds and not all(_INT.issuperset(map(type, v)) for v in key if type(v) is tuple):
+        return None
+    return key
+
+
+def _problem(check: Callable[[Geometry], None], sizes: Geometry) -> Problem | None:
+    try:
+        check(sizes)
+    except InvalidSpecError as exc:
+        return exc.param, str(exc)[len(exc.param) + 2 :]  # the message after "option: "
+    return None
+
+
+def _normalise(g: Geometry) -> None:
+    g.dim = dim = _infer_dim(g)
+    if g.input_size is None:
+        g.input_size, g.default_input = DEFAULT_INPUT, True
+    for name in _DIM_FIELDS:
+        value = getattr(g, name)
+        if type(value) is int:  # the common case first: one value for every dimension
+            setattr(g, name, (value,) * dim)
+        elif isinstance(value, str):  # padding 'same' or 'valid', kept as a word as torch keeps it
+            setattr(g, name, value.lower())
+        else:
+            setattr(g, name, _as_tuple(value, dim, name))
+
+
+def _infer_dim(spec: Geometry) -> int:
     if spec.dim is not None:
         if spec.dim not in (1, 2, 3):
             raise InvalidSpecError("--dim", f"{spec.dim} is not a convolution dimension; use 1, 2 or 3")
@@ -194,11 +298,8 @@ def _as_tuple(value: IntOrSize, dim: int, name: str) -> Size:
 
 
 _INT = {int}
-_MINIMUMS = (
-    ("in_channels", 1),
-    ("out_channels", 1),
-    ("groups", 1),
-    ("batch", 1),
+_COUNTS = ("in_channels", "out_channels", "groups", "batch")
+_SIZE_MINIMUMS = (
     ("kernel_size", 1),
     ("stride", 1),
     ("dilation", 1),
@@ -207,52 +308,42 @@ _MINIMUMS = (
 )
 
 
-def _validate(spec: ConvSpec) -> None:
-    positive = (
-        spec.in_channels,
-        spec.out_channels,
-        spec.groups,
-        spec.batch,
-        *spec.kernel_size,
-        *spec.stride,
-        *spec.dilation,
-        *spec.input_size,
-    )
+def _check_sizes(g: Geometry) -> None:
+    positive = (*g.kernel_size, *g.stride, *g.dilation, *g.input_size)
     # One pass for the common case; the message is built (field by field, in order) only on failure.
-    plain = set(map(type, positive)) == _INT and set(map(type, spec.output_padding)) == _INT
-    if not (plain and min(positive) >= 1 and min(spec.output_padding) >= 0):
-        for name, minimum in _MINIMUMS:
-            value = getattr(spec, name)
+    plain = set(map(type, positive)) == _INT and set(map(type, g.output_padding)) == _INT
+    if not (plain and min(positive) >= 1 and min(g.output_padding) >= 0):
+        for name, minimum in _SIZE_MINIMUMS:
+            value = getattr(g, name)
             for v in value if isinstance(value, tuple) else (value,):
                 _at_least(name, v, minimum)
-    padding = spec.padding
+    padding = g.padding
     if isinstance(padding, tuple) and not (set(map(type, padding)) == {int} and min(padding) >= 0):
         for v in padding:
-            _check_padding_value(spec, v)
-    if spec.in_channels % spec.groups or spec.out_channels % spec.groups:
-        _check_groups(spec)
-    # The usual layer (a known dtype, integer zero padding, not transposed, no output padding) passes
-    # the word, transposed and padding-mode rules without asking them.
+            _check_padding_value(g, v)
+
+
+def _check_rules(g: Geometry) -> None:
+    # The usual layer (integer zero padding, not transposed, no output padding) passes the word,
+    # transposed and padding-mode rules without asking them.
     usual = (
-        type(padding) is tuple
-        and spec.padding_mode == "zeros"
-        and not spec.transposed
-        and spec.dtype in DTYPE_BYTES
-        and not any(spec.output_padding)
+        type(g.padding) is tuple
+        and g.padding_mode == "zeros"
+        and not g.transposed
+        and not any(g.output_padding)
     )
     if not usual:
-        _check_words(spec)
-        _check_transposed(spec)
-    set_ = object.__setattr__.__get__(spec)
-    set_("pads", _pads(spec))
-    set_("output_spatial", _output_spatial(spec))
+        _check_words(g)
+        _check_transposed(g)
+    g.pads = _pads(g)
+    g.output_spatial = _output_spatial(g)
     if not usual:
-        _check_padding_mode(spec)
-    if min(spec.output_spatial) < 1:
-        _check_output(spec)
+        _check_padding_mode(g)
+    if min(g.output_spatial) < 1:
+        _check_output(g)
 
 
-def _pads(spec: ConvSpec) -> tuple[tuple[int, int], ...]:
+def _pads(spec: Geometry) -> tuple[tuple[int, int], ...]:
     if spec.padding == "valid":
         return ((0, 0),) * spec.dim
     if spec.padding == "same":
@@ -260,7 +351,7 @@ def _pads(spec: ConvSpec) -> tuple[tuple[int, int], ...]:
     return tuple((p, p) for p in spec.padding)
 
 
-def _output_spatial(spec: ConvSpec) -> Size:
+def _output_spatial(spec: Geometry) -> Size:
     if spec.transposed:
         return tuple(
             formulas.transposed_output_size(n, k, s, p, d, op)
@@ -281,7 +372,7 @@ def _at_least(name: str, value: int, minimum: int) -> None:
         raise InvalidSpecError(OPTION[name], f"got {value!r}; it must be {_what(minimum)}")
 
 
-def _check_padding_value(spec: ConvSpec, value: int) -> None:
+def _check_padding_value(spec: Geometry, value: int) -> None:
     # torch pads with F.pad for the non-zeros modes, where a negative padding crops the input; the
     # zeros mode and transposed convolutions refuse it ("negative padding is not supported").
     if type(value) is int and value < 0 and not spec.transposed and spec.padding_mode == "zeros":
@@ -315,11 +406,7 @@ def _short_list(values: list[int], limit: int = 12) -> str:
     return ", ".join(f"{v:,}" for v in values) + tail
 
 
-def _check_words(spec: ConvSpec) -> None:
-    if spec.dtype not in DTYPE_BYTES:
-        raise InvalidSpecError(
-            "--dtype", f"unknown dtype {spec.dtype!r}; use one of {', '.join(DTYPE_BYTES)}"
-        )
+def _check_words(spec: Geometry) -> None:
     if spec.padding_mode not in PADDING_MODES:
         raise InvalidSpecError(
             "--padding-mode", f"unknown mode {spec.padding_mode!r}; use one of {', '.join(PADDING_MODES)}"
@@ -334,7 +421,7 @@ def _check_words(spec: ConvSpec) -> None:
         )
 
 
-def _check_transposed(spec: ConvSpec) -> None:
+def _check_transposed(spec: Geometry) -> None:
     if not spec.transposed:
         if any(spec.output_padding):
             raise InvalidSpecError(
@@ -356,7 +443,7 @@ def _check_transposed(spec: ConvSpec) -> None:
             )
 
 
-def _check_padding_mode(spec: ConvSpec) -> None:
+def _check_padding_mode(spec: Geometry) -> None:
     # torch pads before convolving: reflect needs padding < input, circular wraps at most once.
     if spec.padding_mode not in ("reflect", "circular"):
         return
@@ -371,7 +458,7 @@ def _check_padding_mode(spec: ConvSpec) -> None:
             )
 
 
-def _check_output(spec: ConvSpec) -> None:
+def _check_output(spec: Geometry) -> None:
     for axis, out in enumerate(spec.output_spatial):
         if out >= 1:
             continue

@@ -1,0 +1,285 @@
+"""A sweep's rows as CSV, JSON lines or Markdown, streamed: text chunks made as the rows come.
+
+Standard library only, with rich imported for the progress bar alone. Each row: the settings (as the
+options take them), the figures named by their JSON keys, the reason a layer is invalid, and whether
+torch confirmed it (--verify).
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from typing import Any
+
+from ..core.results import FIGURES, MEMORY_KEYS, ConvResult
+from ..core.sweep import DEPTHWISE, REQUIRED, SETTINGS, Sweep, SweepRow
+from .sheet import BYTES, COUNT, SHAPE, TEXT, _md_row, plain, shape_text, text
+
+SWEEP_FORMATS = ("csv", "jsonl", "markdown")
+CHUNK = 2048  # rows per text chunk: few writes, and a bounded buffer
+_SHAPES = ("output_shape", "effective_kernel", "receptive_field")
+_DIM = SETTINGS.index("dim")
+_GROUPS = SETTINGS.index("groups")
+_BLANK_FIGURES = ("",) * len(FIGURES)
+
+
+def columns(verified: bool = False) -> list[str]:
+    """Every column a CSV or JSON row has, in order."""
+    return [*SETTINGS, *FIGURES, "reason", *(["verified"] if verified else [])]
+
+
+def figures(row: SweepRow) -> tuple[Any, ...]:
+    """The row's figures in FIGURES' order (shapes as tuples), or blanks for an invalid row."""
+    r = row.result
+    if r is None:
+        return _BLANK_FIGURES
+    m = r.memory
+    counts = (r.weight_params, r.bias_params, r.params, r.macs, r.flops, r.bias_adds)
+    memory = (m.param_bytes, m.input_bytes, m.output_bytes, m.forward_backward_bytes, m.total_bytes)
+    return (r.output_shape, *counts, r.effective_kernel, r.receptive_field, *memory)
+
+
+def setting_text(value: Any) -> str:
+    """A setting as its option takes it: 3, 3x5, same, true; '' for dim when inferred."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return shape_text(value) if isinstance(value, tuple) else str(value)
+
+
+class _Texts:
+    """One setting's values as text, made as the product walks them (a long range is never a list)."""
+
+    def __init__(self, values: Iterable[Any]) -> None:
+        self.values = values
+
+    def __iter__(self) -> Iterator[str]:
+        return map(setting_text, self.values)
+
+
+def render_sweep(
+    sweep: Sweep,
+    rows: Iterable[SweepRow],
+    fmt: str,
+    *,
+    valid_only: bool = False,
+    verified: bool = False,
+    ascii_only: bool = False,
+    advance: Callable[[int], None] | None = None,
+) -> Iterator[str]:
+    """The rows (sweep.rows(), in its order) in fmt, a chunk of text at a time; verified: with the
+    verified column; advance(n) after each n rows read, kept or not."""
+    texts: Iterable[Any] = itertools.repeat(())
+    if fmt == "jsonl":
+        line = _json_line(verified, ascii_only)
+    else:
+        texts = sweep.combinations(_Texts(axis) for axis in sweep.axes)
+        if fmt == "markdown":
+            keep = _markdown_settings(sweep)
+            yield _markdown_head(sweep, keep, verified)
+            line = partial(_markdown_line, keep=keep, verified=verified)
+        else:
+            yield ",".join(columns(verified)) + "\n"
+            line = _csv_line(verified)
+    yield from _chunks(zip(rows, texts), line, valid_only, advance)
+
+
+def _chunks(
+    rows: Iterable[tuple[SweepRow, Any]],
+    line: Callable[[SweepRow, Any], str],
+    valid_only: bool,
+    advance: Callable[[int], None] | None,
+) -> Iterator[str]:
+    """Lines joined CHUNK rows at a time, so memory holds one chunk, however long the sweep."""
+    lines: list[str] = []
+    read = 0
+    for row, texts in rows:
+        read += 1
+        if not (valid_only and row.result is None):
+            lines.append(line(row, texts))
+        if read == CHUNK:
+            if advance:
+                advance(read)
+            yield "".join(lines)
+            lines, read = [], 0
+    if advance and read:
+        advance(read)
+    if lines:
+        yield "".join(lines)
+
+
+def _settings_texts(row: SweepRow, texts: tuple[str, ...]) -> list[str]:
+    """The settings as text: groups 'dw' as the number it stands for, dim as inferred where valid."""
+    cells = list(texts)
+    if cells[_GROUPS] == DEPTHWISE:
+        cells[_GROUPS] = cells[0]
+    if row.result is not None:
+        cells[_DIM] = str(row.result.spec.dim)
+    return cells
+
+
+def _csv_line(verified: bool) -> Callable[[SweepRow, tuple[str, ...]], str]:
+    """A function writing one row as a CSV line. A valid row's cells are numbers, words and shapes,
+    which never need quoting, so they are joined as they are; an invalid row's reason goes through csv."""
+    buffer: list[str] = []
+    writer = csv.writer(_Appender(buffer), lineterminator="\n")
+
+    def line(row: SweepRow, texts: tuple[str, ...]) -> str:
+        r = row.result
+        if texts[_GROUPS] == DEPTHWISE:
+            texts = (*texts[:_GROUPS], texts[0], *texts[_GROUPS + 1 :])
+        if r is None or verified:
+            cells = _settings_texts(row, texts)
+            cells += [shape_text(v) if type(v) is tuple else v for v in figures(row)]
+            cells.append(plain(TEXT, row.reason))
+            writer.writerow([*cells, plain(TEXT, row.verified)] if verified else cells)
+            return buffer.pop()
+        # dim is the last setting, and the reason (the last column) is empty
+        return f"{','.join(texts[:_DIM])},{r.spec.dim},{csv_figures(r)},\n"
+
+    return line
+
+
+def csv_figures(r: ConvResult) -> str:
+    """figures() of a valid row as CSV cells: one format, since a sweep writes millions of them."""
+    m = r.memory
+    return (
+        f"{shape_text(r.output_shape)},{r.weight_params},{r.bias_params},{r.params},{r.macs},{r.flops},"
+        f"{r.bias_adds},{shape_text(r.effective_kernel)},{shape_text(r.receptive_field)},{m.param_bytes},"
+        f"{m.input_bytes},{m.output_bytes},{m.forward_backward_bytes},{m.total_bytes}"
+    )
+
+
+class _Appender:
+    """A file for csv.writer that keeps each line in a list, for the chunk to join."""
+
+    def __init__(self, buffer: list[str]) -> None:
+        self.write = buffer.append
+
+
+def _json_line(verified: bool, ascii_only: bool) -> Callable[[SweepRow, Any], str]:
+    encode = json.JSONEncoder(ensure_ascii=ascii_only).encode
+    keys = columns(verified)
+
+    def line(row: SweepRow, _: Any) -> str:
+        settings = [list(v) if type(v) is tuple else v for v in row.settings]
+        if row.result is not None:
+            settings[_DIM] = row.result.spec.dim
+        values = [list(v) if type(v) is tuple else v for v in figures(row)]
+        if row.result is None:
+            values = [None] * len(values)
+        record = [*settings, *values, row.reason, *([row.verified or ""] if verified else [])]
+        return encode(dict(zip(keys, record))) + "\n"
+
+    return line
+
+
+def _markdown_settings(sweep: Sweep) -> list[int]:
+    """The settings a Markdown table shows: the required ones and any given more than one value."""
+    return [i for i, axis in enumerate(sweep.axes) if axis.name in REQUIRED or axis.count > 1]
+
+
+def _markdown_head(sweep: Sweep, keep: list[int], verified: bool) -> str:
+    """A line naming the settings every row shares, then the table's header."""
+    shared = [
+        f"{axis.name} {setting_text(next(iter(axis)))}"
+        for i, axis in enumerate(sweep.axes)
+        if i not in keep and axis.items != (None,)  # dim, when inferred
+    ]
+    names = [SETTINGS[i] for i in keep] + list(FIGURES) + ["reason"] + (["verified"] if verified else [])
+    right = len(keep) + len(FIGURES)
+    align = ["---:"] * right + ["---"] * (len(names) - right)
+    return f"**convcalc sweep** (every row: {', '.join(shared) or 'no other settings'})\n\n" + "\n".join(
+        [_md_row(names), "|" + "|".join(align) + "|", ""]
+    )
+
+
+def _markdown_line(row: SweepRow, texts: tuple[str, ...], keep: list[int], verified: bool) -> str:
+    settings = _settings_texts(row, texts)
+    cells = [settings[i] for i in keep]
+    for key, value in zip(FIGURES, figures(row)):
+        kind = SHAPE if key in _SHAPES else BYTES if key in MEMORY_KEYS else COUNT
+        cells.append(text(kind, value) if value != "" else "")
+    cells.append(text(TEXT, row.reason))
+    if verified:
+        cells.append(text(TEXT, row.verified or ""))
+    return _md_row(cells) + "\n"
+
+
+class Progress:
+    """A bar on stderr for a long run to a file: shown once the run has taken a second, redrawn at most
+    ten times a second, so it costs nothing a row."""
+
+    def __init__(self, total: int, label: str, enabled: bool) -> None:
+        self.total, self.label, self.enabled = total, label, enabled
+        self.done, self.started, self.bar, self.task = 0, time.monotonic(), None, None
+
+    def advance(self, rows: int) -> None:
+        self.done += rows
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.monotonic() - self.started < 1.0:
+                return
+            self._start()
+        self.bar.update(self.task, completed=self.done)
+
+    def _start(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
+        from rich.progress import Progress as Bar
+
+        self.bar = Bar(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            refresh_per_second=10,
+            transient=False,
+        )
+        self.bar.start()
+        self.task = self.bar.add_task(self.label, total=self.total, completed=self.done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=self.done)
+            self.bar.stop()
+
+
+SHORT_NAMES = {"kernel": "k", "stride": "s", "padding": "p", "dilation": "d", "groups": "g"}
+SHORT_NAMES |= {"transposed": "T", "output_padding": "op", "padding_mode": "mode", "input": "i", "batch": "b"}
+
+
+def plot_points(sweep: Sweep, rows: Iterable[SweepRow], x: str, y: str) -> Iterator[Any]:
+    """A Point per valid row: figures x and y, labelled with the settings swept (c_in=64 k=3 g=dw)."""
+    from .plot import Point
+
+    swept = [i for i, axis in enumerate(sweep.axes) if axis.count > 1]
+    depthwise = "dw" in sweep.axes[_GROUPS].items
+    at = {key: i for i, key in enumerate(FIGURES)}
+    for row in rows:
+        values = figures(row)
+        yield Point(_label(row, swept, depthwise), _float(values[at[x]]), _float(values[at[y]]))
+
+
+def _label(row: SweepRow, swept: list[int], depthwise: bool) -> str:
+    parts = []
+    for i in swept:
+        value = row.settings[i]
+        shown = "dw" if i == _GROUPS and depthwise and value == row.settings[0] else setting_text(value)
+        parts.append(f"{SHORT_NAMES.get(SETTINGS[i], SETTINGS[i])}={shown}")
+    return " ".join(parts)
+
+
+def _float(value: int) -> float:
+    """A figure as the plot's float; past float's range, infinite (which the plot leaves out)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf")
