@@ -7,44 +7,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from operator import attrgetter
-from typing import Any
 
 from . import formulas
 from .errors import InvalidSpecError
+from .geometry import _GEOMETRIES as _GEOMETRIES  # re-exported: a test clears the cache through spec
+from .geometry import _INT, _at_least, geometry
+from .vocabulary import _DIM_FIELDS, DTYPE_BYTES, MAX_DIGITS, OPTION, PADDING_WORDS, IntOrSize, Size, _what
+from .vocabulary import DEFAULT_INPUT as DEFAULT_INPUT  # re-exported, as the vocabulary always was
+from .vocabulary import PADDING_MODES as PADDING_MODES  # re-exported, as the vocabulary always was
 
-Size = tuple[int, ...]
-IntOrSize = int | Size
-
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-PADDING_WORDS = ("same", "valid")
-# Bytes per element of each dtype convcalc accepts (torch's itemsize).
-DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
-DEFAULT_INPUT = 224
-# Python's own default limit for int <-> str, also click's for integer arguments. Longer values are
-# refused; figures built from them may be longer, and the CLI lifts the limit to print them.
-MAX_DIGITS = 4300
 _DEVICE = re.compile(r"^(cpu|meta|mps|auto|cuda(:\d+)?)$")
-# Which spec field each CLI option sets, so messages name what the user typed.
-OPTION = {
-    "in_channels": "C_IN",
-    "out_channels": "C_OUT",
-    "kernel_size": "KERNEL",
-    "stride": "--stride",
-    "padding": "--padding",
-    "dilation": "--dilation",
-    "groups": "--groups",
-    "output_padding": "--output-padding",
-    "padding_mode": "--padding-mode",
-    "input_size": "--input",
-    "batch": "--batch",
-    "dtype": "--dtype",
-    "dim": "--dim",
-}
-_TUPLE_FIELDS = ("kernel_size", "stride", "dilation", "output_padding", "input_size")
-_DIM_FIELDS = (*_TUPLE_FIELDS, "padding")
 
 
 # One grammar for every count and size typed on the command line: ASCII digits, one value per
@@ -53,10 +26,6 @@ _DIM_FIELDS = (*_TUPLE_FIELDS, "padding")
 _INTEGER = re.compile(r"-?\d+", re.ASCII)
 _SIZE_RULE = "{what} such as 3, or one per dimension: 3x5"
 PADDING_RULE = "same, valid, an integer such as 1, or one per dimension: 1x2"
-
-
-def _what(minimum: int) -> str:
-    return "a positive integer" if minimum == 1 else "an integer >= 0"
 
 
 def _integers(text: str, name: str, rule: str, sizes: bool = True) -> IntOrSize:
@@ -170,219 +139,8 @@ class ConvSpec:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
 
-Problem = tuple[str, str]  # an InvalidSpecError's option and message, kept to raise again
-_GEOMETRY_FIELDS = (*_DIM_FIELDS, "dim", "padding_mode", "transposed")
 _NORMALISED = (*_DIM_FIELDS, "dim", "pads", "output_spatial")
-_GEOMETRY_OF = attrgetter(*_GEOMETRY_FIELDS)
-_KEY_TYPES = {int, str, tuple, type(None)}
-_UNCHECKED = object()
-
-
-@dataclass(slots=True, eq=False)
-class Geometry:
-    """A layer's sizes, normalised, and the verdict of every rule that depends on them alone -- not on
-    channels, groups, batch or dtype. ConvSpec keeps one per distinct set of sizes, so a stream of layers
-    that differ only in those (a sweep over channels) checks its sizes once. Each rule's verdict is kept
-    by the stage it belongs to, so that __post_init__ asks them in the order it always has."""
-
-    kernel_size: Any  # in _GEOMETRY_FIELDS' order, as geometry() builds it
-    stride: Any
-    dilation: Any
-    output_padding: Any
-    input_size: Any
-    padding: Any
-    dim: Any
-    padding_mode: Any
-    transposed: Any
-    default_input: bool = False
-    pads: tuple[tuple[int, int], ...] = ()
-    output_spatial: Size = ()
-    shape_problem: Problem | None = None  # the number of dimensions: before any other rule
-    size_problem: Problem | None = None  # sizes and padding in range: after the counts'
-    rules: Any = _UNCHECKED  # the rest: after groups and dtype, so asked for when a layer gets there
-
-    def rules_problem(self) -> Problem | None:
-        if self.rules is _UNCHECKED:
-            self.rules = _problem(_check_rules, self)
-        return self.rules
-
-
-_GEOMETRIES: dict[tuple, Geometry] = {}
-_GEOMETRIES_KEPT = 1024  # a bound, not a tuning: a sweep has far fewer distinct sizes than layers
-
-
-def geometry(spec: ConvSpec) -> Geometry:
-    """spec's sizes normalised and judged: found again for sizes seen before, else worked out."""
-    key = _key(spec)
-    found = _GEOMETRIES.get(key) if key is not None else None
-    if found is None:
-        found = Geometry(*_GEOMETRY_OF(spec))
-        found.shape_problem = _problem(_normalise, found)
-        if found.shape_problem is None:
-            found.size_problem = _problem(_check_sizes, found)
-        if key is not None:
-            if len(_GEOMETRIES) >= _GEOMETRIES_KEPT:
-                _GEOMETRIES.clear()
-            _GEOMETRIES[key] = found
-    return found
-
-
-def _key(spec: ConvSpec) -> tuple | None:
-    """The sizes as a dict key, or None unless each is an int, a word, None or a tuple of ints (and
-    transposed a bool): 3.0, True and numpy's integers equal 3 or 1 but break other rules."""
-    key = _GEOMETRY_OF(spec)
-    kinds = set(map(type, key[:-1]))
-    if not kinds <= _KEY_TYPES or type(key[-1]) is not bool:
-        return None
-    if tuple in kinds and not all(_INT.issuperset(map(type, v)) for v in key if type(v) is tuple):
-        return None
-    return key
-
-
-def _problem(check: Callable[[Geometry], None], sizes: Geometry) -> Problem | None:
-    try:
-        check(sizes)
-    except InvalidSpecError as exc:
-        return exc.param, str(exc)[len(exc.param) + 2 :]  # the message after "option: "
-    return None
-
-
-def _normalise(g: Geometry) -> None:
-    g.dim = dim = _infer_dim(g)
-    if g.input_size is None:
-        g.input_size, g.default_input = DEFAULT_INPUT, True
-    for name in _DIM_FIELDS:
-        value = getattr(g, name)
-        if type(value) is int:  # the common case first: one value for every dimension
-            setattr(g, name, (value,) * dim)
-        elif isinstance(value, str):  # padding 'same' or 'valid', kept as a word as torch keeps it
-            setattr(g, name, value.lower())
-        else:
-            setattr(g, name, _as_tuple(value, dim, name))
-
-
-def _infer_dim(spec: Geometry) -> int:
-    if spec.dim is not None:
-        if spec.dim not in (1, 2, 3):
-            raise InvalidSpecError("--dim", f"{spec.dim} is not a convolution dimension; use 1, 2 or 3")
-        return spec.dim
-    lengths = {name: len(value) for name in _DIM_FIELDS if isinstance(value := getattr(spec, name), tuple)}
-    if not lengths:
-        return 2
-    dims = set(lengths.values())
-    if len(dims) > 1:
-        listed = ", ".join(f"{OPTION[n]} has {n_}" for n, n_ in lengths.items())
-        raise InvalidSpecError(
-            "--dim", f"sizes disagree on the number of dimensions ({listed}); give each 1, 2 or 3 values"
-        )
-    (dim,) = dims
-    if dim not in (1, 2, 3):
-        raise InvalidSpecError(
-            "--dim", f"sizes with {dim} values imply a {dim}-D convolution; use 1, 2 or 3 values"
-        )
-    return dim
-
-
-def _as_tuple(value: IntOrSize, dim: int, name: str) -> Size:
-    if isinstance(value, int):
-        return (value,) * dim
-    value = tuple(value)
-    if len(value) != dim:
-        example = "x".join([str(value[0])] * dim)  # the user's own first value, once per dimension
-        raise InvalidSpecError(
-            OPTION[name],
-            f"{'x'.join(map(str, value))} has {len(value)} values but the layer is {dim}-D; "
-            f"write {dim} values such as {example}, or one value for every dimension",
-        )
-    return value
-
-
-_INT = {int}
 _COUNTS = ("in_channels", "out_channels", "groups", "batch")
-_SIZE_MINIMUMS = (
-    ("kernel_size", 1),
-    ("stride", 1),
-    ("dilation", 1),
-    ("input_size", 1),
-    ("output_padding", 0),
-)
-
-
-def _check_sizes(g: Geometry) -> None:
-    positive = (*g.kernel_size, *g.stride, *g.dilation, *g.input_size)
-    # One pass for the common case; the message is built (field by field, in order) only on failure.
-    plain = set(map(type, positive)) == _INT and set(map(type, g.output_padding)) == _INT
-    if not (plain and min(positive) >= 1 and min(g.output_padding) >= 0):
-        for name, minimum in _SIZE_MINIMUMS:
-            value = getattr(g, name)
-            for v in value if isinstance(value, tuple) else (value,):
-                _at_least(name, v, minimum)
-    padding = g.padding
-    if isinstance(padding, tuple) and not (set(map(type, padding)) == {int} and min(padding) >= 0):
-        for v in padding:
-            _check_padding_value(g, v)
-
-
-def _check_rules(g: Geometry) -> None:
-    # The usual layer (integer zero padding, not transposed, no output padding) passes the word,
-    # transposed and padding-mode rules without asking them.
-    usual = (
-        type(g.padding) is tuple
-        and g.padding_mode == "zeros"
-        and not g.transposed
-        and not any(g.output_padding)
-    )
-    if not usual:
-        _check_words(g)
-        _check_transposed(g)
-    g.pads = _pads(g)
-    g.output_spatial = _output_spatial(g)
-    if not usual:
-        _check_padding_mode(g)
-    if min(g.output_spatial) < 1:
-        _check_output(g)
-
-
-def _pads(spec: Geometry) -> tuple[tuple[int, int], ...]:
-    if spec.padding == "valid":
-        return ((0, 0),) * spec.dim
-    if spec.padding == "same":
-        return tuple(formulas.same_padding(k, d) for k, d in zip(spec.kernel_size, spec.dilation))
-    return tuple((p, p) for p in spec.padding)
-
-
-def _output_spatial(spec: Geometry) -> Size:
-    if spec.transposed:
-        return tuple(
-            formulas.transposed_output_size(n, k, s, p, d, op)
-            for n, k, s, (p, _), d, op in zip(
-                spec.input_size, spec.kernel_size, spec.stride, spec.pads, spec.dilation, spec.output_padding
-            )
-        )
-    return tuple(
-        formulas.conv_output_size(n, k, s, left, right, d)
-        for n, k, s, (left, right), d in zip(
-            spec.input_size, spec.kernel_size, spec.stride, spec.pads, spec.dilation
-        )
-    )
-
-
-def _at_least(name: str, value: int, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise InvalidSpecError(OPTION[name], f"got {value!r}; it must be {_what(minimum)}")
-
-
-def _check_padding_value(spec: Geometry, value: int) -> None:
-    # torch pads with F.pad for the non-zeros modes, where a negative padding crops the input; the
-    # zeros mode and transposed convolutions refuse it ("negative padding is not supported").
-    if type(value) is int and value < 0 and not spec.transposed and spec.padding_mode == "zeros":
-        raise InvalidSpecError(
-            "--padding",
-            f"got {value}; it must be an integer >= 0 (a negative padding crops the input, "
-            "as torch allows only with --padding-mode reflect, replicate or circular)",
-        )
-    if spec.padding_mode == "zeros" or spec.transposed or not isinstance(value, int) or value >= 0:
-        _at_least("padding", value, 0)
 
 
 def _check_groups(spec: ConvSpec) -> None:
@@ -404,82 +162,3 @@ def _short_list(values: list[int], limit: int = 12) -> str:
     else:
         tail = ""
     return ", ".join(f"{v:,}" for v in values) + tail
-
-
-def _check_words(spec: Geometry) -> None:
-    if spec.padding_mode not in PADDING_MODES:
-        raise InvalidSpecError(
-            "--padding-mode", f"unknown mode {spec.padding_mode!r}; use one of {', '.join(PADDING_MODES)}"
-        )
-    if isinstance(spec.padding, str) and spec.padding not in PADDING_WORDS:
-        raise InvalidSpecError("--padding", f"{spec.padding!r} is not a padding; use same, valid or integers")
-    if spec.padding == "same" and any(s != 1 for s in spec.stride):
-        raise InvalidSpecError(
-            "--padding",
-            f"'same' needs stride 1 (torch rejects it for strided convolutions), got stride "
-            f"{'x'.join(map(str, spec.stride))}; give the padding as integers instead, e.g. --padding 1",
-        )
-
-
-def _check_transposed(spec: Geometry) -> None:
-    if not spec.transposed:
-        if any(spec.output_padding):
-            raise InvalidSpecError(
-                "--output-padding", "only transposed convolutions have it; add -T or drop it"
-            )
-        return
-    if isinstance(spec.padding, str):
-        raise InvalidSpecError(
-            "--padding",
-            f"'{spec.padding}' works only for convolutions; a transposed convolution takes integers, e.g. 0",
-        )
-    if spec.padding_mode != "zeros":
-        raise InvalidSpecError("--padding-mode", "transposed convolutions support only 'zeros', as torch")
-    for op, s, d in zip(spec.output_padding, spec.stride, spec.dilation):
-        if op >= max(s, d):
-            raise InvalidSpecError(
-                "--output-padding",
-                f"{op} must be smaller than stride ({s}) or dilation ({d}); use 0..{max(s, d) - 1}",
-            )
-
-
-def _check_padding_mode(spec: Geometry) -> None:
-    # torch pads before convolving: reflect needs padding < input, circular wraps at most once.
-    if spec.padding_mode not in ("reflect", "circular"):
-        return
-    limits = {"reflect": (lambda p, n: p < n, "smaller than"), "circular": (lambda p, n: p <= n, "at most")}
-    fits, words = limits[spec.padding_mode]
-    for (left, right), n in zip(spec.pads, spec.input_size):
-        if not (fits(left, n) and fits(right, n)):
-            raise InvalidSpecError(
-                "--padding",
-                f"{max(left, right)} is too wide for {spec.padding_mode} padding of an input of {n}: "
-                f"it must be {words} the input size; lower it or use --padding-mode zeros",
-            )
-
-
-def _check_output(spec: Geometry) -> None:
-    for axis, out in enumerate(spec.output_spatial):
-        if out >= 1:
-            continue
-        n, k, d = spec.input_size[axis], spec.kernel_size[axis], spec.dilation[axis]
-        k_eff = formulas.effective_kernel(k, d)
-        if spec.transposed:
-            raise InvalidSpecError(
-                "--padding",
-                f"output size would be {out} along dimension {axis + 1}: padding "
-                f"{spec.pads[axis][0]} crops more than the transposed convolution produces; lower --padding",
-            )
-        padded = n + sum(spec.pads[axis])
-        if spec.pads[axis][0] < 0 and (padded < 1 or k_eff <= n):  # the crop, not the kernel, empties it
-            raise InvalidSpecError(
-                "--padding",
-                f"{spec.pads[axis][0]} crops the input of {n} to {max(padded, 0)} along dimension "
-                f"{axis + 1}, less than the effective kernel {k_eff}; use {(k_eff - n + 1) // 2} or more",
-            )
-        raise InvalidSpecError(
-            "KERNEL",
-            f"effective kernel {k_eff} (kernel {k}, dilation {d}) is larger than the padded input "
-            f"{padded} along dimension {axis + 1}, so the output would be empty; "
-            "use a larger --input or --padding",
-        )

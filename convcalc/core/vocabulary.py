@@ -1,0 +1,41 @@
+"""The words and sizes convcalc's settings are named and counted in, shared by ConvSpec's parsers
+(spec.py) and its size rules (geometry.py) so that neither imports the other's module for them.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+Size = tuple[int, ...]
+IntOrSize = int | Size
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+PADDING_WORDS = ("same", "valid")
+# Bytes per element of each dtype convcalc accepts (torch's itemsize).
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
+DEFAULT_INPUT = 224
+# Python's own default limit for int <-> str, also click's for integer arguments. Longer values are
+# refused; figures built from them may be longer, and the CLI lifts the limit to print them.
+MAX_DIGITS = 4300
+# Which spec field each CLI option sets, so messages name what the user typed.
+OPTION = {
+    "in_channels": "C_IN",
+    "out_channels": "C_OUT",
+    "kernel_size": "KERNEL",
+    "stride": "--stride",
+    "padding": "--padding",
+    "dilation": "--dilation",
+    "groups": "--groups",
+    "output_padding": "--output-padding",
+    "padding_mode": "--padding-mode",
+    "input_size": "--input",
+    "batch": "--batch",
+    "dtype": "--dtype",
+    "dim": "--dim",
+}
+_TUPLE_FIELDS = ("kernel_size", "stride", "dilation", "output_padding", "input_size")
+_DIM_FIELDS = (*_TUPLE_FIELDS, "padding")
+
+
+def _what(minimum: int) -> str:
+    return "a positive integer" if minimum == 1 else "an integer >= 0"
