@@ -62,8 +62,8 @@ def conv_report(
         if training and verification.mode != "skipped":
             from .measure.backward import conv_training_checks
 
-            checks = conv_training_checks(result, training, device, full)
-            verification = replace(verification, checks=verification.checks + tuple(checks))
+            checks, where = conv_training_checks(result, training, device, full)
+            verification = replace(verification, checks=(*verification.checks, *checks), training_step=where)
     timed = None
     if peaks is not None:
         from .measure.bench import bench_conv
@@ -121,8 +121,8 @@ def _with_training(result: Any, verification: Any, device: str, full: bool) -> A
         return verification
     from .measure.backward import variant_training_checks
 
-    checks = variant_training_checks(result, device, full)
-    return replace(verification, checks=verification.checks + tuple(checks))
+    checks, where = variant_training_checks(result, device, full)
+    return replace(verification, checks=(*verification.checks, *checks), training_step=where)
 
 
 def stack_report(
@@ -179,11 +179,11 @@ def stack_report(
     if backward and verification.mode != "skipped":
         from .measure.backward import stack_training_checks
 
-        checks, per_layer, ran_on = stack_training_checks(result, device, full)
+        checks, per_layer, ran_on, where = stack_training_checks(result, device, full)
         if ran_on:  # convcalc's figures by torch's rules where it ran (half-precision BatchNorm differs)
             report = with_backward(report, *stack_training(result, ran_on))
         measured = {name: {**figures, **per_layer.get(name, {})} for name, figures in measured.items()}
-        verification = replace(verification, checks=verification.checks + tuple(checks))
+        verification = replace(verification, checks=(*verification.checks, *checks), training_step=where)
     rows = tuple(replace(row, measured=measured.get(row.name)) for row in report.layers)
     return replace(report, layers=rows, verification=verification)
 

@@ -58,11 +58,21 @@ Columns = Annotated[
 ]
 
 
-def _columns(text: str, backward: bool) -> list[str]:
-    """--columns as a list; the default gains --backward's columns when it is given."""
+_BACKWARD_COLUMNS = ["bwd-macs", "saved"]
+
+
+def _columns(text: str, backward: bool, command: str = "stack") -> list[str]:
+    """--columns as a list; a stack's default gains --backward's columns when it is given. Those columns
+    are refused where they would stay empty: without --backward, and on a model (counted as a whole)."""
     columns = list(dict.fromkeys(c.strip().lower() for c in text.split(",") if c.strip()))
     check_columns(columns)
-    return columns + ["bwd-macs", "saved"] if backward and text == _ALL_DEFAULT else columns
+    asked = [c for c in columns if c in _BACKWARD_COLUMNS]
+    if asked and (command == "model" or not backward):
+        why = "a model's step is counted as a whole" if command == "model" else "they need --backward"
+        raise ConvCalcError(f"--columns: {','.join(asked)}: no per-layer figures to show; {why}")
+    return (
+        columns + _BACKWARD_COLUMNS if backward and command == "stack" and text == _ALL_DEFAULT else columns
+    )
 
 
 def _exit(report: NetworkReport, fmt: Format, columns: list[str]) -> None:
@@ -212,7 +222,7 @@ def model(
     otherwise): every module's figures, convcalc's beside torch's where convcalc models the layer, and
     torch's own totals. Only this command imports and runs code you name."""
     no_digit_limit()
-    chosen = _columns(columns, False)  # a model's rows have no per-layer backward figures
+    chosen = _columns(columns, backward, "model")
     if input_size is None:
         raise ConvCalcError("--input: required for a model, e.g. --input 3x224x224 (channels first)")
     report = model_report(

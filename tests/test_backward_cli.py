@@ -108,7 +108,8 @@ def test_a_step_torch_refuses_is_said_not_crashed(run):
     assert result.exit_code == 0, result.output
     found = checks(json.loads(result.stdout))
     assert found["backward_macs"]["measured"] is None
-    assert "torch refuses a training step" in found["backward_macs"]["note"]
+    assert found["backward_macs"]["note"].startswith("training step not measured: torch refuses it: ")
+    assert "torch refuses it" in json.loads(result.stdout)["verification"]["training_step"]
 
 
 def test_a_big_layer_steps_on_meta(run):
@@ -133,3 +134,45 @@ def test_model_backward_is_torchs_count(run):
     assert b["grad_input_macs"] is None
     trainable = sum(p.numel() * 4 for p in model.parameters())
     assert b["weight_bytes"] == b["grad_bytes"] == trainable
+
+
+def test_saved_bytes_are_the_tensors_not_a_kernels_larger_storage(run):
+    # the CPU's 3-D transposed convolution hands back its output in a storage twice its size
+    result = run("stack 'conv out=2 kernel=1 transposed=true; gelu' -i 4x8x8x8 --backward -f json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    # the conv's input (for its grad weight) and gelu's input, the conv's output, float32
+    assert data["backward"]["saved_bytes"] == 4 * (4 * 8 * 8 * 8) + 4 * (2 * 8 * 8 * 8)
+    assert data["ok"]
+
+
+def test_a_models_failing_backward_is_a_note(run, tmp_path):
+    path = tmp_path / "net.py"
+    path.write_text(
+        "import torch\n"
+        "class Fails(torch.autograd.Function):\n"
+        "    @staticmethod\n"
+        "    def forward(ctx, x):\n"
+        "        return x * 2\n"
+        "    @staticmethod\n"
+        "    def backward(ctx, grad):\n"
+        "        raise AssertionError('no backward here')\n"
+        "class Net(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv = torch.nn.Conv2d(3, 4, 3)\n"
+        "    def forward(self, x):\n"
+        "        return Fails.apply(self.conv(x))\n"
+    )
+    result = run(f"model {path}:Net -i 3x8x8 --backward -f json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data.get("backward") is None
+    assert any("AssertionError: no backward here" in note for note in data["notes"])
+
+
+def test_backward_columns_and_expect_say_what_they_need(run):
+    columns = run("stack 'conv out=2 kernel=3' -i 3x8x8 --columns kind,saved")
+    assert columns.exit_code == 2 and "they need --backward" in columns.stderr
+    expect = run("conv 6 10 3 --no-verify --expect 'backward_macs<1G'")
+    assert expect.exit_code == 2 and "is a --backward figure: add --backward" in expect.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,22 @@ def test_cuda_bench(run):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)["bench"]
     assert data["median_s"] > 0 and data["device"].startswith("cuda")
+
+
+@pytest.mark.parametrize(
+    "name", ["cuda (NVIDIA GH200 480GB)", "cuda (NVIDIA H100 NVL)", "cuda (NVIDIA H200 NVL)"]
+)
+def test_a_board_not_listed_gets_no_peaks(name):
+    assert known_peaks(name, "float16", Peaks()) == Peaks()
+
+
+def test_separable_slower_is_said_so():
+    from convcalc.render.compare import _separable_speed
+
+    report = compare_report(ConvSpec(4, 8, 3, input_size=8), verify=False)
+    rows = []
+    for row in report.rows:
+        median = 1e-3 if row.variant.name == "standard" else 5e-3  # the separable one 5x slower
+        rows.append(replace(row, bench=Bench("cpu", 1, 1, median, 0.0, 10)))
+    line = _separable_speed(replace(report, rows=tuple(rows)))
+    assert "5x slower" in line and "faster" not in line

@@ -178,7 +178,7 @@ def never(*_):
     ("name", "message"),
     [
         ("plot.jpg", r"^--plot: .*plot\.jpg must end in \.svg, \.pdf or \.png, not '\.jpg'$"),
-        ("plot", r"^--plot: .*plot must end in \.svg, \.pdf or \.png, not no suffix$"),
+        ("plot", r"^--plot: .*plot must end in \.svg, \.pdf or \.png, and has no suffix$"),
         ("missing/plot.svg", r"^--plot: no folder .*missing; create it first$"),
         ("folder.svg", r"^--plot: .*folder\.svg is a folder; give a file name ending in \.svg$"),
     ],
@@ -262,3 +262,9 @@ def test_compare_plot_path_is_checked_before_any_work(run, tmp_path):
     assert result.exit_code == 2
     assert result.stderr.startswith("convcalc: error: --plot: no folder")
     assert result.stdout == ""
+
+
+def test_a_name_too_long_for_the_file_system_is_one_line(run, tmp_path):
+    result = run(f"compare 4 8 3 -i 8 --no-verify --plot {tmp_path / ('x' * 300 + '.svg')}")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("convcalc: error: --plot: cannot use ")

@@ -18,6 +18,7 @@ from typing import Any
 from .errors import ExpectError
 from .results import Expectation
 from .spec import MAX_DIGITS
+from .training import TRAINING_FIGURES
 
 ALIASES = {"output": "output_shape", "shape": "output_shape", "rf": "receptive_field"}
 _SCALES = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30}
@@ -54,6 +55,11 @@ def parse_clause(clause: str, figures: dict[str, Any]) -> tuple[str, str, str]:
     key = prefix + dot + ALIASES.get(figure.lower(), figure.lower())
     if key not in figures:  # layer names keep their case; a name typed in another case still finds one
         key = next((k for k in figures if k.lower() == key.lower()), key)
+    if key not in figures and figure.lower() in TRAINING_FIGURES:
+        raise ExpectError(
+            f"--expect {clause!r}: {figure!r} is a --backward figure: add --backward (where it is given, "
+            "the notes say why torch could not count it)"
+        )
     if key not in figures:
         raise ExpectError(f"--expect {clause!r}: unknown figure {name!r}; use one of {_names(figures)}")
     if len(value) > MAX_DIGITS:

@@ -126,6 +126,7 @@ class Verification:
     checks: tuple[Check, ...]
     flop_witness: str | None = None  # which of torch's FLOP counters confirmed MACs and FLOPs
     warnings: tuple[str, ...] = ()  # what torch warned while it built and ran the layer, one line each
+    training_step: str = ""  # --backward: where torch ran the training step, or why it did not
 
     @property
     def ok(self) -> bool:
@@ -140,6 +141,7 @@ class Verification:
             "torchinfo_version": self.torchinfo_version,
             "flop_witness": self.flop_witness,
             "warnings": list(self.warnings),
+            **({"training_step": self.training_step} if self.training_step else {}),
             "measured": {c.key: json_value(c.measured) for c in self.checks if c.measured is not None},
             "checks": [
                 {

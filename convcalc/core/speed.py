@@ -11,6 +11,7 @@ fewer MACs make it less faster than the MAC count suggests.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,15 +23,21 @@ SPEED_CONVENTION = (
     "module, read or written once; intensity = FLOPs / traffic"
 )
 
-# Dense peaks from NVIDIA's datasheets, by a name torch reports: TFLOP/s per dtype as torch runs a
-# convolution (float32 on tensor cores as TF32, torch's default for cuDNN convolutions), and GB/s.
-# SXM boards; PCIe H100s report "PCIe" in their name.
-PEAKS: dict[str, tuple[dict[str, float], float]] = {
-    "H100 PCIe": ({"float32": 378.0, "float16": 756.5, "bfloat16": 756.5, "float64": 51.0}, 2000.0),
-    "H100": ({"float32": 494.5, "float16": 989.5, "bfloat16": 989.5, "float64": 67.0}, 3350.0),
-    "H200": ({"float32": 494.5, "float16": 989.5, "bfloat16": 989.5, "float64": 67.0}, 4800.0),
-    "A100-SXM4-80GB": ({"float32": 156.0, "float16": 312.0, "bfloat16": 312.0, "float64": 19.5}, 2039.0),
-    "A100-SXM4-40GB": ({"float32": 156.0, "float16": 312.0, "bfloat16": 312.0, "float64": 19.5}, 1555.0),
+# Dense peaks from NVIDIA's datasheets: TFLOP/s per dtype as torch runs a convolution (float32 on tensor
+# cores as TF32, torch's default for cuDNN convolutions), and GB/s. Matched on the whole name torch
+# reports, so a board not listed (an H100 NVL, a GH200, an H200 NVL) gets no peaks rather than wrong ones.
+_H100 = {"float32": 494.5, "float16": 989.5, "bfloat16": 989.5, "float64": 67.0}
+_A100 = {"float32": 156.0, "float16": 312.0, "bfloat16": 312.0, "float64": 19.5}
+PEAKS: dict[str, tuple[str, dict[str, float], float]] = {
+    "H100 PCIe": (
+        r"\bH100 PCIe\b",
+        {"float32": 378.0, "float16": 756.5, "bfloat16": 756.5, "float64": 51.0},
+        2000.0,
+    ),
+    "H100 SXM": (r"\bH100 80GB HBM3$", _H100, 3350.0),
+    "H200": (r"\bH200$", _H100, 4800.0),
+    "A100 SXM4 80GB": (r"\bA100-SXM4-80GB$", _A100, 2039.0),
+    "A100 SXM4 40GB": (r"\bA100-SXM4-40GB$", _A100, 1555.0),
 }
 
 
@@ -124,8 +131,10 @@ def bench_settings(bench: bool, device: str, tflops: float | None, gbps: float |
 def given_peaks(tflops: float | None, gbps: float | None) -> Peaks:
     """--peak-tflops and --peak-gbps as a Peaks, each a finite positive number or None."""
     for option, value in (("--peak-tflops", tflops), ("--peak-gbps", gbps)):
-        if value is not None and not (math.isfinite(value) and 0 < value < 1e9):
-            raise InvalidSpecError(option, f"got {value}; it must be a positive number such as 67 or 3350")
+        if value is not None and not (math.isfinite(value) and 1e-6 <= value < 1e9):
+            raise InvalidSpecError(
+                option, f"got {value}; it must be a number from 1e-6 to 1e9, such as 67 or 3350"
+            )
     if tflops is None and gbps is None:
         return Peaks()
     return Peaks(tflops and tflops * 1e12, gbps and gbps * 1e9, "given")
@@ -133,10 +142,11 @@ def given_peaks(tflops: float | None, gbps: float | None) -> Peaks:
 
 def known_peaks(device_name: str, dtype: str, given: Peaks) -> Peaks:
     """The given peaks, each one not given filled from PEAKS where the device's name is listed."""
-    entry = next(((name, peaks) for name, peaks in PEAKS.items() if name in device_name), None)
+    board = device_name.partition("(")[2].rstrip(")").strip()  # "cuda (NVIDIA H100 80GB HBM3)"
+    entry = next((e for e in PEAKS.items() if re.search(e[1][0], board)), None)
     if entry is None or (given.flops_per_s and given.bytes_per_s):
         return given
-    name, (tflops, gbps) = entry
+    name, (_, tflops, gbps) = entry
     flops = given.flops_per_s or (tflops[dtype] * 1e12 if dtype in tflops else None)
     source = "given and " if given.source else ""
     return Peaks(flops, given.bytes_per_s or gbps * 1e9, f"{source}{name} datasheet (dense)")

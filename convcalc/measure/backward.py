@@ -16,14 +16,16 @@ from ..core.plan import FREE_SHARE, Plan, choose, gib
 from ..core.results import Check
 from ..core.spec import DTYPE_BYTES
 from ..core.training import TRAINING_FIGURES, Training, stack_training, variant_training
+from .trace import error_line
 from .training import measure_stack_training, measure_training, training_checks
 from .verify import build_layer, build_variant, compare, free_memory, resolve_device, run_planned
 
 STEP_WORK = 4  # forward passes' worth of work beyond the one verification plans for
 
 
-def conv_training_checks(result: Any, analytic: Training, device: str, full: bool) -> list[Check]:
-    """One convolution's training step (its input needing a gradient, as inside a network)."""
+def conv_training_checks(result: Any, analytic: Training, device: str, full: bool) -> tuple[list[Check], str]:
+    """One convolution's training step (its input needing a gradient, as inside a network): the checks,
+    and where the step ran (or why it did not)."""
     m = result.memory
     extra = m.input_bytes + 2 * m.output_bytes + 3 * m.param_bytes
 
@@ -32,14 +34,14 @@ def conv_training_checks(result: Any, analytic: Training, device: str, full: boo
             build_layer(result.spec, dev), _zeros(result.input_shape, result.spec.dtype, dev), True
         )
 
-    measured = _run([result], device, full, extra, result.macs, measure)
-    if isinstance(measured, str):
-        return _unmeasured(analytic, measured)
-    return training_checks(analytic, measured, groups=result.spec.groups)
+    measured, where = _run([result], device, full, extra, result.macs, measure)
+    if measured is None:
+        return _unmeasured(analytic, where), where
+    return training_checks(analytic, measured, groups=result.spec.groups), where
 
 
-def variant_training_checks(result: Any, device: str, full: bool) -> list[Check]:
-    """A compare variant's training step, its stages one after the other."""
+def variant_training_checks(result: Any, device: str, full: bool) -> tuple[list[Check], str]:
+    """A compare variant's training step, its stages one after the other; and where it ran."""
     stages = list(result.stages)
     extra = stages[0].memory.input_bytes + 2 * result.activation_bytes + 3 * result.param_bytes
 
@@ -47,18 +49,18 @@ def variant_training_checks(result: Any, device: str, full: bool) -> list[Check]
         x = _zeros(result.input_shape, stages[0].spec.dtype, dev)
         return measure_training(build_variant(result.variant, dev), x, True)
 
-    measured = _run(stages, device, full, extra, result.macs, measure)
-    if isinstance(measured, str):
-        return _unmeasured(variant_training(result, True, device), measured)
+    measured, where = _run(stages, device, full, extra, result.macs, measure)
+    if measured is None:
+        return _unmeasured(variant_training(result, True, device), where), where
     analytic = variant_training(result, True, measured["device"])  # torch's rules where it ran
-    return training_checks(analytic, measured)
+    return training_checks(analytic, measured), where
 
 
 def stack_training_checks(
     result: Any, device: str, full: bool
-) -> tuple[list[Check], dict[str, dict[str, Any]], str]:
+) -> tuple[list[Check], dict[str, dict[str, Any]], str, str]:
     """A stack's training step (the batch needs no gradient): the totals' checks, torch's figures per
-    layer by name, and the device type it ran on ('' where it did not run)."""
+    layer by name, the device type it ran on ('' where it did not run) and where it ran, in words."""
     from .build import build_stack
     from .network import plan_stack
 
@@ -80,12 +82,12 @@ def stack_training_checks(
 
     device = resolve_device(device)
     chosen = plan_stack(result, device, full, extra, STEP_WORK * result.macs)
-    measured = _run_planned(chosen, device, measure)
-    if isinstance(measured, str):
-        return _unmeasured(stack_training(result, device)[1], measured), {}, ""
+    measured, where = _run_planned(chosen, device, measure)
+    if measured is None:
+        return _unmeasured(stack_training(result, device)[1], where), {}, "", where
     layers, total = stack_training(result, measured["device"])  # torch's rules where it ran
     rows = {name: row_figures(t, measured["layers"][name]) for name, t in zip(names, layers)}
-    return training_checks(total, measured), rows, measured["device"]
+    return training_checks(total, measured), rows, measured["device"], where
 
 
 def model_backward(model: Any, x: Any, held: int, notes: list[str]) -> dict[str, Any] | None:
@@ -103,8 +105,11 @@ def model_backward(model: Any, x: Any, held: int, notes: list[str]) -> dict[str,
         return None
     try:
         m = model_training(model, x)
-    except (ValueError, RuntimeError, NotImplementedError, torch.OutOfMemoryError) as exc:
-        notes.append(f"--backward: torch refuses a training step: {str(exc).splitlines()[0]}")
+    except torch.OutOfMemoryError:
+        notes.append(f"--backward: not measured: a training step ran out of memory on {x.device}")
+        return None
+    except Exception as exc:  # noqa: BLE001 -- the user's own code failed in its backward or hooks
+        notes.append(f"--backward: not measured: the training step failed: {error_line(exc)}")
         return None
     memory = {key: m[key] for key in ("weight_bytes", "grad_bytes", "sgd_state_bytes", "adam_state_bytes")}
     saved = m["saved_bytes"]
@@ -124,17 +129,20 @@ def model_backward(model: Any, x: Any, held: int, notes: list[str]) -> dict[str,
 
 def _run(
     stages: Sequence[Any], device: str, full: bool, extra: int, macs: int, measure: Callable[[str], dict]
-) -> dict[str, Any] | str:
-    """The measurement where the plan allows (on meta if not, or if the real step fails), or why none."""
+) -> tuple[dict[str, Any] | None, str]:
+    """The measurement where the plan allows (on meta if not, or if the real step fails), or None; and
+    where the step ran, or why it did not, in words."""
     device = resolve_device(device)
     free = None if device == "meta" else free_memory(device)
     chosen = choose(list(stages), device, full, free, extra, STEP_WORK * macs)
     return _run_planned(chosen, device, measure)
 
 
-def _run_planned(chosen: Plan, device: str, measure: Callable[[str], dict]) -> dict[str, Any] | str:
+def _run_planned(
+    chosen: Plan, device: str, measure: Callable[[str], dict]
+) -> tuple[dict[str, Any] | None, str]:
     if chosen.mode == "skipped":
-        return chosen.reason
+        return None, f"training step not run: {chosen.reason}"
 
     def run(dev: str) -> dict[str, Any]:
         try:
@@ -142,19 +150,20 @@ def _run_planned(chosen: Plan, device: str, measure: Callable[[str], dict]) -> d
         except ValueError as exc:  # torch refuses the step itself, e.g. BatchNorm on one value per channel
             raise RuntimeError(str(exc)) from None
 
-    _, measured = run_planned(run, chosen, device)
+    chosen, measured = run_planned(run, chosen, device)
     if "rejected" in measured:
-        return f"torch refuses a training step: {measured['rejected']}"
-    return measured["training"]
+        return None, f"training step not measured: torch refuses it: {measured['rejected']}"
+    if chosen.mode == "real":
+        return measured["training"], f"training step run on {device}"
+    if device == "meta":
+        return measured["training"], "training step on the meta device (the memory rows: what torch keeps)"
+    return measured["training"], f"training step {chosen.reason}"
 
 
 def _unmeasured(analytic: Training, why: str) -> list[Check]:
     """The analytic rows, each saying why torch measured nothing."""
     figures = analytic.figures()
-    return [
-        compare(key, figures[key], None, f"not measured: {why}", label)
-        for key, label in TRAINING_FIGURES.items()
-    ]
+    return [compare(key, figures[key], None, why, label) for key, label in TRAINING_FIGURES.items()]
 
 
 def _zeros(shape: tuple[int, ...], dtype: str, device: str) -> Any:

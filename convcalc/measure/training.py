@@ -189,14 +189,18 @@ def _recording(module: Any, layers: Mapping[str, Any]) -> Iterator[dict]:
 
     record: dict[str, Any] = {"saved": {}, "marks": {}, "input_grad": {}}
     excluded = {_storage(t) for t in (*module.parameters(), *module.buffers())}
+    counted: dict[int, int] = {}  # bytes counted so far for each storage saved
     inside: list[str] = []
 
     def pack(t: Any) -> Any:
-        key = _storage(t)
-        if key not in excluded:
-            excluded.add(key)  # each storage once, for the layer that saved it first
+        # Each storage once, as the largest tensor saved from it (the layer saving it first gets it; a
+        # larger view later adds the rest). Tensor bytes, not the storage's: some CPU kernels (3-D
+        # transposed convolution) hand back a tensor in a storage larger than it, a detail of theirs.
+        key, size = _storage(t), _bytes(t)
+        if key not in excluded and size > counted.get(key, 0):
             name = inside[-1] if inside else ""
-            record["saved"][name] = record["saved"].get(name, 0) + _storage_bytes(t)
+            record["saved"][name] = record["saved"].get(name, 0) + size - counted.get(key, 0)
+            counted[key] = size
         return t
 
     def before(name: str, args: tuple) -> None:
@@ -349,13 +353,6 @@ def _storage(t: Any) -> int:
         return t.untyped_storage()._cdata
     except (RuntimeError, NotImplementedError, AttributeError):  # a tensor without a plain storage
         return id(t)
-
-
-def _storage_bytes(t: Any) -> int:
-    try:
-        return t.untyped_storage().nbytes()
-    except (RuntimeError, NotImplementedError, AttributeError):
-        return _bytes(t)
 
 
 def _bytes(t: Any) -> int:

@@ -26,7 +26,7 @@ from .sheet import (
     shape_text,
     write,
 )
-from .speed import peaks_text
+from .speed import MIN_BLOCKS, peaks_text
 
 BAR_WIDTH = 10
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -170,10 +170,15 @@ def plot_compare(report: CompareReport, path: str) -> int:
         points = [Point(row.variant.title, row.result.macs, 1e3 * row.bench.median_s) for row in timed]
         axes = {"x_label": "MACs", "y_label": f"latency, ms (median, {device})"}
         note = "MACs = multiply-accumulates; latency: median of torch.utils.benchmark, forward pass"
+        untimed = [row.variant.title for row in rows if row not in timed]
+        note += f"; not timed, so not drawn: {', '.join(untimed)}" if untimed else ""
     else:
         points = [Point(row.variant.title, row.result.params, row.result.macs) for row in rows]
         axes = {"x_label": "parameters", "y_label": "MACs"}
         note = "MACs = multiply-accumulates, batch included"
+        note += (
+            "; no variant was timed (see the notes), so params against MACs" if report.rows[0].bench else ""
+        )
     return write_plot(path, points, **axes, title=title, note=note)
 
 
@@ -185,6 +190,9 @@ def speed_notes(report: CompareReport) -> list[str]:
     first = timed[0].bench
     lines = [f"--bench on {first.device}: latency = median forward pass; time/std = latency / standard's"]
     lines += [f"{row.variant.title}: {row.bench.skipped}" for row in timed if row.bench.skipped]
+    few = [row.variant.name for row in timed if row.bench.median_s and row.bench.runs < MIN_BLOCKS]
+    if few:
+        lines.append(f"{', '.join(few)}: fewer than {MIN_BLOCKS} timed blocks, so a rough latency")
     ran = next((row.bench for row in timed if row.bench.median_s is not None), None)
     if ran is not None and ran.bound_flops_per_s is not None:
         lines.append(f"roofline {peaks_text(ran)}: achieved FLOP/s over the bound at each one's intensity")
@@ -200,8 +208,9 @@ def _separable_speed(report: CompareReport) -> str:
         return ""
     macs = std.result.macs / dwsep.result.macs
     faster = std.bench.median_s / dwsep.bench.median_s
+    speed = f"{faster:.3g}x faster" if faster >= 1 else f"{1 / faster:.3g}x slower"
     return (
-        f"dw-separable: {macs:.3g}x fewer MACs, {faster:.3g}x faster; its intensity "
+        f"dw-separable: {macs:.3g}x fewer MACs, {speed}; its intensity "
         f"{dwsep.bench.intensity:.3g} FLOP/B against the standard's {std.bench.intensity:.3g}"
     )
 
@@ -223,7 +232,9 @@ def notes(report: CompareReport, versions: bool = True) -> list[str]:
         f"{row.variant.title} skipped: {row.variant.skipped}" for row in report.rows if row.variant.skipped
     ]
     lines.append(_verification_line(report, versions))
-    lines += warning_lines(row.verification for row in report.rows)
+    lines += warning_lines(
+        [row.verification for row in report.rows], [row.variant.name for row in report.rows]
+    )
     lines += speed_notes(report)
     if any(row.training for row in report.rows):
         lines.append(

@@ -5,6 +5,7 @@ Returns strings and never prints.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -139,10 +140,20 @@ def input_line(spec: Any, input_shape: tuple[int, ...], dtype: str) -> str:
     return f"input {shape_text(input_shape)}{default}, {dtype}"
 
 
-def warning_lines(verifications: Any) -> list[str]:
-    """What torch warned while it ran, once each, as convcalc notes."""
-    seen = dict.fromkeys(w for v in verifications if v for w in v.warnings)
-    return [f"torch warned: {w}" for w in seen]
+def warning_lines(verifications: Any, names: Sequence[str] = ()) -> list[str]:
+    """What torch warned while it ran, once each, as convcalc notes; then where each --backward training
+    step ran, once each, with the names (a compare's variants) it holds for where several differ."""
+    pairs = [(v, name) for v, name in itertools.zip_longest(verifications, names, fillvalue="") if v]
+    seen = dict.fromkeys(w for v, _ in pairs for w in v.warnings)
+    steps: dict[str, list[str]] = {}
+    for v, name in pairs:
+        if v.training_step:
+            steps.setdefault(v.training_step, []).append(name)
+    lines = [f"torch warned: {w}" for w in seen]
+    for step, holders in steps.items():
+        who = ", ".join(holders) + ": " if len(steps) > 1 and all(holders) else ""
+        lines.append(f"--backward: {who}{step}")
+    return lines
 
 
 def expectation_lines(expectations: Any) -> list[str]:

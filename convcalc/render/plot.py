@@ -56,12 +56,15 @@ def check_plot_path(path: str) -> None:
     file = Path(path)
     suffix = file.suffix.lower()
     if suffix not in SUFFIXES:
-        found = f"'{printable(file.suffix)}'" if file.suffix else "no suffix"
-        raise ConvCalcError(f"--plot: {printable(path)} must end in .svg, .pdf or .png, not {found}")
-    if file.is_dir():
-        raise ConvCalcError(f"--plot: {printable(path)} is a folder; give a file name ending in {suffix}")
-    if not file.parent.is_dir():
-        raise ConvCalcError(f"--plot: no folder {printable(str(file.parent))}; create it first")
+        found = f"not '{printable(file.suffix)}'" if file.suffix else "and has no suffix"
+        raise ConvCalcError(f"--plot: {printable(path)} must end in .svg, .pdf or .png, {found}")
+    try:
+        if file.is_dir():
+            raise ConvCalcError(f"--plot: {printable(path)} is a folder; give a file name ending in {suffix}")
+        if not file.parent.is_dir():
+            raise ConvCalcError(f"--plot: no folder {printable(str(file.parent))}; create it first")
+    except OSError as exc:  # a name too long for the file system, a path it cannot look into
+        raise ConvCalcError(f"--plot: cannot use {printable(path)}: {exc.strerror or exc}") from None
     with contextlib.suppress(ImportError, ValueError):  # ValueError: a module without a spec
         if importlib.util.find_spec("matplotlib") is not None:
             return

@@ -5,6 +5,8 @@ from __future__ import annotations
 from ..core.speed import SPEED_CONVENTION, Bench
 from .sheet import BYTES, PERCENT, SECONDS, SI, text
 
+MIN_BLOCKS = 3  # fewer timed blocks give no spread worth the name: the notes say so
+
 
 def rate(value: float | None, unit: str) -> str:
     """A rate short for people: 199G FLOP/s, 3.35T B/s."""
@@ -18,9 +20,10 @@ def bench_lines(bench: Bench | None, what: str = "forward pass") -> list[str]:
     if bench.median_s is None:
         return [f"--bench on {bench.device}: {bench.skipped}"]
     median, iqr = text(SECONDS, bench.median_s), text(SECONDS, bench.iqr_s)
+    rough = "; too few to trust, a slow pass or a busy machine" if bench.runs < MIN_BLOCKS else ""
     lines = [
         f"--bench on {bench.device}, {what}: median {median} (IQR {iqr}, "
-        f"{bench.runs} timed blocks), {rate(bench.flops_per_s, 'FLOP/s')}; minimum traffic "
+        f"{bench.runs} timed blocks{rough}), {rate(bench.flops_per_s, 'FLOP/s')}; minimum traffic "
         f"{text(BYTES, bench.bytes)}, intensity {bench.intensity or 0:.3g} FLOP/B",
         roofline_line(bench),
     ]
