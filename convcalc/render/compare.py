@@ -159,27 +159,28 @@ def bench_cells(report: CompareReport, row: VariantRow) -> list[Cell]:
 
 def plot_compare(report: CompareReport, path: str) -> int:
     """The variants as points for a paper: MACs against measured latency with --bench, else params against
-    MACs; the Pareto front (lower is better on both) marked. Returns the points drawn."""
+    MACs; the Pareto front (lower is better on both) marked. Returns the points drawn. A variant whose
+    output differs from the standard's (depthwise alone: M x C_IN channels) is no replacement for it, so
+    it is left out, and the caption says so, as it does of a variant not timed."""
     from .plot import Point, write_plot
 
-    rows = [row for row in report.rows if row.result]
+    shape = report.standard.output_shape
+    rows = [row for row in report.rows if row.result and row.result.output_shape == shape]
     timed = [row for row in rows if row.bench and row.bench.median_s is not None]
-    title = f"compare: {report.standard.layer}"
+    left_out = {"their output differs": [r.variant.title for r in report.rows if r.result and r not in rows]}
     if timed:
-        device = timed[0].bench.device
         points = [Point(row.variant.title, row.result.macs, 1e3 * row.bench.median_s) for row in timed]
-        axes = {"x_label": "MACs", "y_label": f"latency, ms (median, {device})"}
+        axes = {"x_label": "MACs", "y_label": f"latency, ms (median, {timed[0].bench.device})"}
         note = "MACs = multiply-accumulates; latency: median of torch.utils.benchmark, forward pass"
-        untimed = [row.variant.title for row in rows if row not in timed]
-        note += f"; not timed, so not drawn: {', '.join(untimed)}" if untimed else ""
+        left_out["not timed"] = [row.variant.title for row in rows if row not in timed]
     else:
         points = [Point(row.variant.title, row.result.params, row.result.macs) for row in rows]
         axes = {"x_label": "parameters", "y_label": "MACs"}
         note = "MACs = multiply-accumulates, batch included"
-        note += (
-            "; no variant was timed (see the notes), so params against MACs" if report.rows[0].bench else ""
-        )
-    return write_plot(path, points, **axes, title=title, note=note)
+        if report.rows[0].bench:
+            note += "; no variant was timed (see the notes), so params against MACs"
+    note += "".join(f"; not drawn, {why}: {', '.join(names)}" for why, names in left_out.items() if names)
+    return write_plot(path, points, **axes, title=f"compare: {report.standard.layer}", note=note)
 
 
 def speed_notes(report: CompareReport) -> list[str]:
