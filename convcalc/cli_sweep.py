@@ -40,7 +40,7 @@ Kernel = Annotated[str, _list("--kernel", help="Kernel sizes, e.g. 1,3,5 or 3x5.
 @app.command(
     cls=Command,
     short_help="Every combination of lists and ranges of settings: one row each.",
-    epilog="\b\nExample: convcalc sweep --c-in 32,64 --c-out 64 --kernel 1,3 -g 1,dw -p same -i 56",
+    epilog="\b\nExample: convcalc sweep --c-in 32,64 --c-out 64 --kernel 1,3 -g 1,dw -i 56",
 )
 def sweep(
     c_in: CIn,
@@ -253,5 +253,5 @@ def _plot(plan: Sweep, rows: Iterable[SweepRow], path: str, x: str, y: str) -> N
         x_label=FIGURES[x],
         y_label=FIGURES[y],
         title=f"convcalc sweep over {', '.join(plan.swept()) or 'one layer'}",
-        note=f"one point per valid configuration of {plan.count:,}; labels: the settings swept",
+        note=f"each point a valid configuration, of {plan.count:,} swept; labels: the settings swept",
     )

@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 convcalc compare 64 128 3 -p 1 -i 56 -g 4 --bench --no-verify --plot docs/img/plot-compare-bench.svg >/dev/null
 convcalc sweep --c-in 64 --c-out 64,128 --kernel 1,3,5,7 -s 1,2 -g 1,2,4,8,16,dw -p 1 -i 56 --valid-only \
-  --plot docs/img/plot-sweep.svg >/dev/null
+  -o /dev/null --plot docs/img/plot-sweep.svg

@@ -188,3 +188,14 @@ def test_separable_slower_is_said_so():
         rows.append(replace(row, bench=Bench("cpu", 1, 1, median, 0.0, 10)))
     line = _separable_speed(replace(report, rows=tuple(rows)))
     assert "5x slower" in line and "faster" not in line
+
+
+def test_a_busy_machine_is_said_so():
+    from convcalc.render.speed import bench_lines
+
+    quiet = Bench("cpu", 10, 10, 1e-3, 0.0, 9, threads=2, load=1.2, cpus=2)
+    busy = Bench("cpu", 10, 10, 1e-3, 0.0, 9, threads=2, load=2.5, cpus=2)
+    assert not quiet.busy and busy.busy
+    assert not any("busy" in line for line in bench_lines(quiet))
+    assert any("load average 2.5 on 2 CPUs" in line for line in bench_lines(busy))
+    assert busy.to_dict()["threads"] == 2 and busy.to_dict()["load_average"] == 2.5

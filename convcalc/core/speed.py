@@ -62,6 +62,14 @@ class Bench:
     runs: int = 0
     peaks: Peaks = Peaks()
     skipped: str = ""
+    threads: int = 0  # the threads torch ran on
+    load: float | None = None  # the machine's 1-minute load average as timing began, where known
+    cpus: int = 0
+
+    @property
+    def busy(self) -> bool:
+        """Other work held at least half the CPUs as timing began: the latencies may be inflated."""
+        return self.load is not None and self.cpus > 0 and self.load - 1 >= self.cpus / 2
 
     @property
     def flops_per_s(self) -> float | None:
@@ -109,6 +117,8 @@ class Bench:
             "roofline_flops_per_s": self.bound_flops_per_s,
             "roofline_fraction": self.roofline_fraction,
             "skipped": self.skipped or None,
+            "threads": self.threads,
+            "load_average": self.load,
             "convention": SPEED_CONVENTION,
         }
 

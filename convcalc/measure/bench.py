@@ -8,6 +8,7 @@ torch is imported inside functions only.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from math import prod
 from typing import Any
@@ -96,6 +97,7 @@ def bench_run(
     try:
         module = build(device).eval()
         x = torch.zeros(input_shape, device=device, dtype=getattr(torch, dtype))
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         median, iqr, runs = time_module(module, x)
     except (torch.OutOfMemoryError, MemoryError):
         return Bench(label, flops, traffic, peaks=peaks, skipped=f"not timed: out of memory on {device}")
@@ -103,7 +105,8 @@ def bench_run(
         failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         why = f"not timed: the real pass failed on {device}: {failure}"
         return Bench(label, flops, traffic, peaks=peaks, skipped=why)
-    return Bench(label, flops, traffic, median, iqr, runs, peaks)
+    machine = {"threads": torch.get_num_threads(), "load": load, "cpus": os.cpu_count() or 0}
+    return Bench(label, flops, traffic, median, iqr, runs, peaks, **machine)
 
 
 def time_module(module: Any, x: Any) -> tuple[float, float, int]:

@@ -26,7 +26,7 @@ from .sheet import (
     shape_text,
     write,
 )
-from .speed import MIN_BLOCKS, peaks_text
+from .speed import MIN_BLOCKS, busy_line, peaks_text
 
 BAR_WIDTH = 10
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -198,6 +198,7 @@ def speed_notes(report: CompareReport) -> list[str]:
     if ran is not None and ran.bound_flops_per_s is not None:
         lines.append(f"roofline {peaks_text(ran)}: achieved FLOP/s over the bound at each one's intensity")
     lines.append(_separable_speed(report))
+    lines += busy_line([row.bench for row in timed])
     return [line for line in lines if line] + [SPEED_CONVENTION]
 
 

@@ -22,12 +22,24 @@ def bench_lines(bench: Bench | None, what: str = "forward pass") -> list[str]:
     median, iqr = text(SECONDS, bench.median_s), text(SECONDS, bench.iqr_s)
     rough = "; too few to trust, a slow pass or a busy machine" if bench.runs < MIN_BLOCKS else ""
     lines = [
-        f"--bench on {bench.device}, {what}: median {median} (IQR {iqr}, "
+        f"--bench on {bench.device} ({bench.threads} threads), {what}: median {median} (IQR {iqr}, "
         f"{bench.runs} timed blocks{rough}), {rate(bench.flops_per_s, 'FLOP/s')}; minimum traffic "
         f"{text(BYTES, bench.bytes)}, intensity {bench.intensity or 0:.3g} FLOP/B",
         roofline_line(bench),
     ]
-    return [*lines, SPEED_CONVENTION]
+    return [*lines, *busy_line([bench]), SPEED_CONVENTION]
+
+
+def busy_line(benches: list[Bench]) -> list[str]:
+    """A warning when other work shared the CPUs as timing began: threads then wait on each other."""
+    busy = next((b for b in benches if b and b.busy), None)
+    if busy is None:
+        return []
+    return [
+        f"the machine was busy as timing began (load average {busy.load:.2g} on {busy.cpus} CPUs, torch on "
+        f"{busy.threads} threads): latencies may be inflated; time on a quiet machine, or with "
+        "OMP_NUM_THREADS=1"
+    ]
 
 
 def roofline_line(bench: Bench) -> str:
