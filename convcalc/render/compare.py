@@ -189,7 +189,11 @@ def speed_notes(report: CompareReport) -> list[str]:
     if not timed:
         return []
     first = timed[0].bench
-    lines = [f"--bench on {first.device}: latency = median forward pass; time/std = latency / standard's"]
+    count = max(row.bench.threads for row in timed)
+    threads = f" ({count} threads)" if count else ""
+    lines = [
+        f"--bench on {first.device}{threads}: latency = median forward pass; time/std = latency / standard's"
+    ]
     lines += [f"{row.variant.title}: {row.bench.skipped}" for row in timed if row.bench.skipped]
     few = [row.variant.name for row in timed if row.bench.median_s and row.bench.runs < MIN_BLOCKS]
     if few:
