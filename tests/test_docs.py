@@ -164,16 +164,14 @@ SHOWN = [
         f"$ convcalc {NETWORK_MODEL}\n```\n\n```\n",
         "```",
     ),
-]
-SHOWN.append(
     (
         "docs/speed.md",
         "conv 6 10 3 -g 2 --no-bias -i 32 --backward",
         "100",
         "$ convcalc conv 6 10 3 -g 2 --no-bias -i 32 --backward\n```\n\n```\n",
         "```",
-    )
-)
+    ),
+]
 VERSION = re.compile(r"(torch|torchinfo) \d+\.\d+[^\s,;)]*")
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..core.plan import FREE_SHARE, Plan, choose, gib
+from ..core.plan import FREE_SHARE, Plan, gib
 from ..core.results import Check
 from ..core.spec import DTYPE_BYTES
 from ..core.training import TRAINING_FIGURES, Training, stack_training, variant_training
 from .trace import error_line
 from .training import measure_stack_training, measure_training, training_checks
-from .verify import build_layer, build_variant, compare, free_memory, resolve_device, run_planned
+from .verify import build_layer, build_variant, compare, free_memory, plan, resolve_device, run_planned
 
 STEP_WORK = 4  # forward passes' worth of work beyond the one verification plans for
 
@@ -133,9 +133,7 @@ def _run(
     """The measurement where the plan allows (on meta if not, or if the real step fails), or None; and
     where the step ran, or why it did not, in words."""
     device = resolve_device(device)
-    free = None if device == "meta" else free_memory(device)
-    chosen = choose(list(stages), device, full, free, extra, STEP_WORK * macs)
-    return _run_planned(chosen, device, measure)
+    return _run_planned(plan(list(stages), device, full, extra, STEP_WORK * macs), device, measure)
 
 
 def _run_planned(

@@ -15,7 +15,7 @@ from typing import Any
 from ..core import formulas
 from ..core.errors import InvalidSpecError
 from ..core.network import LayerRow, NetworkReport, analytic_figures, totals
-from ..core.plan import FREE_SHARE, INT64, Plan, choose, gib, oversized
+from ..core.plan import FREE_SHARE, INT64, Plan, gib, oversized
 from ..core.results import Check, Verification, json_value
 from ..core.spec import DTYPE_BYTES
 from ..core.speed import Bench, Peaks
@@ -24,7 +24,15 @@ from .bench import bench_run, model_traffic
 from .build import build_stack
 from .target import build_model, load_target, output_to_stderr
 from .trace import ForwardError, Record, Trace, trace
-from .verify import compare, free_memory, make_verification, recording_warnings, resolve_device, run_planned
+from .verify import (
+    compare,
+    free_memory,
+    make_verification,
+    plan,
+    recording_warnings,
+    resolve_device,
+    run_planned,
+)
 
 
 def verify_stack(
@@ -78,8 +86,7 @@ def plan_stack(
     extra = extra_bytes + sum(row.activation_bytes + row.params * element for row in others)
     extra += formulas.tensor_bytes(result.input_shape, element)
     work = extra_macs + sum(row.macs + _window_work(row) for row in others)
-    free = None if device == "meta" else free_memory(device)
-    return choose(convs, device, full, free, extra, work)
+    return plan(convs, device, full, extra, work)
 
 
 def _window_work(row: Any) -> int:

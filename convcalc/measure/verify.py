@@ -89,10 +89,13 @@ def _rejected(message: str) -> Check:
     return Check("torch_accepts", "torch builds the layer", "yes", "no", False, message)
 
 
-def plan(stages: list[ConvResult], device: str, full: bool) -> Plan:
-    """Choose a real forward pass, the meta device, or no torch at all, from limits, memory and time."""
+def plan(
+    stages: list[ConvResult], device: str, full: bool, extra_bytes: int = 0, extra_macs: int = 0
+) -> Plan:
+    """Choose a real forward pass, the meta device, or no torch at all, from limits, memory and time
+    (extra_bytes and extra_macs: what runs beside the stages, as core.plan.choose takes them)."""
     free = None if device == "meta" else free_memory(device)
-    return choose(stages, device, full, free)
+    return choose(stages, device, full, free, extra_bytes, extra_macs)
 
 
 def run_planned(

@@ -9,7 +9,7 @@ from ..core.errors import FormatError
 from ..core.network import NETWORK_CONVENTION, LayerRow, NetworkReport
 from ..core.training import TRAINING_CONVENTION
 from .layer import check_format, expectation_lines, to_json, warning_lines
-from .sheet import BYTES, COUNT, SHAPE, SI, TEXT, Cell, Column, Sheet, shape_text, text, write
+from .sheet import BYTES, COUNT, SHAPE, SI, TEXT, Cell, Column, Sheet, byte_unit, shape_text, text, write
 from .speed import bench_lines
 
 # --columns: name -> (title, align, key, moves). The layer's name always comes first.
@@ -181,7 +181,7 @@ def notes(report: NetworkReport, shown: int, versions: bool = True) -> list[str]
         ("params", t["param_bytes"]),
         ("estimated total", t["total_bytes"]),
     ]
-    unit = Sheet("", [], [[(BYTES, t["total_bytes"])]]).byte_unit()  # one unit, as down a column
+    unit = byte_unit(t["total_bytes"])  # one unit, as down a column
     lines.append(
         "memory (torchsummary's estimate): " + "; ".join(f"{k} {text(BYTES, v, unit)}" for k, v in sizes)
     )
@@ -209,7 +209,7 @@ def backward_lines(report: NetworkReport) -> list[str]:
             f"grad input {b['grad_input_macs']:,}, grad weight {b['grad_weight_macs']:,}; "
             f"bias grad adds {b['bias_grad_adds']:,}"
         )
-    unit = Sheet("", [], [[(BYTES, b["adam_total_bytes"])]]).byte_unit()
+    unit = byte_unit(b["adam_total_bytes"])
     memory = "; ".join(
         f"{label} {text(BYTES, b[key], unit)}"
         for label, key in (

@@ -53,8 +53,14 @@ class Sheet:
 
     def byte_unit(self) -> tuple[int, str]:
         """One unit for every byte figure of the sheet, from the largest: a table reads down a column."""
-        largest = max((v for row in self.rows for k, v in row if k == BYTES and v is not None), default=0)
-        return next(((scale, unit) for scale, unit in _BYTE_UNITS if largest >= scale), (1, "B"))
+        return byte_unit(
+            max((v for row in self.rows for k, v in row if k == BYTES and v is not None), default=0)
+        )
+
+
+def byte_unit(largest: int) -> tuple[int, str]:
+    """The unit figures up to `largest` bytes are written in together: B, MiB, GiB or TiB."""
+    return next(((scale, unit) for scale, unit in _BYTE_UNITS if largest >= scale), (1, "B"))
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
