@@ -8,12 +8,12 @@ from .api import compare_report, conv_report, model_report, stack_report
 from .core.analysis import analyze, analyze_many
 from .core.compare import CompareReport
 from .core.errors import ConvCalcError, DeviceError, ExpectError, InvalidSpecError, SpecFileError
-from .core.layers import spec_from_module
+from .core.modules import spec_from_module
 from .core.network import NetworkReport
 from .core.results import BatchRow, ConvResult, Report, Verification
 from .core.spec import ConvSpec
 from .render.compare import render_compare
-from .render.layer import render
+from .render.conv import render
 
 __version__ = "0.1.0"
 

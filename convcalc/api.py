@@ -9,19 +9,19 @@ from dataclasses import replace
 from typing import Any
 
 from .core.analysis import analyze
+from .core.backward import conv_training, stack_training, variant_training
+from .core.bench import bench_settings
 from .core.compare import CompareReport, VariantRow
 from .core.errors import InvalidSpecError, SpecFileError
 from .core.expect import check_expectations
 from .core.explain import explain as explain_lines
-from .core.layers import as_spec
+from .core.modules import as_spec
 from .core.network import NetworkReport, stack_rows, stack_totals, with_backward
 from .core.results import Report
 from .core.spec import ConvSpec, IntOrSize, Size, check_device
-from .core.speed import bench_settings
-from .core.stack import analyze_stack
-from .core.stackspec import PRESETS, StackSpec, load_stack, parse_input, parse_stack
-from .core.stackspec import preset as read_preset
-from .core.training import conv_training, stack_training, variant_training
+from .core.stack_analysis import analyze_stack
+from .core.stack_grammar import PRESETS, StackSpec, load_stack, parse_input, parse_stack
+from .core.stack_grammar import preset as read_preset
 from .core.variants import analyze_variant, build_variants
 
 

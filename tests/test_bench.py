@@ -13,8 +13,8 @@ import torch
 
 from convcalc import ConvSpec, analyze
 from convcalc.api import compare_report, conv_report, stack_report
+from convcalc.core.bench import Bench, Peaks, bench_settings, given_peaks, known_peaks
 from convcalc.core.errors import InvalidSpecError
-from convcalc.core.speed import Bench, Peaks, bench_settings, given_peaks, known_peaks
 from convcalc.measure import bench as bench_module
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible")
@@ -191,7 +191,7 @@ def test_separable_slower_is_said_so():
 
 
 def test_a_busy_machine_is_said_so():
-    from convcalc.render.speed import bench_lines
+    from convcalc.render.bench import bench_lines
 
     quiet = Bench("cpu", 10, 10, 1e-3, 0.0, 9, threads=2, load=1.2, cpus=2)
     busy = Bench("cpu", 10, 10, 1e-3, 0.0, 9, threads=2, load=2.5, cpus=2)

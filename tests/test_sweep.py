@@ -280,6 +280,6 @@ def test_every_column_is_documented(run):
 
 
 def test_jobs_default_to_the_cpus():
-    from convcalc.cli_sweep import _jobs
+    from convcalc.cli.sweep import _jobs
 
     assert _jobs(None) == (os.cpu_count() or 1) and _jobs("1") == 1 and _jobs("3") == 3

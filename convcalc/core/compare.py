@@ -25,8 +25,8 @@ class VariantRow:
     variant: Variant
     result: VariantResult | None  # None when skipped
     verification: Verification | None
-    bench: Any = None  # a core.speed.Bench with --bench
-    training: Any = None  # a core.training.Training with --backward
+    bench: Any = None  # a core.bench.Bench with --bench
+    training: Any = None  # a core.backward.Training with --backward
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
+from .backward import TRAINING_FIGURES
 from .errors import ExpectError
 from .results import Expectation
 from .spec import MAX_DIGITS
-from .training import TRAINING_FIGURES
 
 ALIASES = {"output": "output_shape", "shape": "output_shape", "rf": "receptive_field"}
 _SCALES = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30}

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import formulas
+from .backward import TRAINING_CONVENTION
 from .results import COUNTING, SCHEMA_VERSION, ConvResult, Expectation, Verification, json_value
 from .spec import DTYPE_BYTES, Size
-from .stack import StackResult
-from .training import TRAINING_CONVENTION
+from .stack_analysis import StackResult
 
 NETWORK_CONVENTION = (
     COUNTING + "; a network's MACs are every op torch's flop counter counts (convolutions, matmuls, "
@@ -136,7 +136,7 @@ class NetworkReport:
     expectations: tuple[Expectation, ...] = ()
     notes: tuple[str, ...] = ()
     depth: int | None = None  # rows deeper than this are left out of the table (never the totals)
-    bench: Any = None  # a core.speed.Bench with --bench: the whole network's forward pass
+    bench: Any = None  # a core.bench.Bench with --bench: the whole network's forward pass
     # --backward's TRAINING_FIGURES: convcalc's for a stack, torch's own count for a model
     backward: dict[str, Any] | None = None
 
@@ -297,7 +297,7 @@ def stack_totals(result: StackResult) -> dict[str, Any]:
 
 
 def with_backward(report: NetworkReport, layers: tuple[Any, ...], total: Any) -> NetworkReport:
-    """A stack's report with --backward's figures (core.training's, per layer and in total) added."""
+    """A stack's report with --backward's figures (core.backward's, per layer and in total) added."""
     rows = tuple(
         replace(
             row, analytic={**row.analytic, "backward_macs": t.backward_macs, "saved_bytes": t.saved_bytes}

@@ -185,8 +185,8 @@ class Report:
     verification: Verification | None = None
     expectations: tuple[Expectation, ...] = ()
     explanation: tuple[str, ...] = field(default=())
-    bench: Any = None  # a core.speed.Bench with --bench
-    training: Any = None  # a core.training.Training with --backward
+    bench: Any = None  # a core.bench.Bench with --bench
+    training: Any = None  # a core.backward.Training with --backward
 
     @property
     def ok(self) -> bool:
@@ -198,7 +198,7 @@ class Report:
         by_key = {c.key: c for c in self.verification.checks} if self.verification else {}
         figures = _figure_rows(self.result)
         if self.training is not None:
-            from .training import TRAINING_FIGURES
+            from .backward import TRAINING_FIGURES
 
             values = self.training.figures()
             figures += [(key, label, values[key]) for key, label in TRAINING_FIGURES.items()]
@@ -244,7 +244,7 @@ def _figure_rows(result: ConvResult) -> list[tuple[str, str, Any]]:
 
 def backward_dict(training: Any) -> dict[str, Any]:
     """--backward's figures as JSON holds them, with their convention."""
-    from .training import TRAINING_CONVENTION
+    from .backward import TRAINING_CONVENTION
 
     return {**training.figures(), "convention": TRAINING_CONVENTION}
 

@@ -1,8 +1,8 @@
 """--backward in torch: plan a training step as verification plans a forward pass, run it where the plan
-says (measure/training.py measures it) and check core/training.py's figures against it.
+says (measure/backward_step.py measures it) and check core/backward.py's figures against it.
 
 A training step holds more than a forward pass: the input's gradient, gradients the size of the largest
-activations and of the weights, and Adam's two buffers beside them (measure/training.py). It does about
+activations and of the weights, and Adam's two buffers beside them (measure/backward_step.py). It does about
 five forward passes' work (a step, then a second backward for grad input alone). torch is imported
 inside functions only.
 """
@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..core.backward import TRAINING_FIGURES, Training, stack_training, variant_training
 from ..core.plan import FREE_SHARE, Plan, gib
 from ..core.results import Check
 from ..core.spec import DTYPE_BYTES
-from ..core.training import TRAINING_FIGURES, Training, stack_training, variant_training
+from .backward_step import measure_stack_training, measure_training, training_checks
 from .trace import error_line
-from .training import measure_stack_training, measure_training, training_checks
 from .verify import build_layer, build_variant, compare, free_memory, plan, resolve_device, run_planned
 
 STEP_WORK = 4  # forward passes' worth of work beyond the one verification plans for
@@ -95,7 +95,7 @@ def model_backward(model: Any, x: Any, held: int, notes: list[str]) -> dict[str,
     bytes its forward pass holds. None, with a note, where it does not fit or torch refuses it."""
     import torch
 
-    from .training import model_training
+    from .backward_step import model_training
 
     params = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
     need = held + 3 * params + x.numel() * x.element_size()  # grads and Adam's two buffers beside them

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from math import prod
 from typing import Any
 
+from ..core.bench import Bench, Peaks, known_peaks, stage_bytes
 from ..core.plan import Plan
 from ..core.spec import DTYPE_BYTES
-from ..core.speed import Bench, Peaks, known_peaks, stage_bytes
 
 MIN_RUN_TIME = 0.5  # seconds of timed blocks per subject, after torch's own warm-up
 

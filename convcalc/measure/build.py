@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..core.errors import SpecFileError
-from ..core.stack import StackLayer, StackResult
-from ..core.stackspec import ACTIVATION_KINDS
+from ..core.stack_analysis import StackLayer, StackResult
+from ..core.stack_grammar import ACTIVATION_KINDS
 from .verify import build_layer
 
 _CONV_KINDS = ("conv", "depthwise", "pointwise")

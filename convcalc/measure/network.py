@@ -13,13 +13,13 @@ from math import prod
 from typing import Any
 
 from ..core import formulas
+from ..core.bench import Bench, Peaks
 from ..core.errors import InvalidSpecError
 from ..core.network import LayerRow, NetworkReport, analytic_figures, totals
 from ..core.plan import FREE_SHARE, INT64, Plan, gib, oversized
 from ..core.results import Check, Verification, json_value
 from ..core.spec import DTYPE_BYTES
-from ..core.speed import Bench, Peaks
-from ..core.stack import StackResult
+from ..core.stack_analysis import StackResult
 from .bench import bench_run, model_traffic
 from .build import build_stack
 from .target import build_model, load_target, output_to_stderr

@@ -1,7 +1,7 @@
 """trace(): run a torch module once and record what each of its submodules did.
 
 Per module, over every call: the input and output shapes of its first call, the FLOPs of the ops it
-ran (children included), its output bytes, and -- for the layers convcalc models (core/layers.py) --
+ran (children included), its output bytes, and -- for the layers convcalc models (core/modules.py) --
 convcalc's own figures for each call's input, with the receptive field carried op by op (fields.py).
 One forward pass under the FLOP witness; pre- and post-hooks read the running count. torch is imported
 inside functions only.
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import ConvCalcError, InvalidSpecError, printable
-from ..core.layers import layer_from_module
-from ..core.stack import Step, layer_step, receptive
+from ..core.modules import layer_from_module
+from ..core.stack_analysis import Step, layer_step, receptive
 from .fields import Field, Fields, field_mode
 from .shortcut import shortcut_mode
 from .witness import counting

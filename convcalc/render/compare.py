@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from ..core.backward import TRAINING_CONVENTION
+from ..core.bench import SPEED_CONVENTION
 from ..core.compare import COMPARE_CONVENTION, CompareReport, VariantRow
 from ..core.formulas import ratio
-from ..core.speed import SPEED_CONVENTION
-from ..core.training import TRAINING_CONVENTION
-from .layer import check_format, expectation_lines, input_line, to_json, warning_lines
+from .bench import MIN_BLOCKS, busy_line, peaks_text
+from .conv import check_format, expectation_lines, input_line, to_json, warning_lines
 from .sheet import (
     BAR,
     BYTES,
@@ -26,7 +27,6 @@ from .sheet import (
     shape_text,
     write,
 )
-from .speed import MIN_BLOCKS, busy_line, peaks_text
 
 BAR_WIDTH = 10
 _EIGHTHS = " ▏▎▍▌▋▊▉"

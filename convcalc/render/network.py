@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..core.backward import TRAINING_CONVENTION
 from ..core.errors import FormatError
 from ..core.network import NETWORK_CONVENTION, LayerRow, NetworkReport
-from ..core.training import TRAINING_CONVENTION
-from .layer import check_format, expectation_lines, to_json, warning_lines
+from .bench import bench_lines
+from .conv import check_format, expectation_lines, to_json, warning_lines
 from .sheet import BYTES, COUNT, SHAPE, SI, TEXT, Cell, Column, Sheet, byte_unit, shape_text, text, write
-from .speed import bench_lines
 
 # --columns: name -> (title, align, key, moves). The layer's name always comes first.
 COLUMNS = {

@@ -25,7 +25,7 @@ from typing import Any
 
 from .errors import InvalidSpecError, SpecFileError
 from .spec import PADDING_MODES, Size, parse_count, parse_padding, parse_size
-from .stacksyntax import MAX_BYTES, MAX_NESTING, read_file, read_inline, read_json, read_toml, type_name
+from .stack_reader import MAX_BYTES, MAX_NESTING, read_file, read_inline, read_json, read_toml, type_name
 from .variants import ACTIVATIONS
 
 MAX_LAYERS = 10_000  # layers once repeats and depthwise-separable pairs are expanded

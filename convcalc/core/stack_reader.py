@@ -1,6 +1,6 @@
 """The three syntaxes of a stack spec read into plain data: TOML and JSON parsed, inline strings tokenised.
 
-Nothing here knows the layer kinds; stackspec.py validates what these return. Data only: nothing is
+Nothing here knows the layer kinds; stack_grammar.py validates what these return. Data only: nothing is
 evaluated or imported. Standard library only.
 """
 

@@ -1,7 +1,7 @@
 """Training cost: the backward pass's MACs and the memory of one training step. Standard library only.
 
 Counting follows torch.utils.flop_counter, as the forward does; convcalc reports the true counts and
-verification compares like with like (measure/training.py). Established on torch 2.13 (cpu and meta):
+verification compares like with like (measure/backward_step.py). Established on torch 2.13 (cpu and meta):
 
 - A convolution's backward is one op, aten.convolution_backward, whose output_mask says which of
   grad input, grad weight and grad bias it computes; the CPU and meta backwards dispatch exactly it
@@ -45,7 +45,7 @@ from typing import Any, NamedTuple
 from .formulas import tensor_bytes
 from .results import ConvResult
 from .spec import DTYPE_BYTES, Size
-from .stack import StackResult
+from .stack_analysis import StackResult
 from .variants import VariantResult
 
 # Adam's `step`: a float32 scalar per parameter tensor (float64 where that is torch's default dtype)

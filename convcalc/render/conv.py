@@ -10,11 +10,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from ..core.backward import TRAINING_CONVENTION
 from ..core.errors import FormatError
 from ..core.results import CONVENTION, Check, Report
-from ..core.training import TRAINING_CONVENTION
+from .bench import bench_lines
 from .sheet import BYTES, COUNT, MARK, SHAPE, TEXT, Cell, Column, Sheet, shape_text, text, write
-from .speed import bench_lines
 
 FORMATS = ("table", "json", "csv", "markdown", "latex")
 

@@ -37,7 +37,7 @@ from .analysis import analyze
 from .errors import InvalidSpecError, SpecFileError
 from .results import ConvResult, json_value
 from .spec import DTYPE_BYTES, OPTION, ConvSpec, Size
-from .stackspec import ACTIVATION_KINDS
+from .stack_grammar import ACTIVATION_KINDS
 
 # The stack field each ConvSpec message names by its CLI option.
 _FIELD = {option: field for field, option in OPTION.items()} | {
@@ -123,7 +123,7 @@ class Step:
 def analyze_stack(
     layers: Iterable[Mapping[str, Any]], input_shape: Size, batch: int = 1, dtype: str = "float32"
 ) -> StackResult:
-    """Walk the layers (as stackspec builds them) from an input (C, *spatial); every figure, no torch."""
+    """Walk the layers (as stack_grammar builds them) from an input (C, *spatial); every figure, no torch."""
     _check_run(input_shape, batch, dtype)
     shape: Size = (batch, *input_shape)
     spatial = len(input_shape) - 1
@@ -182,7 +182,7 @@ def layer_step(layer: Mapping[str, Any], shape: Size, dtype: str) -> Step:
         return Step(shape, params=2 * channels, buffers=2 * channels + 1)
     if kind in ACTIVATION_KINDS or kind == "dropout":
         return Step(shape)  # element-wise: FlopCounterMode counts no MACs for it
-    raise ValueError(f"analyze_stack: unknown layer kind {kind!r}")  # stackspec admits none
+    raise ValueError(f"analyze_stack: unknown layer kind {kind!r}")  # stack_grammar admits none
 
 
 def _spatial(shape: Size, kind: str, needed: bool = True) -> Size:

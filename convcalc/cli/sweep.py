@@ -1,6 +1,6 @@
 """`convcalc sweep`: parse the lists and ranges, stream the rows to the output, choose the exit code.
 
-Registered on cli.app. The grammar and the engine are core/sweep.py's; the writers render/sweep.py's;
+The grammar and the engine are core/sweep.py's; the writers render/sweep.py's;
 the --verify pool measure/sweep.py's, imported only when asked for.
 """
 
@@ -15,13 +15,15 @@ from typing import IO, Annotated, Any
 
 import typer
 
+from ..core.errors import ConvCalcError, InvalidSpecError, printable
+from ..core.results import FIGURES
+from ..core.spec import DTYPE_BYTES, PADDING_MODES, parse_count
+from ..core.sweep import MAX_ROWS, MISMATCH, SETTINGS, Sweep, SweepRow, parse_sweep
+from ..render.sweep import SWEEP_FORMATS, Progress, render_sweep
 from . import emit
-from .cli import Command, _one_of, app, no_digit_limit
-from .core.errors import ConvCalcError, InvalidSpecError, printable
-from .core.results import FIGURES
-from .core.spec import DTYPE_BYTES, PADDING_MODES, parse_count
-from .core.sweep import MAX_ROWS, MISMATCH, SETTINGS, Sweep, SweepRow, parse_sweep
-from .render.sweep import SWEEP_FORMATS, Progress, render_sweep
+from .app import app
+from .group import Command
+from .options import no_digit_limit, one_of
 
 SweepFormat = Enum("SweepFormat", {f: f for f in SWEEP_FORMATS}, type=str)
 NUMERIC = [key for key in FIGURES if key not in ("output_shape", "effective_kernel", "receptive_field")]
@@ -56,13 +58,13 @@ def sweep(
     dim: Annotated[
         str | None, _list("--dim", help="1, 2 or 3; inferred from sizes such as 3x3x3 if not given.")
     ] = None,
-    padding_mode: Annotated[str, _list("--padding-mode", help=f"{_one_of(PADDING_MODES)}.")] = "zeros",
+    padding_mode: Annotated[str, _list("--padding-mode", help=f"{one_of(PADDING_MODES)}.")] = "zeros",
     input_size: Annotated[str, _list("--input", "-i", help="Input spatial sizes, e.g. 32,224.")] = "224",
     batch: Annotated[str, _list("--batch", "-b", help="Batch sizes.")] = "1",
-    dtype: Annotated[str, _list("--dtype", help=f"{_one_of(DTYPE_BYTES)}.")] = "float32",
+    dtype: Annotated[str, _list("--dtype", help=f"{one_of(DTYPE_BYTES)}.")] = "float32",
     fmt: Annotated[
         SweepFormat,
-        typer.Option("--format", "-f", metavar="FORMAT", help=f"Output format: {_one_of(SweepFormat)}."),
+        typer.Option("--format", "-f", metavar="FORMAT", help=f"Output format: {one_of(SweepFormat)}."),
     ] = SweepFormat.csv,
     output: Annotated[
         str | None,
@@ -127,7 +129,7 @@ def _plot_axes(path: str | None, x: str, y: str) -> tuple[str, str, str] | None:
             raise ConvCalcError(f"{name}: {key!r} is not a figure to plot; use one of {', '.join(NUMERIC)}")
     if path is None:
         return None
-    from .render.plot import check_plot_path
+    from ..render.plot import check_plot_path
 
     check_plot_path(path)
     return path, x, y
@@ -183,7 +185,7 @@ def _run(
     """Stream the rows to write (and to the plot); the exit code."""
     rows = plan.rows()
     if workers:
-        from .measure.sweep import verify_rows
+        from ..measure.sweep import verify_rows
 
         rows = verify_rows(rows, workers)
     tally = _Tally(keep=plotting is not None)
@@ -244,8 +246,8 @@ class _Tally:
 
 
 def _plot(plan: Sweep, rows: Iterable[SweepRow], path: str, x: str, y: str) -> None:
-    from .render.plot import write_plot
-    from .render.sweep import plot_points
+    from ..render.plot import write_plot
+    from ..render.sweep import plot_points
 
     write_plot(
         path,

@@ -81,7 +81,8 @@ _DROPOUTS = ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout")
 
 
 def layer_from_module(module: Any) -> dict[str, Any] | None:
-    """A torch layer as a stack layer (the dict stackspec builds), or None where convcalc does not model it.
+    """A torch layer as a stack layer (the dict stack_grammar builds), or None where convcalc does not
+    model it.
 
     Only torch's own classes, not subclasses: a subclass may change what forward does. Settings that
     change the figures beyond what the stack kinds describe (no affine BatchNorm, pooling that returns

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..core.speed import SPEED_CONVENTION, Bench
+from ..core.bench import SPEED_CONVENTION, Bench
 from .sheet import BYTES, PERCENT, SECONDS, SI, text
 
 MIN_BLOCKS = 3  # fewer timed blocks give no spread worth the name: the notes say so

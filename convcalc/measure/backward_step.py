@@ -6,7 +6,7 @@ How (torch 2.13, cpu and meta alike):
   aten.convolution_backward; grad input and grad weight are told apart by a second pass: pass A is the
   training step as it is (the input needing a gradient or not, the parameters trainable), pass B the
   same with the parameters frozen and the input needing a gradient: grad input only. grad weight = A - B.
-  torch's formula counts a grouped conv's grad weight `groups` times (core/training.py), so the checks
+  torch's formula counts a grouped conv's grad weight `groups` times (core/backward.py), so the checks
   compare the witness with what that formula counts, and say so.
 - Per layer (stacks): a hook on each layer's output tensor reads the witness's running count when that
   output's gradient is complete, which is when the layer's own backward starts; it ends where the layer
@@ -39,8 +39,8 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from ..core.backward import TRAINING_FIGURES, Training
 from ..core.results import Check
-from ..core.training import TRAINING_FIGURES, Training
 from .verify import compare
 from .witness import counting
 
@@ -284,7 +284,7 @@ class _Grouped:
 def training_checks(
     analytic: Training, measured: Mapping[str, Any], groups: int | None = None
 ) -> list[Check]:
-    """One Check per figure of TRAINING_FIGURES. analytic: for the device measured (core.training's device).
+    """One Check per figure of TRAINING_FIGURES. analytic: for the device measured (core.backward's device).
 
     groups: a single conv's, to show its grad weight as the witness's count / 2 / groups; without it,
     torch's over-count (analytic.torch_grad_weight_macs - grad_weight_macs) is taken off the witness's.

@@ -1,0 +1,42 @@
+"""How a command ends: the report written where it goes, each problem on stderr, the exit code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from ..render.conv import value_text
+from . import emit
+from .options import Format
+
+
+def problem_lines(mismatches: list[tuple[str, Any]], expectations: Any) -> list[str]:
+    """One line per figure torch disagreed with (prefixed by its variant) and per unmet --expect."""
+    lines = [
+        f"MISMATCH {prefix}{c.key}: analytic {c.analytic} but torch measured {c.measured}"
+        for prefix, c in mismatches
+    ]
+    return lines + [
+        f"expectation not met: {e.key}{e.op}{e.expected}, actual {value_text(e.key, e.actual)}"
+        for e in expectations
+        if not e.ok
+    ]
+
+
+def finish(text: str, ok: bool, lines: list[str]) -> None:
+    """Write the output, then each problem to stderr. Exit 1 if anything disagreed or was not met,
+    even when the output could not be written: a CI check's verdict outranks the stream's trouble."""
+    failed = emit.write(text)
+    for line in lines:
+        emit.warn(f"convcalc: {line}")
+    raise typer.Exit(1 if not ok else failed or 0)
+
+
+def stream(fmt: Format) -> dict[str, Any]:
+    """How the output must look where it goes: width (None for a pipe), colour, ASCII."""
+    return {
+        "width": emit.width(),
+        "color": fmt is Format.table and emit.is_terminal(),
+        "ascii_only": emit.ascii_only(),
+    }
