@@ -13,7 +13,7 @@ from .core.network import NetworkReport
 from .core.results import BatchRow, ConvResult, Report, Verification
 from .core.spec import ConvSpec
 from .render.compare import render_compare
-from .render.conv import render
+from .render.dispatch import render
 
 __version__ = "0.1.0"
 

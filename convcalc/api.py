@@ -173,7 +173,7 @@ def stack_report(
         report = replace(report, bench=bench_stack(result, device, full, peaks))
     if not verify:
         return report
-    from .measure.network import verify_stack
+    from .measure.stack import verify_stack
 
     verification, measured = verify_stack(result, device=device, full=full)
     if backward and verification.mode != "skipped":
@@ -208,7 +208,7 @@ def model_report(
     torch's own. A module given is run where its parameters are; dtype, when given, converts it. With
     bench, its forward pass is timed where it ran for real (not on meta); with backward, torch's count of
     a training step is added (the batch needing no gradient)."""
-    from .measure.network import run_model
+    from .measure.model import run_model
 
     shape = parse_input(input_size)
     if type(batch) is not int or batch < 1:

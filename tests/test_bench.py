@@ -100,7 +100,7 @@ def test_a_layer_past_the_plan_is_not_timed(monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("a layer past the memory plan was built")
 
-    monkeypatch.setattr("convcalc.measure.verify.build_layer", never)
+    monkeypatch.setattr("convcalc.measure.bench.build_layer", never)
     b = conv_report(ConvSpec(2048, 2048, 3, input_size=1024, batch=8), verify=False, bench=True).bench
     assert b.median_s is None
     assert b.skipped.startswith("not timed: counted on the meta device")

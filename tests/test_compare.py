@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from convcalc import ConvSpec, compare_report
 from convcalc.core.variants import ACTIVATIONS, build_variants, default_groups
-from convcalc.measure.verify import shared_depthwise
+from convcalc.measure.build import shared_depthwise
 
 
 def by_name(run, command):

@@ -40,8 +40,7 @@ from convcalc.measure.backward_step import (
     model_training,
     training_checks,
 )
-from convcalc.measure.build import build_stack
-from convcalc.measure.verify import build_layer, build_variant
+from convcalc.measure.build import build_layer, build_stack, build_variant
 
 
 def failures(checks: list) -> list[tuple[str, Any, Any, str]]:

@@ -10,7 +10,8 @@ import typer
 from ..api import conv_report
 from ..core.errors import ConvCalcError
 from ..core.spec import ConvSpec, parse_count, parse_size
-from ..render.conv import check_format, differing, render
+from ..render.conv import differing, render_conv
+from ..render.lines import check_format
 from .app import app
 from .group import Command
 from .options import (
@@ -109,7 +110,7 @@ def conv(
         backward=backward,
     )
     problems = problem_lines([("", c) for c in differing(report)], report.expectations)
-    finish(render(report, fmt.value, **stream(fmt)), report.ok, problems)
+    finish(render_conv(report, fmt.value, **stream(fmt)), report.ok, problems)
 
 
 def _depthwise(spec: ConvSpec, groups: int) -> ConvSpec:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ..core.spec import DTYPE_BYTES, PADDING_MODES, ConvSpec, parse_count, parse_padding, parse_size
-from ..render.conv import FORMATS
+from ..render.lines import FORMATS
 
 Format = Enum("Format", {f: f for f in FORMATS}, type=str)
 DType = Enum("DType", {d: d for d in DTYPE_BYTES}, type=str)

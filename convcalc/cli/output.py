@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from ..render.conv import value_text
+from ..render.lines import value_text
 from . import emit
 from .options import Format
 

@@ -17,8 +17,10 @@ from ..core.plan import FREE_SHARE, Plan, gib
 from ..core.results import Check
 from ..core.spec import DTYPE_BYTES
 from .backward_step import measure_stack_training, measure_training, training_checks
+from .build import build_layer, build_stack, build_variant
+from .checks import check
+from .planned import free_memory, plan, plan_stack, resolve_device, run_planned
 from .trace import error_line
-from .verify import build_layer, build_variant, compare, free_memory, plan, resolve_device, run_planned
 
 STEP_WORK = 4  # forward passes' worth of work beyond the one verification plans for
 
@@ -61,9 +63,6 @@ def stack_training_checks(
 ) -> tuple[list[Check], dict[str, dict[str, Any]], str, str]:
     """A stack's training step (the batch needs no gradient): the totals' checks, torch's figures per
     layer by name, the device type it ran on ('' where it did not run) and where it ran, in words."""
-    from .build import build_stack
-    from .network import plan_stack
-
     extra = 2 * result.activation_bytes + 3 * result.params * DTYPE_BYTES[result.dtype]
     names = [row.name for row in result.layers]
 
@@ -161,7 +160,7 @@ def _run_planned(
 def _unmeasured(analytic: Training, why: str) -> list[Check]:
     """The analytic rows, each saying why torch measured nothing."""
     figures = analytic.figures()
-    return [compare(key, figures[key], None, why, label) for key, label in TRAINING_FIGURES.items()]
+    return [check(key, figures[key], None, why, label) for key, label in TRAINING_FIGURES.items()]
 
 
 def _zeros(shape: tuple[int, ...], dtype: str, device: str) -> Any:

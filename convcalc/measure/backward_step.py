@@ -41,7 +41,7 @@ from typing import Any
 
 from ..core.backward import TRAINING_FIGURES, Training
 from ..core.results import Check
-from .verify import compare
+from .checks import check
 from .witness import counting
 
 MEMORY_KEYS = ("weight_bytes", "grad_bytes", "sgd_state_bytes", "adam_state_bytes", "saved_bytes")
@@ -291,7 +291,7 @@ def training_checks(
     """
     rows = _flop_rows(analytic, measured, groups) + _memory_rows(measured)
     figures = analytic.figures()
-    return [compare(key, figures[key], value, note, TRAINING_FIGURES[key]) for key, value, note in rows]
+    return [check(key, figures[key], value, note, TRAINING_FIGURES[key]) for key, value, note in rows]
 
 
 def _flop_rows(analytic: Training, measured: Mapping[str, Any], groups: int | None) -> list[tuple]:

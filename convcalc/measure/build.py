@@ -1,6 +1,7 @@
-"""build_stack(): a StackResult as one real torch module, every layer registered under its own name.
+"""The torch modules convcalc measures: a layer (build_layer), a compare variant (build_variant) and a
+stack (build_stack), a StackResult as one real torch module, every layer registered under its own name.
 
-Conv-like rows go through verify.build_layer, so a convolution's settings are read in one place.
+Conv-like rows go through build_layer, so a convolution's settings are read in one place.
 The other kinds take the shapes analyze_stack already walked (the rank picks the 1-D, 2-D or 3-D
 class; linear's in_features is its row's input). torch is imported inside functions only.
 """
@@ -11,9 +12,78 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..core.errors import SpecFileError
+from ..core.spec import ConvSpec
 from ..core.stack_analysis import StackLayer, StackResult
 from ..core.stack_grammar import ACTIVATION_KINDS
-from .verify import build_layer
+
+
+def build_layer(spec: ConvSpec, device: str) -> Any:
+    """The torch module spec describes, on device, in spec's dtype."""
+    import torch
+
+    cls = getattr(torch.nn, spec.kind)
+    kwargs: dict[str, Any] = dict(
+        stride=spec.stride,
+        padding=spec.padding,
+        dilation=spec.dilation,
+        groups=spec.groups,
+        bias=spec.bias,
+        padding_mode=spec.padding_mode,
+        device=device,
+        dtype=getattr(torch, spec.dtype),
+    )
+    if spec.transposed:
+        kwargs["output_padding"] = spec.output_padding
+    return cls(spec.in_channels, spec.out_channels, spec.kernel_size, **kwargs)
+
+
+def build_variant(variant: Any, device: str) -> Any:
+    """The variant's modules in order: each conv stage, then BatchNorm and the activation if asked."""
+    import torch
+
+    from ..core.variants import ACTIVATIONS
+
+    modules = []
+    for spec in variant.stages:
+        modules.append(shared_depthwise(spec, device) if variant.shared else build_layer(spec, device))
+        if variant.bn:
+            norm = getattr(torch.nn, f"BatchNorm{spec.dim}d")
+            modules.append(norm(spec.out_channels, device=device, dtype=getattr(torch, spec.dtype)))
+        if variant.act:
+            modules.append(getattr(torch.nn, ACTIVATIONS[variant.act])())
+    return modules[0] if len(modules) == 1 else torch.nn.Sequential(*modules)
+
+
+def shared_depthwise(spec: ConvSpec, device: str) -> Any:
+    """A depthwise conv whose M = Cout/Cin kernels (and M biases) are shared by every input channel.
+
+    The seed post builds it with functional conv and a repeated weight; its bias had M elements
+    where torch needs Cout, so here the bias is repeated the same way as the weight.
+    """
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    m, dtype = spec.out_channels // spec.in_channels, getattr(torch, spec.dtype)
+    conv = getattr(F, f"conv{spec.dim}d")
+    # F.pad wants the last dimension first; non-zero modes pad before convolving, as nn.Conv does.
+    pad = [p for left_right in reversed(spec.pads) for p in left_right]
+    padding = spec.padding if spec.padding_mode == "zeros" else 0
+
+    class SharedDepthwise(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.randn(m, 1, *spec.kernel_size, device=device, dtype=dtype))
+            self.bias = torch.nn.Parameter(torch.zeros(m, device=device, dtype=dtype)) if spec.bias else None
+
+        def forward(self, x: Any) -> Any:
+            if spec.padding_mode != "zeros":
+                x = F.pad(x, pad, mode=spec.padding_mode)
+            weight = self.weight.repeat(spec.in_channels, *[1] * (spec.dim + 1))  # output o uses kernel o % M
+            bias = None if self.bias is None else self.bias.repeat(spec.in_channels)
+            return conv(x, weight, bias, spec.stride, padding, spec.dilation, spec.in_channels)
+
+    return SharedDepthwise()
+
 
 _CONV_KINDS = ("conv", "depthwise", "pointwise")
 

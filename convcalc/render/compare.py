@@ -9,7 +9,7 @@ from ..core.bench import SPEED_CONVENTION
 from ..core.compare import COMPARE_CONVENTION, CompareReport, VariantRow
 from ..core.formulas import ratio
 from .bench import MIN_BLOCKS, busy_line, peaks_text
-from .conv import check_format, expectation_lines, input_line, to_json, warning_lines
+from .lines import check_format, expectation_lines, input_line, to_json, warning_lines
 from .sheet import (
     BAR,
     BYTES,

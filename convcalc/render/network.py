@@ -9,7 +9,7 @@ from ..core.backward import TRAINING_CONVENTION
 from ..core.errors import FormatError
 from ..core.network import NETWORK_CONVENTION, LayerRow, NetworkReport
 from .bench import bench_lines
-from .conv import check_format, expectation_lines, to_json, warning_lines
+from .lines import check_format, expectation_lines, to_json, warning_lines
 from .sheet import BYTES, COUNT, SHAPE, SI, TEXT, Cell, Column, Sheet, byte_unit, shape_text, text, write
 
 # --columns: name -> (title, align, key, moves). The layer's name always comes first.

@@ -1,9 +1,6 @@
-"""Networks in torch: a stack built as one nn.Sequential, or a user's model, traced once (trace.py).
-
-verify_stack() measures every layer of an analysed stack and its totals; model_rows() turns a model's
-trace into rows (convcalc's figures beside torch's where it models the layer) and torch's totals.
-torch is imported inside functions only.
-"""
+"""A user's model in torch: built (target.py) and traced once (trace.py), on the meta device unless asked
+otherwise; rows of convcalc's figures beside torch's where it models a layer, and torch's own totals.
+torch is imported inside functions only."""
 
 from __future__ import annotations
 
@@ -17,121 +14,14 @@ from ..core.bench import Bench, Peaks
 from ..core.errors import InvalidSpecError
 from ..core.network import LayerRow, NetworkReport, analytic_figures, totals
 from ..core.plan import FREE_SHARE, INT64, Plan, gib, oversized
-from ..core.results import Check, Verification, json_value
+from ..core.results import json_value
 from ..core.spec import DTYPE_BYTES
-from ..core.stack_analysis import StackResult
 from .bench import bench_run, model_traffic
-from .build import build_stack
+from .checks import check, network_verification, recording_warnings
+from .planned import free_memory, resolve_device
+from .stack import measured_figures
 from .target import build_model, load_target, output_to_stderr
 from .trace import ForwardError, Record, Trace, trace
-from .verify import (
-    compare,
-    free_memory,
-    make_verification,
-    plan,
-    recording_warnings,
-    resolve_device,
-    run_planned,
-)
-
-
-def verify_stack(
-    result: StackResult, device: str = "cpu", full: bool = False
-) -> tuple[Verification, dict[str, dict[str, Any]]]:
-    """Build the stack on device (or meta, as the plan decides) and trace one pass: the verification,
-    whose checks are the totals, and torch's figures for each layer by name."""
-    with recording_warnings() as lines:
-        verification, layers = _verify_stack(result, device, full)
-    return dataclasses.replace(verification, warnings=tuple(lines)), layers
-
-
-def _verify_stack(
-    result: StackResult, device: str, full: bool
-) -> tuple[Verification, dict[str, dict[str, Any]]]:
-    device = resolve_device(device)
-    chosen = plan_stack(result, device, full)
-    if chosen.mode == "skipped":
-        return network_verification(device, chosen, [], None), {}
-    run = lambda dev: {"trace": _run_stack(result, dev)}  # noqa: E731
-    chosen, measured = run_planned(run, chosen, device)
-    if "rejected" in measured:
-        check = Check("torch_accepts", "torch builds the stack", "yes", "no", False, measured["rejected"])
-        return network_verification(device, chosen, [check], None), {}
-    traced: Trace = measured["trace"]
-    layers = {r.name: measured_figures(r, chosen.mode == "meta") for r in traced.records}
-    root = layers[""]
-    rows = [
-        ("output_shape", result.output_shape, traced.output_shape, "forward pass"),
-        ("params", result.params, root["params"], "sum of parameters"),
-        ("buffers", result.buffers, root["buffers"], "sum of buffers"),
-        ("macs", result.macs, traced.flops // 2, f"{traced.witness} / 2"),
-        ("flops", result.flops, traced.flops, traced.witness),
-    ]
-    checks = [compare(key, a, m, note, key.replace("_", " ")) for key, a, m, note in rows]
-    return network_verification(device, chosen, checks, traced), layers
-
-
-def plan_stack(
-    result: StackResult, device: str, full: bool, extra_bytes: int = 0, extra_macs: int = 0
-) -> Plan:
-    """The conv layers' plan (memory, time, 64-bit limits), with the other layers' tensors added (and
-    extra_bytes and extra_macs, a training step's beyond the forward pass)."""
-    element = DTYPE_BYTES[result.dtype]
-    for row in result.layers:
-        why = oversized(f"{row.name} output", row.output_shape, element)
-        if why:
-            return Plan("skipped", f"not verified: {why}; the figures are analytic only")
-    convs = [row.conv for row in result.layers if row.conv is not None]
-    others = [row for row in result.layers if row.conv is None]
-    extra = extra_bytes + sum(row.activation_bytes + row.params * element for row in others)
-    extra += formulas.tensor_bytes(result.input_shape, element)
-    work = extra_macs + sum(row.macs + _window_work(row) for row in others)
-    return plan(convs, device, full, extra, work)
-
-
-def _window_work(row: Any) -> int:
-    """A pool's work, as multiply-accumulates are counted for time: every output reads its window."""
-    kernel = row.settings.get("kernel") if row.kind in ("maxpool", "avgpool") else None
-    if kernel is None:
-        return prod(row.input_shape)  # element-wise, or an adaptive pool reading its input once
-    spatial = len(row.output_shape) - 2
-    return prod(row.output_shape) * (kernel**spatial if isinstance(kernel, int) else prod(kernel))
-
-
-def _run_stack(result: StackResult, device: str) -> Trace:
-    import torch
-
-    model = build_stack(result, device).eval()  # inference: BatchNorm takes a batch of one
-    x = torch.zeros(result.input_shape, device=device, dtype=getattr(torch, result.dtype))
-    try:
-        return trace(model, x, result.dtype)
-    except ForwardError as exc:  # a kernel the device lacks for this dtype: run_planned counts on meta
-        raise RuntimeError(str(exc)) from None
-
-
-def network_verification(
-    device: str, chosen: Plan, checks: list[Check], traced: Trace | None
-) -> Verification:
-    """The verification record conv's uses, with the trace's witness and its note."""
-    witness = {"witness": traced.witness, "witness_note": traced.note} if traced else None
-    return make_verification(device, chosen, checks, witness)
-
-
-def measured_figures(record: Record, on_meta: bool) -> dict[str, Any]:
-    """torch's figures for one module: its parameters and buffers (children included, each once), the
-    FLOPs of every call, its first output's shape and the bytes of every output (None on meta)."""
-    module = record.module
-    params = list(module.parameters())
-    return {
-        "output_shape": record.output_shape,
-        "params": sum(p.numel() for p in params),
-        "trainable_params": sum(p.numel() for p in params if p.requires_grad),
-        "buffers": sum(b.numel() for b in module.buffers()),
-        "macs": record.flops // 2,
-        "flops": record.flops,
-        "param_bytes": None if on_meta else sum(p.numel() * p.element_size() for p in params),
-        "output_bytes": None if on_meta or not record.calls else record.output_bytes,
-    }
 
 
 def model_rows(traced: Trace, dtype: str, on_meta: bool) -> tuple[LayerRow, ...]:
@@ -195,6 +85,8 @@ def model_totals(model: Any, traced: Trace, x: Any, dtype: str) -> dict[str, Any
 # Weights and input a model may hold when its forward cannot run on meta and convcalc runs it on the
 # cpu unasked; a bigger one is left to --device cpu, which the user chooses knowing the cost.
 FALLBACK_BYTES = 1 << 28
+
+
 META_REASON = "built and run on the meta device: shapes, parameters and FLOPs, no weights and no data"
 
 
@@ -227,7 +119,7 @@ def run_model(
     modelled = [row for row in rows if row.leaf and row.analytic]
     leaves = [row for row in rows if row.leaf and row.calls]
     checks = [
-        compare(
+        check(
             "modelled_macs",
             sum(row.analytic["macs"] for row in modelled),
             sum(row.measured["macs"] for row in modelled),
