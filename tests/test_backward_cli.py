@@ -14,7 +14,7 @@ import nets  # tests/nets.py, beside this file
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from convcalc.core.backward import TRAINING_FIGURES
+from convcalc.core.results import TRAINING_FIGURES
 
 NETS = Path(__file__).with_name("nets.py")
 

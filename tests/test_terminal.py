@@ -282,9 +282,9 @@ def test_bare_convcalc_prints_help_and_exits_2():
 
 
 def test_choice_errors_carry_no_pydantic_prefix(run):
-    result = run("compare 6 12 3 --act relu6 --no-verify")
+    result = run("compare 6 12 3 --act swish --no-verify")
     assert result.exit_code == 2
-    assert result.stderr.startswith("convcalc: error: Invalid value for '--act': 'relu6' is not one of")
+    assert result.stderr.startswith("convcalc: error: Invalid value for '--act': 'swish' is not one of")
 
 
 def test_failed_expect_outranks_a_closed_pipe():

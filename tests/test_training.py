@@ -23,14 +23,8 @@ from test_differential import valid_settings
 from test_stack_torch import analyzed, stacks
 
 from convcalc import ConvSpec, analyze
-from convcalc.core.backward import (
-    TRAINING_FIGURES,
-    Training,
-    conv_training,
-    stack_training,
-    total,
-    variant_training,
-)
+from convcalc.core.backward import conv_training, stack_training, total, variant_training
+from convcalc.core.results import TRAINING_FIGURES, Training
 from convcalc.core.spec import DTYPE_BYTES
 from convcalc.core.stack_analysis import StackResult
 from convcalc.core.variants import analyze_variant, build_variants

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from ..api import compare_report
+from ..core.kinds import ACTIVATIONS
 from ..core.spec import parse_count
-from ..core.variants import ACTIVATIONS
 from ..render.compare import plot_compare, render_compare
 from ..render.plot import check_plot_path
 from .app import app

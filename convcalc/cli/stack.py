@@ -70,7 +70,8 @@ def stack(
     building the stack in torch as one nn.Sequential. Spec files are data: nothing in them is run.
 
     Layer kinds: conv, depthwise, pointwise, dwsep, bn, relu (and leaky, relu6, gelu, silu, sigmoid,
-    tanh, identity), maxpool, avgpool, adaptive_avgpool, flatten, linear, dropout, repeat times=N [ ... ].
+    tanh, identity), dropout, maxpool, avgpool, adaptive_avgpool, upsample, flatten, linear,
+    repeat times=N [ ... ].
     Their fields, the TOML and JSON forms and the presets: docs/networks.md."""
     no_digit_limit()
     chosen = columns_option(columns, backward)

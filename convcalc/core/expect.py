@@ -15,9 +15,8 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
-from .backward import TRAINING_FIGURES
 from .errors import ExpectError
-from .results import Expectation
+from .results import TRAINING_FIGURES, Expectation
 from .spec import MAX_DIGITS
 
 ALIASES = {"output": "output_shape", "shape": "output_shape", "rf": "receptive_field"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import formulas
 from .errors import InvalidSpecError
@@ -25,9 +25,6 @@ from .vocabulary import (
     Size,
     _what,
 )
-
-if TYPE_CHECKING:
-    from .spec import ConvSpec
 
 Problem = tuple[str, str]  # an InvalidSpecError's option and message, kept to raise again
 _GEOMETRY_FIELDS = (*_DIM_FIELDS, "dim", "padding_mode", "transposed")
@@ -69,7 +66,7 @@ _GEOMETRIES: dict[tuple, Geometry] = {}
 _GEOMETRIES_KEPT = 1024  # a bound, not a tuning: a sweep has far fewer distinct sizes than layers
 
 
-def geometry(spec: ConvSpec) -> Geometry:
+def geometry(spec: Any) -> Geometry:
     """spec's sizes normalised and judged: found again for sizes seen before, else worked out."""
     key = _key(spec)
     found = _GEOMETRIES.get(key) if key is not None else None
@@ -85,7 +82,7 @@ def geometry(spec: ConvSpec) -> Geometry:
     return found
 
 
-def _key(spec: ConvSpec) -> tuple | None:
+def _key(spec: Any) -> tuple | None:
     """The sizes as a dict key, or None unless each is an int, a word, None or a tuple of ints (and
     transposed a bool): 3.0, True and numpy's integers equal 3 or 1 but break other rules."""
     key = _GEOMETRY_OF(spec)

@@ -12,8 +12,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import formulas
-from .backward import TRAINING_CONVENTION
-from .results import COUNTING, SCHEMA_VERSION, ConvResult, Expectation, Verification, json_value
+from .results import (
+    COUNTING,
+    SCHEMA_VERSION,
+    TRAINING_CONVENTION,
+    ConvResult,
+    Expectation,
+    Verification,
+    json_value,
+)
 from .spec import DTYPE_BYTES, Size
 from .stack_analysis import StackResult
 

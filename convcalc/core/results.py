@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .spec import ConvSpec, Size
+from .bench import Bench
+from .spec import ConvSpec, Size, layer_repr
 
 SCHEMA_VERSION = 1
 
@@ -32,6 +33,69 @@ COUNTING = (
     "bias adds counted apart; MiB, GiB, TiB = 2^20, 2^30, 2^40 bytes"
 )
 CONVENTION = COUNTING + "; forward/backward = 2 x output, as torchsummary."
+
+
+TRAINING_FIGURES = {
+    "grad_input_macs": "grad input MACs",
+    "grad_weight_macs": "grad weight MACs",
+    "backward_macs": "backward MACs",
+    "backward_flops": "backward FLOPs (2 x MACs)",
+    "bias_grad_adds": "bias grad adds",
+    "weight_bytes": "trainable params memory",
+    "grad_bytes": "gradients memory",
+    "sgd_state_bytes": "SGD momentum memory",
+    "adam_state_bytes": "Adam state memory",
+    "saved_bytes": "saved activations",
+    "sgd_total_bytes": "training memory (SGD-momentum)",
+    "adam_total_bytes": "training memory (Adam)",
+}
+
+
+TRAINING_CONVENTION = (
+    "backward MACs = grad input + grad weight multiply-accumulates (FLOPs = 2 x MACs, as "
+    "torch.utils.flop_counter, whose formula counts a grouped conv's grad weight groups times; convcalc "
+    "counts it once); bias grad adds apart; training memory = trainable weights + their grads + optimizer "
+    "state (SGD momentum 1x, Adam 2x + a 4-byte step per parameter tensor) + activations saved for "
+    "backward, each tensor once; the peak of the backward's own temporaries is not included."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Training:
+    """The backward pass's counts and one training step's memory, for a layer or a network."""
+
+    grad_input_macs: int
+    grad_weight_macs: int
+    bias_grad_adds: int
+    weight_bytes: int  # trainable parameter bytes
+    grad_bytes: int
+    sgd_state_bytes: int  # momentum buffers
+    adam_state_bytes: int  # exp_avg + exp_avg_sq + step tensors
+    saved_bytes: int  # activations saved for backward
+    torch_grad_weight_macs: int  # grad weight as torch's formula counts it (groups x): verification only
+
+    @property
+    def backward_macs(self) -> int:
+        return self.grad_input_macs + self.grad_weight_macs
+
+    @property
+    def backward_flops(self) -> int:
+        return 2 * self.backward_macs
+
+    @property
+    def sgd_total_bytes(self) -> int:
+        return self.weight_bytes + self.grad_bytes + self.sgd_state_bytes + self.saved_bytes
+
+    @property
+    def adam_total_bytes(self) -> int:
+        return self.weight_bytes + self.grad_bytes + self.adam_state_bytes + self.saved_bytes
+
+    def figures(self) -> dict[str, int]:
+        """Each figure of TRAINING_FIGURES by key."""
+        return {key: getattr(self, key) for key in TRAINING_FIGURES}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{f.name: getattr(self, f.name) for f in fields(self)}, **self.figures()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +129,6 @@ class ConvResult:
     @property
     def layer(self) -> str:
         """The layer as torch's repr() prints it; made when asked, so streams of results skip it."""
-        from .analysis import layer_repr
-
         return layer_repr(self.spec)
 
     @property
@@ -185,8 +247,8 @@ class Report:
     verification: Verification | None = None
     expectations: tuple[Expectation, ...] = ()
     explanation: tuple[str, ...] = field(default=())
-    bench: Any = None  # a core.bench.Bench with --bench
-    training: Any = None  # a core.backward.Training with --backward
+    bench: Bench | None = None  # with --bench
+    training: Training | None = None  # with --backward
 
     @property
     def ok(self) -> bool:
@@ -198,8 +260,6 @@ class Report:
         by_key = {c.key: c for c in self.verification.checks} if self.verification else {}
         figures = _figure_rows(self.result)
         if self.training is not None:
-            from .backward import TRAINING_FIGURES
-
             values = self.training.figures()
             figures += [(key, label, values[key]) for key, label in TRAINING_FIGURES.items()]
         rows = [by_key.pop(key, Check(key, label, value, None, None)) for key, label, value in figures]
@@ -242,10 +302,8 @@ def _figure_rows(result: ConvResult) -> list[tuple[str, str, Any]]:
     return [(key, label, figures[key]) for key, label in FIGURES.items()]
 
 
-def backward_dict(training: Any) -> dict[str, Any]:
+def backward_dict(training: Training) -> dict[str, Any]:
     """--backward's figures as JSON holds them, with their convention."""
-    from .backward import TRAINING_CONVENTION
-
     return {**training.figures(), "convention": TRAINING_CONVENTION}
 
 

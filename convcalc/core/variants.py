@@ -11,21 +11,11 @@ from math import gcd, prod
 from typing import Any
 
 from . import formulas
-from .analysis import analyze, layer_repr
+from .analysis import analyze
 from .errors import ConvCalcError, InvalidSpecError
+from .kinds import ACTIVATIONS
 from .results import ConvResult
-from .spec import ConvSpec
-
-# The seed's Conv-BN-Act block offers these; values are torch.nn class names.
-ACTIVATIONS = {
-    "relu": "ReLU",
-    "leaky": "LeakyReLU",
-    "gelu": "GELU",
-    "silu": "SiLU",
-    "sigmoid": "Sigmoid",
-    "tanh": "Tanh",
-    "identity": "Identity",
-}
+from .spec import ConvSpec, layer_repr
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..core.backward import TRAINING_FIGURES, Training, stack_training, variant_training
+from ..core.backward import stack_training, variant_training
 from ..core.plan import FREE_SHARE, Plan, gib
-from ..core.results import Check
+from ..core.results import TRAINING_FIGURES, Check, Training
 from ..core.spec import DTYPE_BYTES
 from .backward_step import measure_stack_training, measure_training, training_checks
 from .build import build_layer, build_stack, build_variant

@@ -39,8 +39,7 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from ..core.backward import TRAINING_FIGURES, Training
-from ..core.results import Check
+from ..core.results import TRAINING_FIGURES, Check, Training
 from .checks import check
 from .witness import counting
 

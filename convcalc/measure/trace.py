@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import ConvCalcError, InvalidSpecError, printable
+from ..core.kinds import Step, layer_step, receptive
 from ..core.modules import layer_from_module
-from ..core.stack_analysis import Step, layer_step, receptive
 from .fields import Field, Fields, field_mode
 from .shortcut import shortcut_mode
 from .witness import counting

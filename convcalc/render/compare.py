@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..core.backward import TRAINING_CONVENTION
 from ..core.bench import SPEED_CONVENTION
 from ..core.compare import COMPARE_CONVENTION, CompareReport, VariantRow
 from ..core.formulas import ratio
+from ..core.results import TRAINING_CONVENTION
 from .bench import MIN_BLOCKS, busy_line, peaks_text
 from .lines import check_format, expectation_lines, input_line, to_json, warning_lines
 from .sheet import (

@@ -5,8 +5,7 @@ Returns strings and never prints.
 
 from __future__ import annotations
 
-from ..core.backward import TRAINING_CONVENTION
-from ..core.results import CONVENTION, Check, Report
+from ..core.results import CONVENTION, TRAINING_CONVENTION, Check, Report
 from .bench import bench_lines
 from .lines import (
     check_format,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..core.backward import TRAINING_CONVENTION
 from ..core.errors import FormatError
 from ..core.network import NETWORK_CONVENTION, LayerRow, NetworkReport
+from ..core.results import TRAINING_CONVENTION
 from .bench import bench_lines
 from .lines import check_format, expectation_lines, to_json, warning_lines
 from .sheet import BYTES, COUNT, SHAPE, SI, TEXT, Cell, Column, Sheet, byte_unit, shape_text, text, write
