@@ -12,7 +12,7 @@ from .core.analysis import analyze
 from .core.backward import conv_training, stack_training, variant_training
 from .core.bench import bench_settings
 from .core.compare import CompareReport, VariantRow
-from .core.errors import InvalidSpecError, SpecFileError
+from .core.errors import InvalidSpecError, SpecFileError, term
 from .core.expect import check_expectations
 from .core.explain import explain as explain_lines
 from .core.modules import as_spec
@@ -150,7 +150,8 @@ def stack_report(
     if (spec is None) == (preset is None):
         both = spec is not None
         raise SpecFileError(
-            "stack: give SPEC or --preset NAME" + (", not both" if both else f" ({', '.join(PRESETS)})")
+            f"stack: give {term('spec')} or {term('preset')} NAME"
+            + (", not both" if both else f" ({', '.join(PRESETS)})")
         )
     if isinstance(spec, StackSpec):
         stack = spec
@@ -158,7 +159,9 @@ def stack_report(
         stack = load_stack(spec) if spec is not None else parse_stack(read_preset(preset), "toml")
     shape = parse_input(input_size) if input_size is not None else stack.input_shape
     if shape is None:
-        raise InvalidSpecError("--input", "the spec names no input; give one, e.g. --input 3x224x224")
+        raise InvalidSpecError(
+            "input_size", f"the spec names no input; give one, e.g. {term('input_size')} 3x224x224"
+        )
     check_device(device)
     peaks = bench_settings(bench, device, peak_tflops, peak_gbps)
     result = analyze_stack(stack.layers, shape, batch, dtype)
@@ -212,7 +215,7 @@ def model_report(
 
     shape = parse_input(input_size)
     if type(batch) is not int or batch < 1:
-        raise InvalidSpecError("--batch", f"got {batch!r}; it must be a positive integer")
+        raise InvalidSpecError("batch", f"got {batch!r}; it must be a positive integer")
     if isinstance(model, str):
         check_device(device)
     peaks = bench_settings(bench, device if isinstance(model, str) else "", peak_tflops, peak_gbps)

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convcalc import ConvSpec, InvalidSpecError, analyze
+from convcalc.cli import words
 from convcalc.core import spec as spec_module
 from convcalc.core.sweep import SHORT, Steps, parse_sweep, parse_values, product
 from convcalc.render.sweep import csv_figures, figures, render_sweep
@@ -65,25 +66,27 @@ def test_values(name, text, values):
     ],
 )
 def test_bad_values_name_the_option_and_the_rule(name, text, message):
+    """The option on the command line; the setting's name (c_in) from Python."""
     with pytest.raises(InvalidSpecError) as error:
         parse_values(name, text)
-    assert str(error.value).startswith(message)
+    assert words.message(error.value).startswith(message)
+    assert str(error.value).startswith(f"{name}: ")
 
 
 def test_row_count_is_arithmetic_never_a_list():
     huge = parse_values("c_in", f"1:{10**30}")
     assert huge.count == 10**30 and Steps(1, 10**30, 7).count == (10**30 - 1) // 7 + 1
     with pytest.raises(
-        InvalidSpecError, match=r"--c-in: the sweep has about 10\^33 rows .*--max-rows 100,000,000"
+        InvalidSpecError, match=r"c_in: the sweep has about 10\^33 rows .*max_rows 100,000,000"
     ):
         parse_sweep({**REQUIRED, "c_in": f"1:{10**30}", "c_out": "1:1000"})
     assert parse_sweep({**REQUIRED, "c_in": "1:100"}, max_rows=100).count == 100
-    with pytest.raises(InvalidSpecError, match="more than --max-rows 99"):
+    with pytest.raises(InvalidSpecError, match="more than max_rows 99"):
         parse_sweep({**REQUIRED, "c_in": "1:100"}, max_rows=99)
 
 
 def test_required_settings():
-    with pytest.raises(InvalidSpecError, match="--kernel: required"):
+    with pytest.raises(InvalidSpecError, match="^kernel: required"):
         parse_sweep({"c_in": "8", "c_out": "8"})
 
 

@@ -104,8 +104,8 @@ def compare(
         check_plot_path(plot)  # a bad path or no matplotlib: say so before any work
     report = compare_report(
         spec,
-        groups=None if groups is None else [parse_count(g, "--groups") for g in groups],
-        multiplier=parse_count(multiplier, "--multiplier"),
+        groups=None if groups is None else [parse_count(g, "groups") for g in groups],
+        multiplier=parse_count(multiplier, "multiplier"),
         bn=bn,
         act=act and act.value,
         device=device,

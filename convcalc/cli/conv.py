@@ -89,13 +89,13 @@ def conv(
 ) -> None:
     """One convolution layer: figures computed analytically, then confirmed by the real torch layer."""
     check_format(fmt.value, explain)
-    count = parse_count(groups, "--groups")
+    count = parse_count(groups, "groups")
     spec = conv_spec(
         locals(),
         groups=1 if depthwise else count,
         bias=bias,
         transposed=transposed,
-        output_padding=parse_size(output_padding, "--output-padding", minimum=0),
+        output_padding=parse_size(output_padding, "output_padding", minimum=0),
     )
     if depthwise:
         spec = _depthwise(spec, count)

@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from ..core.errors import ConvCalcError, InvalidSpecError
-from . import emit
+from . import emit, words
 
 # click's error base, whether typer uses click or (since 0.2x) a vendored copy of it.
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -55,7 +55,7 @@ class OneLineErrors(CleanHelp, TyperGroup):
         except (ClickException, ConvCalcError) as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":  # a bare `convcalc`: the help, as a usage error
                 sys.exit(emit.write(exc.format_message() + "\n") or 2)
-            message = exc.format_message() if isinstance(exc, ClickException) else str(exc)
+            message = exc.format_message() if isinstance(exc, ClickException) else words.message(exc)
             # pydantic's "Value error, " prefix on a choice typer validates adds nothing for a user
             message = (_negative_argument(exc, argv) or message).replace("Value error, ", "")
             emit.warn(f"convcalc: error: {message}")

@@ -85,7 +85,7 @@ def model(
     report = model_report(
         target,
         input_size=network_input(input_size),
-        batch=parse_count(batch, "--batch"),
+        batch=parse_count(batch, "batch"),
         dtype=dtype and dtype.value,
         device=device,
         expect=expect or (),

@@ -62,19 +62,19 @@ def finish_network(report: NetworkReport, fmt: Format, columns: list[str]) -> No
 
 
 def network_input(text: str) -> list[int]:
-    size = parse_size(text, "--input")
+    size = parse_size(text, "input_size")
     values = list(size) if isinstance(size, tuple) else [size]
     if len(values) > 4 or min(values) < 1:
         raise InvalidSpecError(
-            "--input", f"got {text!r}; use positive integers, channels first: C, CxL, CxHxW or CxDxHxW"
+            "input_size", f"got {text!r}; use positive integers, channels first: C, CxL, CxHxW or CxDxHxW"
         )
     return values
 
 
 def depth_option(text: str) -> int:
-    depth = parse_count(text, "--depth", "an integer >= 0")
+    depth = parse_count(text, "depth", "an integer >= 0")
     if depth < 0:
-        raise InvalidSpecError("--depth", f"got {depth}; it must be an integer >= 0")
+        raise InvalidSpecError("depth", f"got {depth}; it must be an integer >= 0")
     return depth
 
 

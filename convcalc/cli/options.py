@@ -127,17 +127,17 @@ def conv_spec(options: dict[str, Any], **layer: Any) -> ConvSpec:
     o = options
     no_digit_limit()
     return ConvSpec(
-        parse_count(o["c_in"], "C_IN"),
-        parse_count(o["c_out"], "C_OUT"),
-        parse_size(o["kernel"], "KERNEL"),
-        stride=parse_size(o["stride"], "--stride"),
+        parse_count(o["c_in"], "in_channels"),
+        parse_count(o["c_out"], "out_channels"),
+        parse_size(o["kernel"], "kernel_size"),
+        stride=parse_size(o["stride"], "stride"),
         padding=parse_padding(o["padding"]),
-        dilation=parse_size(o["dilation"], "--dilation"),
-        dim=None if o["dim"] is None else parse_count(o["dim"], "--dim", "1, 2 or 3"),
+        dilation=parse_size(o["dilation"], "dilation"),
+        dim=None if o["dim"] is None else parse_count(o["dim"], "dim", "1, 2 or 3"),
         padding_mode=o["padding_mode"].value,
-        batch=parse_count(o["batch"], "--batch"),
+        batch=parse_count(o["batch"], "batch"),
         dtype=o["dtype"].value,
-        input_size=None if o["input_size"] is None else parse_size(o["input_size"], "--input"),
+        input_size=None if o["input_size"] is None else parse_size(o["input_size"], "input_size"),
         **layer,
     )
 

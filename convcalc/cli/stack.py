@@ -79,7 +79,7 @@ def stack(
         spec,
         preset=preset_name,
         input_size=None if input_size is None else network_input(input_size),
-        batch=parse_count(batch, "--batch"),
+        batch=parse_count(batch, "batch"),
         dtype=dtype.value,
         device=device,
         verify=verify,

@@ -15,7 +15,7 @@ from typing import IO, Annotated, Any
 
 import typer
 
-from ..core.errors import ConvCalcError, InvalidSpecError, printable
+from ..core.errors import ConvCalcError, InvalidSpecError, printable, term
 from ..core.results import FIGURES
 from ..core.spec import DTYPE_BYTES, PADDING_MODES, parse_count
 from ..core.sweep import MAX_ROWS, MISMATCH, SETTINGS, Sweep, SweepRow, parse_sweep
@@ -24,6 +24,7 @@ from . import emit
 from .app import app
 from .group import Command
 from .options import no_digit_limit, one_of
+from .words import FLAGS
 
 SweepFormat = Enum("SweepFormat", {f: f for f in SWEEP_FORMATS}, type=str)
 NUMERIC = [key for key in FIGURES if key not in ("output_shape", "effective_kernel", "receptive_field")]
@@ -101,7 +102,7 @@ def sweep(
     Markdown), streamed in constant memory; invalid combinations keep the reason. See docs/sweep.md."""
     no_digit_limit()
     given = {**{name: value for name, value in locals().items() if name in SETTINGS}, "input": input_size}
-    plan = parse_sweep(given, _positive(max_rows, "--max-rows"))
+    plan = parse_sweep(given, _positive(max_rows, "max_rows"))
     workers = _jobs(jobs)  # checked with or without --verify; a pool is started only to verify
     plotting = _plot_axes(plot, plot_x, plot_y)
     with _output(output) as stream:
@@ -112,7 +113,7 @@ def sweep(
 
 
 def _jobs(text: str | None) -> int:
-    return (os.cpu_count() or 1) if text is None else _positive(text, "--jobs")
+    return (os.cpu_count() or 1) if text is None else _positive(text, "jobs")
 
 
 def _positive(text: str, name: str) -> int:
@@ -124,9 +125,9 @@ def _positive(text: str, name: str) -> int:
 
 def _plot_axes(path: str | None, x: str, y: str) -> tuple[str, str, str] | None:
     """(path, x, y) for --plot, checked before any work; None without --plot."""
-    for name, key in (("--plot-x", x), ("--plot-y", y)):
+    for name, key in (("plot_x", x), ("plot_y", y)):
         if key not in NUMERIC:
-            raise ConvCalcError(f"{name}: {key!r} is not a figure to plot; use one of {', '.join(NUMERIC)}")
+            raise ConvCalcError(f"{term(name)}: {key!r} is not a figure to plot; use one of {', '.join(NUMERIC)}")
     if path is None:
         return None
     from ..render.plot import check_plot_path
@@ -183,7 +184,7 @@ def _run(
     to_file: bool,
 ) -> int:
     """Stream the rows to write (and to the plot); the exit code."""
-    rows = plan.rows()
+    rows = plan.rows(FLAGS)  # a row's reason as conv says it
     if workers:
         from ..measure.sweep import verify_rows
 

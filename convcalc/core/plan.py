@@ -13,7 +13,7 @@ from math import prod
 from typing import Any
 
 from .formulas import effective_kernel
-from .spec import OPTION, ConvSpec
+from .spec import ConvSpec
 
 INT64 = 1 << 63  # torch's sizes, strides and storage byte counts are signed 64-bit
 INT32 = 1 << 31  # torch's CPU transposed-convolution kernel keeps stride and dilation in 32 bits
@@ -86,7 +86,7 @@ def unrepresentable(stages: list[Any]) -> str:
         values += [("padding", v) for v in spec.padding if isinstance(spec.padding, tuple)]
         for name, value in values:
             if abs(value) >= INT64:
-                return f"{OPTION[name]}={value:,} is beyond torch's 64-bit integers"
+                return f"{name}={value:,} is beyond torch's 64-bit integers"
         for label, value in _intermediates(spec):
             if value >= INT64:
                 return f"the {label} ({value:,}) is beyond torch's 64-bit integers"

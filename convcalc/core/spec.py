@@ -10,11 +10,11 @@ import re
 from dataclasses import dataclass, field, fields
 
 from . import formulas
-from .errors import InvalidSpecError
+from .errors import InvalidSpecError, term
 from .geometry import _GEOMETRIES as _GEOMETRIES  # re-exported: a test clears the cache through spec
-from .geometry import _INT, _at_least, geometry
-from .vocabulary import _DIM_FIELDS, DTYPE_BYTES, MAX_DIGITS, OPTION, PADDING_WORDS, IntOrSize, Size, _what
+from .geometry import INT, at_least, geometry
 from .vocabulary import DEFAULT_INPUT as DEFAULT_INPUT  # re-exported, as the vocabulary always was
+from .vocabulary import DIM_FIELDS, DTYPE_BYTES, MAX_DIGITS, PADDING_WORDS, IntOrSize, Size, what
 from .vocabulary import PADDING_MODES as PADDING_MODES  # re-exported, as the vocabulary always was
 
 _DEVICE = re.compile(r"^(cpu|meta|mps|auto|cuda(:\d+)?)$")
@@ -39,27 +39,27 @@ def _integers(text: str, name: str, rule: str, sizes: bool = True) -> IntOrSize:
     return values[0] if len(values) == 1 else values
 
 
-def parse_count(text: str, name: str, rule: str = _what(1)) -> int:
+def parse_count(text: str, name: str, rule: str = what(1)) -> int:
     """Read a count (channels, groups, batch, multiplier): '64' as 64; ConvSpec checks its range."""
     return _integers(text, name, rule, sizes=False)
 
 
 def parse_size(text: str, name: str, minimum: int = 1) -> IntOrSize:
-    """Read '3' as 3 and '3x5' as (3, 5); name is the option, for the error message."""
-    return _integers(text, name, _SIZE_RULE.format(what=_what(minimum)))
+    """Read '3' as 3 and '3x5' as (3, 5); name is the setting, for the error message."""
+    return _integers(text, name, _SIZE_RULE.format(what=what(minimum)))
 
 
-def parse_padding(text: str) -> IntOrSize | str:
-    """--padding takes 'same', 'valid', an integer or one integer per dimension."""
+def parse_padding(text: str, name: str = "padding") -> IntOrSize | str:
+    """A padding: 'same', 'valid', an integer or one integer per dimension."""
     word = text.strip().lower()
-    return word if word in PADDING_WORDS else _integers(text, "--padding", PADDING_RULE)
+    return word if word in PADDING_WORDS else _integers(text, name, PADDING_RULE)
 
 
 def check_device(device: str) -> str:
     """Check the device's spelling without torch; whether it exists is verify's business."""
     if not _DEVICE.fullmatch(device):  # fullmatch: '$' would let a trailing newline through
         raise InvalidSpecError(
-            "--device", f"unknown device {device!r}; use cpu, cuda, cuda:N, mps, meta or auto"
+            "device", f"unknown device {device!r}; use cpu, cuda, cuda:N, mps, meta or auto"
         )
     return device
 
@@ -99,17 +99,17 @@ class ConvSpec:
         if sizes.shape_problem:
             raise InvalidSpecError(*sizes.shape_problem)
         counts = (self.in_channels, self.out_channels, self.groups, self.batch)
-        if not (set(map(type, counts)) == _INT and min(counts) >= 1):
+        if not (set(map(type, counts)) == INT and min(counts) >= 1):
             for name, value in zip(_COUNTS, counts):
                 for v in value if isinstance(value, tuple) else (value,):
-                    _at_least(name, v, 1)
+                    at_least(name, v, 1)
         if sizes.size_problem:
             raise InvalidSpecError(*sizes.size_problem)
         if self.in_channels % self.groups or self.out_channels % self.groups:
             _check_groups(self)
         if self.dtype not in DTYPE_BYTES:
             raise InvalidSpecError(
-                "--dtype", f"unknown dtype {self.dtype!r}; use one of {', '.join(DTYPE_BYTES)}"
+                "dtype", f"unknown dtype {self.dtype!r}; use one of {', '.join(DTYPE_BYTES)}"
             )
         problem = sizes.rules_problem()
         if problem:
@@ -139,7 +139,7 @@ class ConvSpec:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
 
-_NORMALISED = (*_DIM_FIELDS, "dim", "pads", "output_spatial")
+_NORMALISED = (*DIM_FIELDS, "dim", "pads", "output_spatial")
 _COUNTS = ("in_channels", "out_channels", "groups", "batch")
 
 
@@ -149,8 +149,8 @@ def _check_groups(spec: ConvSpec) -> None:
         if channels % spec.groups:
             common = math.gcd(spec.in_channels, spec.out_channels)
             raise InvalidSpecError(
-                "--groups",
-                f"{OPTION[name]}={channels} is not divisible by groups={spec.groups}; groups must divide "
+                "groups",
+                f"{term(name)}={channels} is not divisible by groups={spec.groups}; groups must divide "
                 f"both channel counts (their greatest common divisor is {common:,}): use "
                 f"{_short_list(formulas.divisors(common))}",
             )

@@ -16,7 +16,6 @@ layer's receptive field are None ("not modelled").
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,16 +24,15 @@ from . import formulas
 from .errors import InvalidSpecError, SpecFileError
 from .kinds import Step, layer_step, receptive
 from .results import ConvResult, json_value
-from .spec import DTYPE_BYTES, OPTION, Size
+from .spec import DTYPE_BYTES, Size
 
-# The stack field each ConvSpec message names by its CLI option.
-_FIELD = {option: field for field, option in OPTION.items()} | {
-    "C_IN": "input channels",
-    "C_OUT": "out",
-    "KERNEL": "kernel",
-    "--output-padding": "output_padding",
-    "--padding-mode": "padding_mode",
-    "--input": "input",  # a layer's input: the one before it gives it, or --input
+# The spec's words for the settings ConvSpec's messages name (a layer's input: the one before gives it).
+STACK_WORDS = {
+    "in_channels": "input channels",
+    "out_channels": "out",
+    "kernel_size": "kernel",
+    "input_size": "input",
+    "transposed=True": "transposed=true",
 }
 
 
@@ -99,7 +97,7 @@ def analyze_stack(
         try:
             step = layer_step(layer, shape, dtype)
         except InvalidSpecError as exc:
-            raise SpecFileError(f"{where}: {_FIELD.get(exc.param, exc.param)}: {_body(exc)}") from None
+            raise SpecFileError(f"{where}: {exc.in_words(STACK_WORDS)}") from None
         field, jump = receptive(field, jump, step)
         rows.append(_row(layer, shape, step, field, jump, dtype))
         shape = step.output_shape
@@ -111,20 +109,11 @@ def analyze_stack(
 def _check_run(input_shape: Size, batch: int, dtype: str) -> None:
     if not 1 <= len(input_shape) <= 4 or any(type(v) is not int or v < 1 for v in input_shape):
         shown = "x".join(map(str, input_shape))
-        raise InvalidSpecError("--input", f"got {shown!r}; use positive integers C, CxL, CxHxW or CxDxHxW")
+        raise InvalidSpecError("input_size", f"got {shown!r}; use positive integers C, CxL, CxHxW or CxDxHxW")
     if type(batch) is not int or batch < 1:
-        raise InvalidSpecError("--batch", f"got {batch!r}; it must be a positive integer")
+        raise InvalidSpecError("batch", f"got {batch!r}; it must be a positive integer")
     if dtype not in DTYPE_BYTES:
-        raise InvalidSpecError("--dtype", f"unknown dtype {dtype!r}; use one of {', '.join(DTYPE_BYTES)}")
-
-
-def _body(exc: InvalidSpecError) -> str:
-    """The message, with the options of `convcalc conv` it names written as a spec's fields."""
-    body = str(exc).removeprefix(f"{exc.param}: ")
-    return _OPTION_WORD.sub(lambda m: _FIELD.get(m[0], m[0]), body)
-
-
-_OPTION_WORD = re.compile(r"--[a-z-]+|\bC_IN\b|\bC_OUT\b|\bKERNEL\b")
+        raise InvalidSpecError("dtype", f"unknown dtype {dtype!r}; use one of {', '.join(DTYPE_BYTES)}")
 
 
 def _row(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidSpecError, SpecFileError
+from .errors import InvalidSpecError, SpecFileError, term
 from .kinds import KINDS
 from .kinds.base import (
     BOOL,
@@ -264,10 +264,7 @@ def _padding(value: Any, key: str, inline: bool) -> int | Size | str:
     if not isinstance(value, str) or value.strip().lower() not in ("same", "valid"):
         if not isinstance(value, str):
             return _size(value, key, 0, inline)
-        try:
-            return _size(parse_padding(value), key, 0, inline)
-        except InvalidSpecError as exc:
-            raise InvalidSpecError(key, str(exc).partition(": ")[2]) from None
+        return _size(parse_padding(value, key), key, 0, inline)
     return value.strip().lower()
 
 
@@ -347,5 +344,5 @@ PRESETS = ("mobilenet_v1", "vgg16")
 def preset(name: str) -> str:
     """The TOML text of a shipped preset."""
     if name not in PRESETS:
-        raise SpecFileError(f"--preset: unknown preset {name!r}; use one of {', '.join(PRESETS)}")
+        raise SpecFileError(f"{term('preset')}: unknown preset {name!r}; use one of {', '.join(PRESETS)}")
     return (Path(__file__).parent / "presets" / f"{name}.toml").read_text(encoding="utf-8")

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .analysis import analyze
-from .errors import InvalidSpecError
+from .errors import InvalidSpecError, term
 from .results import ConvResult
 from .spec import DTYPE_BYTES, PADDING_MODES, ConvSpec, parse_count, parse_padding, parse_size
 
 # The settings, in ConvSpec's argument order, so that a row's values are the layer's arguments as they
-# stand; each named as its option (--c-in: c_in), which is also the column a row writes it in.
+# stand; each named as its option names it (--c-in: c_in), which is also the column a row writes it in.
 SETTINGS = (
     "c_in",
     "c_out",
@@ -63,11 +63,6 @@ _RANGE = re.compile(r"\s*(-?\d+):(-?\d+)(?::(-?\d+))?\s*", re.ASCII)
 _WORDS = {"on": True, "yes": True, "true": True, "off": False, "no": False, "false": False}
 _INTEGER_SETTINGS = ("c_in", "c_out", "groups", "batch", "dim", "kernel", "stride", "padding", "dilation")
 _INTEGER_SETTINGS += ("output_padding", "input")
-
-
-def option(name: str) -> str:
-    """The option that sets a setting: c_in -> --c-in."""
-    return "--" + name.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -138,8 +133,9 @@ class Sweep:
         otherwise (as text, one per value), walked in the same order."""
         return product(self.axes if axes is None else list(axes), [a.count for a in self.axes])
 
-    def rows(self) -> Iterator[SweepRow]:
-        """One row per combination: the same layer, figures and reason as ConvSpec + analyze()."""
+    def rows(self, words: Mapping[str, str] | None = None) -> Iterator[SweepRow]:
+        """One row per combination: the same layer, figures and reason as ConvSpec + analyze(); words name
+        the settings in a reason (the CLI's options), else their names."""
         depthwise = DEPTHWISE in self.axes[_GROUPS].items
         for values in self.combinations():
             if depthwise and values[_GROUPS] == DEPTHWISE:
@@ -147,7 +143,7 @@ class Sweep:
             try:
                 spec = ConvSpec(*values)
             except InvalidSpecError as exc:
-                yield SweepRow(values, None, str(exc))
+                yield SweepRow(values, None, exc.in_words(words) if words else str(exc))
             else:
                 yield SweepRow(values, analyze(spec), "")
 
@@ -172,7 +168,7 @@ def parse_sweep(given: Mapping[str, str | None], max_rows: int = MAX_ROWS) -> Sw
     """The sweep the options describe (setting -> text, None or absent for conv's default). Raises
     InvalidSpecError, naming the option and the rule, for bad syntax or more rows than max_rows."""
     texts = {**DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
-    missing = [option(name) for name in REQUIRED if texts.get(name) is None]
+    missing = [name for name in REQUIRED if texts.get(name) is None]
     if missing:
         raise InvalidSpecError(missing[0], "required: a value, a list such as 32,64 or a range, 8:64:8")
     axes = tuple(
@@ -181,10 +177,11 @@ def parse_sweep(given: Mapping[str, str | None], max_rows: int = MAX_ROWS) -> Sw
     sweep = Sweep(axes)
     if sweep.count > max_rows:
         largest = max(axes, key=lambda axis: axis.count)
+        name, limit = largest.name, term("max_rows")
         raise InvalidSpecError(
-            option(largest.name),
-            f"the sweep has {_about(sweep.count)} rows ({option(largest.name)} has {_about(largest.count)} "
-            f"values), more than --max-rows {max_rows:,}: narrow a list or a range, or raise --max-rows",
+            name,
+            f"the sweep has {_about(sweep.count)} rows ({term(name)} has {_about(largest.count)} values), "
+            f"more than {limit} {max_rows:,}: narrow a list or a range, or raise {limit}",
         )
     return sweep
 
@@ -195,7 +192,7 @@ def _about(count: int) -> str:
 
 def parse_values(name: str, text: str) -> Values:
     """One option's comma list: each item a value in conv's grammar or a range start:stop[:step]."""
-    flag = option(name)
+    flag = name  # the setting errors name
     items = text.split(",")
     for position, item in enumerate(items, 1):
         if not item.strip():
@@ -232,7 +229,7 @@ def _item(name: str, flag: str, item: str) -> Any:
 def _value(name: str, flag: str, item: str) -> Any:
     """One value in conv's grammar for the setting."""
     if name == "padding":
-        return parse_padding(item)
+        return parse_padding(item, flag)
     if name in ("kernel", "stride", "dilation", "input"):
         return parse_size(item, flag)
     if name == "output_padding":

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..core import formulas
 from ..core.bench import Bench, Peaks
-from ..core.errors import InvalidSpecError
+from ..core.errors import InvalidSpecError, term
 from ..core.network import LayerRow, NetworkReport, analytic_figures, totals
 from ..core.plan import FREE_SHARE, INT64, Plan, gib, oversized
 from ..core.results import json_value
@@ -165,7 +165,9 @@ def _model_pass(model: Any, shape: tuple[int, ...], batch: int, dtype: str | Non
     size = (batch, *shape)
     too_big = oversized("input", size, kind.itemsize) or (max(size) >= INT64 and "a size is past 64 bits")
     if too_big:
-        raise InvalidSpecError("--input", f"{too_big}; use a smaller --input or --batch")
+        raise InvalidSpecError(
+            "input_size", f"{too_big}; use a smaller {term('input_size')} or {term('batch')}"
+        )
     x = torch.zeros(size, device=where, dtype=kind)
     return trace(model.eval(), x, str(kind).removeprefix("torch.")), x
 
@@ -224,7 +226,9 @@ def _real_pass(
     free = free_memory(device)
     if wanted == "meta" and held > FALLBACK_BYTES:  # not asked for: only a model small enough to be safe
         hint = (
-            "" if "overflow" in str(failure).lower() else "; it needs a real pass: run it with --device cpu"
+            ""
+            if "overflow" in str(failure).lower()
+            else f"; it needs a real pass: run it with {term('device')} cpu"
         )
         raise ForwardError(f"{failure}{hint}") from None
     if free is not None and held > free * FREE_SHARE:

@@ -9,12 +9,13 @@ from math import prod
 from typing import Any
 
 from ..core import formulas
-from ..core.errors import DeviceError
+from ..core.errors import DeviceError, term
 from ..core.plan import Plan, choose, oversized
 from ..core.results import ConvResult
 from ..core.spec import DTYPE_BYTES
 from ..core.stack_analysis import StackResult
 
+_ELSEWHERE = f"use {term('device')} cpu or {term('device')} meta"
 UNMEASURED_ON_META = ("param_bytes", "input_bytes", "output_bytes", "activation_bytes")
 
 
@@ -69,17 +70,17 @@ def resolve_device(name: str) -> str:
                 if torch.version.cuda is None
                 else f"torch {torch.__version__} (CUDA {torch.version.cuda}) sees no GPU"
             )
-            raise DeviceError(f"--device {name}: no CUDA device: {build}; use --device cpu or --device meta")
+            raise DeviceError(f"{term('device')} {name}: no CUDA device: {build}; {_ELSEWHERE}")
         index = int(name.partition(":")[2] or 0)
         if index >= torch.cuda.device_count():
             raise DeviceError(
-                f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) visible; "
+                f"{term('device')} {name}: only {torch.cuda.device_count()} CUDA device(s) visible; "
                 f"use cuda:0..cuda:{torch.cuda.device_count() - 1}"
             )
     if name == "mps" and not mps_ok:
         raise DeviceError(
-            "--device mps: MPS is not available (it needs Apple silicon and a torch built with MPS); "
-            "use --device cpu or --device meta"
+            f"{term('device')} mps: MPS is not available (it needs Apple silicon and a torch built with "
+            f"MPS); {_ELSEWHERE}"
         )
     return name
 

@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..core.errors import FormatError
+from ..core.errors import FormatError, term
 from .sheet import BYTES, COUNT, SHAPE, TEXT, shape_text, text
 
 FORMATS = ("table", "json", "csv", "markdown", "latex")
@@ -20,7 +20,10 @@ def check_format(fmt: str, explain: bool) -> None:
     if fmt not in FORMATS:
         raise FormatError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     if explain and fmt == "csv":
-        raise FormatError("--explain cannot be written as CSV; use -f table, markdown, json or latex")
+        raise FormatError(
+            f"{term('explain=True')} cannot be written as CSV; "
+            f"use {term('fmt')} table, markdown, json or latex"
+        )
 
 
 def to_json(data: Any, ascii_only: bool = False) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..core.errors import FormatError
+from ..core.errors import FormatError, term
 from ..core.network import NETWORK_CONVENTION, LayerRow, NetworkReport
 from ..core.results import TRAINING_CONVENTION
 from .bench import bench_lines
@@ -65,7 +65,9 @@ def check_columns(columns: Sequence[str]) -> None:
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown or not columns:
         got = ",".join(columns) if columns else "nothing"
-        raise FormatError(f"--columns: got {got!r}; choose from {','.join(COLUMNS)} (comma-separated)")
+        raise FormatError(
+            f"{term('columns')}: got {got!r}; choose from {','.join(COLUMNS)} (comma-separated)"
+        )
 
 
 def network_sheet(
