@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from convcalc import ConvSpec, InvalidSpecError, analyze
 from convcalc.cli import words
-from convcalc.core import spec as spec_module
+from convcalc.core import geometry
 from convcalc.core.sweep import SHORT, Steps, parse_sweep, parse_values, product
 from convcalc.render.sweep import csv_figures, figures, render_sweep
 
@@ -107,7 +107,7 @@ def test_a_long_range_streams_at_once():
 
 
 def one_at_a_time(values):
-    kwargs = dict(zip(spec_module.ConvSpec.__dataclass_fields__, values))
+    kwargs = dict(zip(ConvSpec.__dataclass_fields__, values))
     try:
         return analyze(ConvSpec(**kwargs)), ""
     except InvalidSpecError as exc:
@@ -214,7 +214,7 @@ def test_kept_geometry_gives_the_verdict_a_fresh_one_gives(configs):
         return spec, spec.pads, spec.output_spatial, spec.default_input
 
     for config in configs:
-        spec_module._GEOMETRIES.clear()
+        geometry.forget_geometries()
         cold = outcome(config)
         for other in configs:
             outcome(other)

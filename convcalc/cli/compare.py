@@ -43,7 +43,7 @@ from .options import (
     one_of,
     speed,
 )
-from .output import finish, problem_lines, stream
+from .output import finish, stream
 
 Activation = Enum("Activation", {a: a for a in ACTIVATIONS}, type=str)
 
@@ -115,14 +115,6 @@ def compare(
         **speed(bench, peak_tflops, peak_gbps),
         backward=backward,
     )
-    mismatches = [
-        (f"{row.variant.name}.", c)
-        for row in report.rows
-        if row.verification
-        for c in row.verification.checks
-        if c.ok is False
-    ]
-    problems = problem_lines(mismatches, report.expectations)
     if plot is not None:
         plot_compare(report, plot)
-    finish(render_compare(report, fmt.value, **stream(fmt)), report.ok, problems)
+    finish(render_compare(report, fmt.value, **stream(fmt)), report)

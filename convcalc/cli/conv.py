@@ -10,7 +10,7 @@ import typer
 from ..api import conv_report
 from ..core.errors import ConvCalcError
 from ..core.spec import ConvSpec, parse_count, parse_size
-from ..render.conv import differing, render_conv
+from ..render.conv import render_conv
 from ..render.lines import check_format
 from .app import app
 from .group import Command
@@ -41,7 +41,7 @@ from .options import (
     conv_spec,
     speed,
 )
-from .output import finish, problem_lines, stream
+from .output import finish, stream
 
 
 @app.command(
@@ -109,8 +109,7 @@ def conv(
         **speed(bench, peak_tflops, peak_gbps),
         backward=backward,
     )
-    problems = problem_lines([("", c) for c in differing(report)], report.expectations)
-    finish(render_conv(report, fmt.value, **stream(fmt)), report.ok, problems)
+    finish(render_conv(report, fmt.value, **stream(fmt)), report)
 
 
 def _depthwise(spec: ConvSpec, groups: int) -> ConvSpec:

@@ -8,11 +8,10 @@ import typer
 
 from ..core.errors import ConvCalcError, InvalidSpecError, printable
 from ..core.network import NetworkReport
-from ..core.results import Check
 from ..core.spec import parse_count, parse_size
 from ..render.network import COLUMNS, DEFAULT_COLUMNS, check_columns, render_network
 from .options import Format
-from .output import finish, problem_lines, stream
+from .output import finish, stream
 
 ALL_DEFAULT = ",".join(DEFAULT_COLUMNS)
 NetInput = Annotated[
@@ -49,16 +48,7 @@ def columns_option(text: str, backward: bool, command: str = "stack") -> list[st
 
 def finish_network(report: NetworkReport, fmt: Format, columns: list[str]) -> None:
     """Write the report; one MISMATCH line per figure torch disagreed with, exit 1 if any."""
-    mismatches = [
-        (f"{row.name}.", Check(key, key, analytic, measured, False))
-        for row in report.layers
-        for key, analytic, measured in row.mismatches()
-    ]
-    if report.verification:
-        mismatches += [("", c) for c in report.verification.checks if c.ok is False]
-    problems = problem_lines(mismatches, report.expectations)
-    text = render_network(report, fmt.value, columns=columns, **stream(fmt))
-    finish(text, report.ok, problems)
+    finish(render_network(report, fmt.value, columns=columns, **stream(fmt)), report)
 
 
 def network_input(text: str) -> list[int]:

@@ -127,7 +127,9 @@ def _plot_axes(path: str | None, x: str, y: str) -> tuple[str, str, str] | None:
     """(path, x, y) for --plot, checked before any work; None without --plot."""
     for name, key in (("plot_x", x), ("plot_y", y)):
         if key not in NUMERIC:
-            raise ConvCalcError(f"{term(name)}: {key!r} is not a figure to plot; use one of {', '.join(NUMERIC)}")
+            raise ConvCalcError(
+                f"{term(name)}: {key!r} is not a figure to plot; use one of {', '.join(NUMERIC)}"
+            )
     if path is None:
         return None
     from ..render.plot import check_plot_path

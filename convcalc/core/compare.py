@@ -11,7 +11,7 @@ from math import prod
 from typing import Any
 
 from .formulas import ratio
-from .results import COUNTING, SCHEMA_VERSION, Expectation, Verification, backward_dict
+from .results import COUNTING, SCHEMA_VERSION, Check, Expectation, Verification, backward_dict
 from .spec import ConvSpec
 from .variants import Variant, VariantResult
 
@@ -44,6 +44,16 @@ class CompareReport:
     def ok(self) -> bool:
         checked = all(r.verification.ok for r in self.rows if r.verification)
         return checked and all(e.ok for e in self.expectations)
+
+    def mismatches(self) -> list[tuple[str, Check]]:
+        """(variant., check) for every figure torch disagreed with."""
+        return [
+            (f"{row.variant.name}.", c)
+            for row in self.rows
+            if row.verification
+            for c in row.verification.checks
+            if c.ok is False
+        ]
 
     def ratios(self, result: VariantResult) -> tuple[float | int, float | int]:
         """params and MACs over the standard convolution's."""

@@ -57,6 +57,11 @@ _GEOMETRIES: dict[tuple, Geometry] = {}
 _GEOMETRIES_KEPT = 1024  # a bound, not a tuning: a sweep has far fewer distinct sizes than layers
 
 
+def forget_geometries() -> None:
+    """Drop every verdict kept, so the next layer's sizes are judged afresh."""
+    _GEOMETRIES.clear()
+
+
 def geometry(spec: Any) -> Geometry:
     """spec's sizes normalised and judged: found again for sizes seen before, else worked out."""
     key = _key(spec)

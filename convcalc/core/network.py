@@ -16,6 +16,7 @@ from .results import (
     COUNTING,
     SCHEMA_VERSION,
     TRAINING_CONVENTION,
+    Check,
     ConvResult,
     Expectation,
     Verification,
@@ -156,6 +157,16 @@ class NetworkReport:
     @property
     def batch(self) -> int:
         return self.input_shape[0]
+
+    def mismatches(self) -> list[tuple[str, Check]]:
+        """(layer., check) for every figure torch disagreed with, per layer, then the totals'."""
+        rows = [
+            (f"{row.name}.", Check(key, key, analytic, measured, False))
+            for row in self.layers
+            for key, analytic, measured in row.mismatches()
+        ]
+        totals = [("", c) for c in self.verification.checks if c.ok is False] if self.verification else []
+        return rows + totals
 
     def figures(self) -> dict[str, Any]:
         """The totals by name, then every layer's figures as `name.figure`, for --expect."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .bench import Bench
@@ -194,6 +195,10 @@ class Verification:
     def ok(self) -> bool:
         return all(c.ok is not False for c in self.checks)
 
+    def with_training_step(self, checks: Iterable[Check], where: str) -> Verification:
+        """This verification with a --backward training step's checks added, and where it ran."""
+        return replace(self, checks=(*self.checks, *checks), training_step=where)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "device": self.device,
@@ -254,6 +259,10 @@ class Report:
     def ok(self) -> bool:
         verified = self.verification is None or self.verification.ok
         return verified and all(e.ok for e in self.expectations)
+
+    def mismatches(self) -> list[tuple[str, Check]]:
+        """(where, check) for every figure torch disagreed with; where is '' for one layer."""
+        return [("", c) for c in self.checks() if c.ok is False]
 
     def checks(self) -> list[Check]:
         """One row per figure: torch's check where there is one, else the analytic figure alone."""

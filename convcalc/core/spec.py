@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, fields
 
 from . import formulas
 from .errors import InvalidSpecError, term
-from .geometry import _GEOMETRIES as _GEOMETRIES  # re-exported: a test clears the cache through spec
 from .geometry import INT, at_least, geometry
 from .vocabulary import DEFAULT_INPUT as DEFAULT_INPUT  # re-exported, as the vocabulary always was
 from .vocabulary import DIM_FIELDS, DTYPE_BYTES, MAX_DIGITS, PADDING_WORDS, IntOrSize, Size, what

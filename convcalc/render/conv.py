@@ -72,15 +72,10 @@ def headline(report: Report, versions: bool = True) -> list[str]:
     r = report.result
     return [
         input_line(r.spec, r.input_shape, r.memory.dtype),
-        verification_line(report.verification, versions),
+        verification_line(report, versions),
         *warning_lines([report.verification]),
         *bench_lines(report.bench),
         *expectation_lines(report.expectations),
         CONVENTION,
         *([TRAINING_CONVENTION] if report.training else []),
     ]
-
-
-def differing(report: Report) -> list[Check]:
-    """Rows where torch disagrees with the analytic figure."""
-    return [c for c in report.checks() if c.ok is False]

@@ -8,7 +8,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from ..core.compare import CompareReport
 from ..core.errors import FormatError, term
+from ..core.network import NetworkReport
+from ..core.results import Verification
 from .sheet import BYTES, COUNT, SHAPE, TEXT, shape_text, text
 
 FORMATS = ("table", "json", "csv", "markdown", "latex")
@@ -44,11 +47,20 @@ def value_text(key: str, value: Any) -> str:
     return text(kind_of(key, value), value)
 
 
-def verification_line(verification: Any, versions: bool = True) -> str:
-    """How torch verified, with which versions (left out of a paper's table), and the verdict."""
-    v = verification
+NOT_VERIFIED = "analytic only (--no-verify): nothing was confirmed by torch"
+_META_MEMORY = "memory is not measured on meta, which allocates nothing"
+
+
+def verification_line(report: Any, versions: bool = True) -> str:
+    """How torch verified any report, with which versions (left out of a paper's table), and the verdict:
+    a layer's figures, each variant of a comparison, or a network's layers and totals."""
+    if isinstance(report, CompareReport):
+        return _variants_line(report, versions)
+    v = report.verification
     if v is None:
-        return "analytic only (--no-verify): nothing was confirmed by torch"
+        return NOT_VERIFIED
+    if isinstance(report, NetworkReport):
+        return _network_line(report, v, versions)
     if v.mode == "skipped":
         return f"{v.reason} (torch {v.torch_version})" if versions else v.reason
     tools = f"torch {v.torch_version}" + (f", torchinfo {v.torchinfo_version}" if v.torchinfo_version else "")
@@ -62,6 +74,55 @@ def verification_line(verification: Any, versions: bool = True) -> str:
     if v.mode == "meta":  # say plainly which rows were only computed
         verdict += "; the memory rows are not measured, since the meta device allocates nothing"
     return "; ".join([f"verified on {v.device}: {v.reason}", *([tools] if versions else []), verdict])
+
+
+def _variants_line(report: CompareReport, versions: bool) -> str:
+    checked = [row for row in report.rows if row.verification]
+    if not report.verified:
+        return NOT_VERIFIED
+    if not checked:
+        return "nothing to verify"
+    skipped = [row for row in checked if row.verification.mode == "skipped"]
+    ran = [row for row in checked if row.verification.mode != "skipped"]
+    parts = []
+    if ran:
+        first = ran[0].verification
+        bad = [row.variant.name for row in ran if not row.verification.ok]
+        modes = sorted({row.verification.mode for row in ran})
+        verdict = f"all {len(ran)} variants agree" if not bad else f"DIFFERS: {', '.join(bad)}"
+        passes = " and ".join(modes)
+        if "meta" in modes:
+            verdict += f"; {_META_MEMORY}"
+        tools = f", torch {first.torch_version}" if versions else ""
+        parts.append(f"verified on {first.device} ({passes} passes){tools}: {verdict}")
+    if skipped:
+        names = ", ".join(row.variant.name for row in skipped)
+        parts.append(f"{names}: {skipped[0].verification.reason}")
+    return "; ".join(parts)
+
+
+def _network_line(report: NetworkReport, v: Verification, versions: bool) -> str:
+    tools = f", torch {v.torch_version}" if versions else ""
+    if v.mode == "skipped":
+        return v.reason
+    compared = [row for row in report.layers if row.ok is not None]
+    differ = [row.name for row in compared if not row.ok] + [c.key for c in v.checks if c.ok is False]
+    agree = (
+        f"all {len(compared)} layers modelled agree"
+        if len(compared) != 1
+        else "the one layer modelled agrees"
+    )
+    verdict = (
+        agree if not differ else f"DIFFERS: {', '.join(differ[:8])}" + (", ..." if len(differ) > 8 else "")
+    )
+    if report.command == "stack":
+        verdict += " and so do the totals" if not differ else ""
+    else:
+        verdict += "; the totals are torch's own count"
+    if v.mode == "meta":
+        verdict += f"; {_META_MEMORY}"
+    where = "verified" if v.reason.startswith("counted on") else f"verified on {v.device}"  # says where
+    return f"{where}: {v.reason}{tools} (FLOPs by {v.flop_witness}): {verdict}"
 
 
 def input_line(spec: Any, input_shape: tuple[int, ...], dtype: str) -> str:

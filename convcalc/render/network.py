@@ -9,7 +9,7 @@ from ..core.errors import FormatError, term
 from ..core.network import NETWORK_CONVENTION, LayerRow, NetworkReport
 from ..core.results import TRAINING_CONVENTION
 from .bench import bench_lines
-from .lines import check_format, expectation_lines, to_json, warning_lines
+from .lines import check_format, expectation_lines, to_json, verification_line, warning_lines
 from .sheet import BYTES, COUNT, SHAPE, SI, TEXT, Cell, Column, Sheet, byte_unit, shape_text, text, write
 
 # --columns: name -> (title, align, key, moves). The layer's name always comes first.
@@ -188,7 +188,7 @@ def notes(report: NetworkReport, shown: int, versions: bool = True) -> list[str]
         "memory (torchsummary's estimate): " + "; ".join(f"{k} {text(BYTES, v, unit)}" for k, v in sizes)
     )
     lines += list(report.notes)
-    lines.append(_verification_line(report, versions))
+    lines.append(verification_line(report, versions))
     if report.verification and any(_verdict(row) == TORCH_ONLY for row in report.layers):
         lines.append(f"{TORCH_ONLY}: convcalc does not model the layer; its figures are torch's")
     lines += warning_lines([report.verification])
@@ -228,30 +228,3 @@ def backward_lines(report: NetworkReport) -> list[str]:
         f"with Adam {text(BYTES, b['adam_total_bytes'], unit)}",
         TRAINING_CONVENTION,
     ]
-
-
-def _verification_line(report: NetworkReport, versions: bool) -> str:
-    v = report.verification
-    if v is None:
-        return "analytic only (--no-verify): nothing was confirmed by torch"
-    tools = f", torch {v.torch_version}" if versions else ""
-    if v.mode == "skipped":
-        return v.reason
-    compared = [row for row in report.layers if row.ok is not None]
-    differ = [row.name for row in compared if not row.ok] + [c.key for c in v.checks if c.ok is False]
-    agree = (
-        f"all {len(compared)} layers modelled agree"
-        if len(compared) != 1
-        else "the one layer modelled agrees"
-    )
-    verdict = (
-        agree if not differ else f"DIFFERS: {', '.join(differ[:8])}" + (", ..." if len(differ) > 8 else "")
-    )
-    if report.command == "stack":
-        verdict += " and so do the totals" if not differ else ""
-    else:
-        verdict += "; the totals are torch's own count"
-    if v.mode == "meta":
-        verdict += "; memory is not measured on meta, which allocates nothing"
-    where = "verified" if v.reason.startswith("counted on") else f"verified on {v.device}"  # says where
-    return f"{where}: {v.reason}{tools} (FLOPs by {v.flop_witness}): {verdict}"

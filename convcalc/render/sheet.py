@@ -272,18 +272,18 @@ def write_markdown(sheet: Sheet) -> str:
     lines = [
         f"**{sheet.title}**",
         "",
-        _md_row([c.title for c in sheet.columns]),
-        _md_row([align[c.align] for c in sheet.columns]),
+        md_row([c.title for c in sheet.columns]),
+        md_row([align[c.align] for c in sheet.columns]),
     ]
     unit = sheet.byte_unit()
-    lines += [_md_row([text(k, v, unit) for k, v in row]) for row in sheet.rows]
+    lines += [md_row([text(k, v, unit) for k, v in row]) for row in sheet.rows]
     lines += [""] + [f"_{line}_  " for line in sheet.notes]
     if sheet.extra:
         lines += ["", "```", *sheet.extra, "```"]
     return "\n".join(lines) + "\n"
 
 
-def _md_row(cells: list[str]) -> str:
+def md_row(cells: list[str]) -> str:
     # | ends a cell; * would start emphasis (Cin*Cout*k^2 on an ASCII stream)
     return "| " + " | ".join(cell.replace("|", "\\|").replace("*", "\\*") for cell in cells) + " |"
 

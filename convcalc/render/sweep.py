@@ -17,7 +17,7 @@ from typing import Any
 
 from ..core.results import FIGURES, MEMORY_KEYS, ConvResult
 from ..core.sweep import DEPTHWISE, REQUIRED, SETTINGS, Sweep, SweepRow
-from .sheet import BYTES, COUNT, SHAPE, TEXT, _md_row, plain, shape_text, text
+from .sheet import BYTES, COUNT, SHAPE, TEXT, md_row, plain, shape_text, text
 
 SWEEP_FORMATS = ("csv", "jsonl", "markdown")
 CHUNK = 2048  # rows per text chunk: few writes, and a bounded buffer
@@ -195,7 +195,7 @@ def _markdown_head(sweep: Sweep, keep: list[int], verified: bool) -> str:
     right = len(keep) + len(FIGURES)
     align = ["---:"] * right + ["---"] * (len(names) - right)
     return f"**convcalc sweep** (every row: {', '.join(shared) or 'no other settings'})\n\n" + "\n".join(
-        [_md_row(names), "|" + "|".join(align) + "|", ""]
+        [md_row(names), "|" + "|".join(align) + "|", ""]
     )
 
 
@@ -208,7 +208,7 @@ def _markdown_line(row: SweepRow, texts: tuple[str, ...], keep: list[int], verif
     cells.append(text(TEXT, row.reason))
     if verified:
         cells.append(text(TEXT, row.verified or ""))
-    return _md_row(cells) + "\n"
+    return md_row(cells) + "\n"
 
 
 class Progress:
