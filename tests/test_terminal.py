@@ -19,7 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from convcalc.cli import app
-from convcalc.render.sheet import BYTES, COUNT, TEXT, Column, Sheet, write_table
+from convcalc.render.cells import BYTES, COUNT, TEXT
+from convcalc.render.sheet import Column, Sheet, write_table
 
 GOLDEN = Path(__file__).parent / "golden" / "terminal"
 VERSIONS = re.compile(r"(torch|torchinfo) \d+\.\d+[^\s,;]*")

@@ -12,8 +12,7 @@ from ..core.kinds import ACTIVATIONS
 from ..core.spec import parse_count
 from ..render.compare import plot_compare, render_compare
 from ..render.plot import check_plot_path
-from .app import app
-from .group import Command
+from .command import Command, command_app
 from .options import (
     BackwardOpt,
     Batch,
@@ -45,10 +44,13 @@ from .options import (
 )
 from .output import finish, stream
 
+command = command_app()  # this command alone; cli/group.py loads it when it runs
+
+
 Activation = Enum("Activation", {a: a for a in ACTIVATIONS}, type=str)
 
 
-@app.command(
+@command.command(
     cls=Command,
     short_help="A layer beside its grouped, depthwise and separable kin.",
     epilog="\b\nExample: convcalc compare 64 128 3 -p 1 -i 56 -g 2 -g 32",

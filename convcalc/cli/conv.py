@@ -12,8 +12,7 @@ from ..core.errors import ConvCalcError
 from ..core.spec import ConvSpec, parse_count, parse_size
 from ..render.conv import render_conv
 from ..render.lines import check_format
-from .app import app
-from .group import Command
+from .command import Command, command_app
 from .options import (
     BackwardOpt,
     Batch,
@@ -43,8 +42,10 @@ from .options import (
 )
 from .output import finish, stream
 
+command = command_app()  # this command alone; cli/group.py loads it when it runs
 
-@app.command(
+
+@command.command(
     cls=Command,
     short_help="One layer's figures, confirmed by torch.",
     epilog="\b\nExample: convcalc conv 64 128 3 -p 1 -i 56 -g 2",  # \b: click never rewraps it

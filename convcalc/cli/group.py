@@ -1,4 +1,5 @@
-"""The command group: help that reads as git's, and bad input of any kind as one line and exit 2."""
+"""The command group: each command's module imported only when that command runs (start-up stays at the
+floor of a Typer app), and bad input of any kind as one line and exit 2."""
 
 from __future__ import annotations
 
@@ -7,42 +8,45 @@ import sys
 from typing import Any
 
 import typer
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperGroup
 
 from ..core.errors import ConvCalcError, InvalidSpecError
 from . import emit, words
+from .command import CleanHelp
 
 # click's error base, whether typer uses click or (since 0.2x) a vendored copy of it.
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
-class CleanHelp:
-    """Help that reads as git's: no `<bool>` after a flag nor `<str>` after C_IN (its name says what it
-    is), and `C_IN` rather than `{C_IN}` in the usage line."""
-
-    def get_params(self, ctx: Any) -> list[Any]:
-        params = super().get_params(ctx)  # type: ignore[misc]
-        for param in params:
-            if param.param_type_name == "argument":
-                param.display_type_rich = _no_type
-            elif getattr(param, "is_flag", False) and param.metavar is None:
-                param.metavar = ""
-        return params
-
-    def collect_usage_pieces(self, ctx: Any) -> list[str]:
-        return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]  # type: ignore[misc]
+COMMANDS = ("conv", "compare", "stack", "model", "sweep")  # in the order --help lists them
 
 
-def _no_type(ctx: Any) -> None:
-    return None
-
-
-class Command(CleanHelp, TyperCommand):
-    pass
+def command_module(name: str) -> Any:
+    """The module of a command, imported when it is needed."""
+    if name == "conv":
+        from . import conv as module
+    elif name == "compare":
+        from . import compare as module
+    elif name == "stack":
+        from . import stack as module
+    elif name == "model":
+        from . import model as module
+    else:
+        from . import sweep as module
+    return module
 
 
 class OneLineErrors(CleanHelp, TyperGroup):
-    """Bad input of any kind -- click's usage errors and convcalc's own -- becomes one line and exit 2."""
+    """The commands, loaded when asked for; bad input of any kind -- click's usage errors and convcalc's
+    own -- becomes one line and exit 2."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        if name in COMMANDS and name not in self.commands:
+            self.add_command(typer.main.get_command(command_module(name).command), name)
+        return super().get_command(ctx, name)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False

@@ -9,8 +9,7 @@ import typer
 from ..api import model_report
 from ..core.errors import ConvCalcError
 from ..core.spec import parse_count
-from .app import app
-from .group import Command
+from .command import Command, command_app
 from .network import ALL_DEFAULT, Columns, columns_option, depth_option, finish_network, network_input
 from .options import (
     BackwardOpt,
@@ -26,8 +25,10 @@ from .options import (
     speed,
 )
 
+command = command_app()  # this command alone; cli/group.py loads it when it runs
 
-@app.command(
+
+@command.command(
     cls=Command,
     short_help="A torch model's layers and totals; imports and runs your code.",
     epilog="\b\nExample: convcalc model mypkg.nets:build -i 3x224x224 --expect 'macs<=600M'",

@@ -9,8 +9,7 @@ import typer
 from ..api import stack_report
 from ..core.spec import parse_count
 from ..core.stack_grammar import PRESETS
-from .app import app
-from .group import Command
+from .command import Command, command_app
 from .network import ALL_DEFAULT, Columns, NetInput, columns_option, finish_network, network_input, title_of
 from .options import (
     BackwardOpt,
@@ -30,8 +29,10 @@ from .options import (
     speed,
 )
 
+command = command_app()  # this command alone; cli/group.py loads it when it runs
 
-@app.command(
+
+@command.command(
     cls=Command,
     short_help="A sequence of layers, every one confirmed by torch.",
     epilog="\b\nExamples: convcalc stack --preset mobilenet_v1\n"

@@ -21,10 +21,12 @@ from ..core.spec import DTYPE_BYTES, PADDING_MODES, parse_count
 from ..core.sweep import MAX_ROWS, MISMATCH, SETTINGS, Sweep, SweepRow, parse_sweep
 from ..render.sweep import SWEEP_FORMATS, Progress, render_sweep
 from . import emit
-from .app import app
-from .group import Command
+from .command import Command, command_app
 from .options import no_digit_limit, one_of
 from .words import FLAGS
+
+command = command_app()  # this command alone; cli/group.py loads it when it runs
+
 
 SweepFormat = Enum("SweepFormat", {f: f for f in SWEEP_FORMATS}, type=str)
 NUMERIC = [key for key in FIGURES if key not in ("output_shape", "effective_kernel", "receptive_field")]
@@ -40,7 +42,7 @@ COut = Annotated[str, _list("--c-out", help="Output channels, e.g. 32,64,128.", 
 Kernel = Annotated[str, _list("--kernel", help="Kernel sizes, e.g. 1,3,5 or 3x5.", required=True)]
 
 
-@app.command(
+@command.command(
     cls=Command,
     short_help="Every combination of lists and ranges of settings: one row each.",
     epilog="\b\nExample: convcalc sweep --c-in 32,64 --c-out 64 --kernel 1,3 -g 1,dw -i 56",

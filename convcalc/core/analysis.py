@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from . import formulas
 from .errors import InvalidSpecError
-from .results import BatchRow, ConvResult, Memory
+from .results import ConvResult, Memory
 from .spec import DTYPE_BYTES, ConvSpec, Size
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRow:
+    """One configuration of a stream: its settings as given, and the figures or why it is invalid."""
+
+    settings: Any  # the mapping given to analyze_many
+    result: ConvResult | None
+    reason: str = ""  # the InvalidSpecError message, naming the parameter and the rule
+
+    @property
+    def valid(self) -> bool:
+        return self.result is not None
 
 
 def analyze(spec: ConvSpec) -> ConvResult:

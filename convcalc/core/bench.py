@@ -15,13 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .conventions import SPEED_CONVENTION
 from .errors import InvalidSpecError, term
-
-SPEED_CONVENTION = (
-    "latency: median of torch.utils.benchmark's timed blocks (warm-up and device sync included), forward "
-    "pass, no grad; FLOP/s = FLOPs (2 x MACs) / median; traffic = input + weights + output bytes of each "
-    "module, read or written once; intensity = FLOPs / traffic"
-)
 
 # Dense peaks from NVIDIA's datasheets: TFLOP/s per dtype as torch runs a convolution (float32 on tensor
 # cores as TF32, torch's default for cuDNN convolutions), and GB/s. Matched on the whole name torch

@@ -10,14 +10,11 @@ from fractions import Fraction
 from math import prod
 from typing import Any
 
+from .conventions import COMPARE_CONVENTION
 from .formulas import ratio
-from .results import COUNTING, SCHEMA_VERSION, Check, Expectation, Verification, backward_dict
+from .results import SCHEMA_VERSION, Check, Expectation, Verification, backward_dict
 from .spec import ConvSpec
 from .variants import Variant, VariantResult
-
-COMPARE_CONVENTION = (
-    COUNTING + ". BatchNorm and activations are not counted in MACs, as torch's flop counter."
-)
 
 
 @dataclass(frozen=True)

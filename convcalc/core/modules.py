@@ -9,9 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from .kinds import BY_TORCH_CLASS
-from .kinds.conv import read_conv
-from .spec import ConvSpec, IntOrSize
+from .spec import ConvSpec, IntOrSize, read_conv
 
 ACCEPTED = (
     "a ConvSpec or a torch convolution module "
@@ -63,6 +61,8 @@ def layer_from_module(module: Any) -> dict[str, Any] | None:
     change the figures beyond what the stack kinds describe (no affine BatchNorm, pooling that returns
     indices, a partial flatten) leave the layer to torch's figures alone.
     """
+    from .kinds import BY_TORCH_CLASS  # the registry: not needed to read one convolution
+
     cls = type(module)
     kind = BY_TORCH_CLASS.get(cls.__name__) if cls.__module__.startswith("torch.nn.modules.") else None
     return None if kind is None else kind.from_module(module)

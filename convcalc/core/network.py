@@ -12,23 +12,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import formulas
-from .results import (
-    COUNTING,
-    SCHEMA_VERSION,
-    TRAINING_CONVENTION,
-    Check,
-    ConvResult,
-    Expectation,
-    Verification,
-    json_value,
-)
+from .conventions import NETWORK_CONVENTION, TRAINING_CONVENTION
+from .results import SCHEMA_VERSION, Check, ConvResult, Expectation, Verification, json_value
 from .spec import DTYPE_BYTES, Size
 from .stack_analysis import StackResult
 
-NETWORK_CONVENTION = (
-    COUNTING + "; a network's MACs are every op torch's flop counter counts (convolutions, matmuls, "
-    "attention) / 2; BatchNorm, activations and pooling count none"
-)
 # Figures a row may hold, in display order; the ones both sides have are compared.
 ROW_FIGURES = (
     "output_shape",

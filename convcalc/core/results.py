@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .bench import Bench
+from .conventions import CONVENTION, TRAINING_CONVENTION
 from .spec import ConvSpec, Size, layer_repr
+
+if TYPE_CHECKING:
+    from .bench import Bench
 
 SCHEMA_VERSION = 1
 
@@ -29,11 +32,6 @@ FIGURES = {
     "total_bytes": "estimated total memory",
 }
 MEMORY_KEYS = ("param_bytes", "input_bytes", "output_bytes", "forward_backward_bytes", "total_bytes")
-COUNTING = (
-    "MACs = multiply-accumulates, batch included; FLOPs = 2 x MACs as torch.utils.flop_counter; "
-    "bias adds counted apart; MiB, GiB, TiB = 2^20, 2^30, 2^40 bytes"
-)
-CONVENTION = COUNTING + "; forward/backward = 2 x output, as torchsummary."
 
 
 TRAINING_FIGURES = {
@@ -50,15 +48,6 @@ TRAINING_FIGURES = {
     "sgd_total_bytes": "training memory (SGD-momentum)",
     "adam_total_bytes": "training memory (Adam)",
 }
-
-
-TRAINING_CONVENTION = (
-    "backward MACs = grad input + grad weight multiply-accumulates (FLOPs = 2 x MACs, as "
-    "torch.utils.flop_counter, whose formula counts a grouped conv's grad weight groups times; convcalc "
-    "counts it once); bias grad adds apart; training memory = trainable weights + their grads + optimizer "
-    "state (SGD momentum 1x, Adam 2x + a 4-byte step per parameter tensor) + activations saved for "
-    "backward, each tensor once; the peak of the backward's own temporaries is not included."
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,19 +134,6 @@ class ConvResult:
         values = {key: getattr(self, key) for key in FIGURES if key not in MEMORY_KEYS}
         values.update({key: getattr(self.memory, key) for key in MEMORY_KEYS})
         return values
-
-
-@dataclass(frozen=True, slots=True)
-class BatchRow:
-    """One configuration of a stream: its settings as given, and the figures or why it is invalid."""
-
-    settings: Any  # the mapping given to analyze_many
-    result: ConvResult | None
-    reason: str = ""  # the InvalidSpecError message, naming the parameter and the rule
-
-    @property
-    def valid(self) -> bool:
-        return self.result is not None
 
 
 @dataclass(frozen=True)

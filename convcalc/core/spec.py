@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from . import formulas
 from .errors import InvalidSpecError, term
@@ -190,3 +191,25 @@ def layer_repr(spec: ConvSpec) -> str:
     if spec.padding_mode != "zeros":
         parts.append(f"padding_mode={spec.padding_mode}")
     return f"{spec.kind}({', '.join(parts)})"
+
+
+def read_conv(module: Any, *, input_size: Any = None, batch: int = 1, dtype: str | None = None) -> ConvSpec:
+    """A torch convolution module's settings as a ConvSpec, read as torch names them; dtype defaults to
+    its weight's (ConvSpec names a dtype it does not know in its message)."""
+    return ConvSpec(
+        module.in_channels,
+        module.out_channels,
+        tuple(module.kernel_size),
+        stride=tuple(module.stride),
+        padding=module.padding if isinstance(module.padding, str) else tuple(module.padding),
+        dilation=tuple(module.dilation),
+        groups=module.groups,
+        bias=module.bias is not None,
+        transposed=bool(module.transposed),
+        output_padding=tuple(module.output_padding),
+        padding_mode=module.padding_mode,
+        input_size=input_size,
+        batch=batch,
+        dtype=dtype or str(module.weight.dtype).removeprefix("torch."),
+        dim=len(module.kernel_size),
+    )

@@ -4,29 +4,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..core.bench import SPEED_CONVENTION
-from ..core.compare import COMPARE_CONVENTION, CompareReport, VariantRow
+from ..core.compare import CompareReport, VariantRow
+from ..core.conventions import COMPARE_CONVENTION, SPEED_CONVENTION, TRAINING_CONVENTION
 from ..core.formulas import ratio
-from ..core.results import TRAINING_CONVENTION
 from .bench import MIN_BLOCKS, busy_line, peaks_text
+from .cells import BAR, BYTES, COUNT, MARK, PERCENT, RATIO, SECONDS, SHAPE, SI, TEXT, Cell, shape_text
 from .lines import check_format, expectation_lines, input_line, to_json, verification_line, warning_lines
-from .sheet import (
-    BAR,
-    BYTES,
-    COUNT,
-    MARK,
-    PERCENT,
-    RATIO,
-    SECONDS,
-    SHAPE,
-    SI,
-    TEXT,
-    Cell,
-    Column,
-    Sheet,
-    shape_text,
-    write,
-)
+from .sheet import Column, Sheet, write
 
 BAR_WIDTH = 10
 _EIGHTHS = " ▏▎▍▌▋▊▉"

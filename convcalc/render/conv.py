@@ -5,8 +5,10 @@ Returns strings and never prints.
 
 from __future__ import annotations
 
-from ..core.results import CONVENTION, TRAINING_CONVENTION, Check, Report
+from ..core.conventions import CONVENTION, TRAINING_CONVENTION
+from ..core.results import Check, Report
 from .bench import bench_lines
+from .cells import MARK, TEXT, Cell
 from .lines import (
     check_format,
     expectation_lines,
@@ -16,7 +18,7 @@ from .lines import (
     verification_line,
     warning_lines,
 )
-from .sheet import MARK, TEXT, Cell, Column, Sheet, write
+from .sheet import Column, Sheet, write
 
 
 def render_conv(

@@ -6,13 +6,15 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.compare import CompareReport
 from ..core.errors import FormatError, term
-from ..core.network import NetworkReport
-from ..core.results import Verification
-from .sheet import BYTES, COUNT, SHAPE, TEXT, shape_text, text
+from ..core.results import Report, Verification
+
+if TYPE_CHECKING:
+    from ..core.compare import CompareReport
+    from ..core.network import NetworkReport
+from .cells import BYTES, COUNT, SHAPE, TEXT, shape_text, text
 
 FORMATS = ("table", "json", "csv", "markdown", "latex")
 
@@ -54,12 +56,15 @@ _META_MEMORY = "memory is not measured on meta, which allocates nothing"
 def verification_line(report: Any, versions: bool = True) -> str:
     """How torch verified any report, with which versions (left out of a paper's table), and the verdict:
     a layer's figures, each variant of a comparison, or a network's layers and totals."""
-    if isinstance(report, CompareReport):
-        return _variants_line(report, versions)
+    if not isinstance(report, Report):
+        from ..core.compare import CompareReport  # loaded already where a comparison was made
+
+        if isinstance(report, CompareReport):
+            return _variants_line(report, versions)
     v = report.verification
     if v is None:
         return NOT_VERIFIED
-    if isinstance(report, NetworkReport):
+    if not isinstance(report, Report):
         return _network_line(report, v, versions)
     if v.mode == "skipped":
         return f"{v.reason} (torch {v.torch_version})" if versions else v.reason

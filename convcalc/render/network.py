@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..core.conventions import NETWORK_CONVENTION, TRAINING_CONVENTION
 from ..core.errors import FormatError, term
-from ..core.network import NETWORK_CONVENTION, LayerRow, NetworkReport
-from ..core.results import TRAINING_CONVENTION
+from ..core.network import LayerRow, NetworkReport
 from .bench import bench_lines
+from .cells import BYTES, COUNT, SHAPE, SI, TEXT, Cell, byte_unit, shape_text, text
 from .lines import check_format, expectation_lines, to_json, verification_line, warning_lines
-from .sheet import BYTES, COUNT, SHAPE, SI, TEXT, Cell, Column, Sheet, byte_unit, shape_text, text, write
+from .sheet import Column, Sheet, write
 
 # --columns: name -> (title, align, key, moves). The layer's name always comes first.
 COLUMNS = {

@@ -17,7 +17,8 @@ from typing import Any
 
 from ..core.results import FIGURES, MEMORY_KEYS, ConvResult
 from ..core.sweep import DEPTHWISE, REQUIRED, SETTINGS, Sweep, SweepRow
-from .sheet import BYTES, COUNT, SHAPE, TEXT, md_row, plain, shape_text, text
+from .cells import BYTES, COUNT, SHAPE, TEXT, plain, shape_text, text
+from .sheet import md_row
 
 SWEEP_FORMATS = ("csv", "jsonl", "markdown")
 CHUNK = 2048  # rows per text chunk: few writes, and a bounded buffer

@@ -11,7 +11,7 @@ from typing import Any
 from .. import formulas
 from ..analysis import analyze
 from ..results import ConvResult
-from ..spec import ConvSpec, Size
+from ..spec import ConvSpec, Size, read_conv
 from .base import BOOL, COUNT, MODE, PADDING, SIZE, SIZE0, Cost, Kind, Recipe, Row, Saved, Step, spatial
 
 _CONV = {"out": COUNT, "kernel": SIZE, "stride": SIZE, "padding": PADDING, "dilation": SIZE, "groups": COUNT}
@@ -87,28 +87,6 @@ def conv_recipe(spec: ConvSpec) -> Recipe:
     if spec.transposed:
         kwargs["output_padding"] = spec.output_padding
     return Recipe(spec.kind, (spec.in_channels, spec.out_channels, spec.kernel_size), kwargs, True)
-
-
-def read_conv(module: Any, *, input_size: Any = None, batch: int = 1, dtype: str | None = None) -> ConvSpec:
-    """A torch convolution module's settings as a ConvSpec, read as torch names them; dtype defaults to
-    its weight's (ConvSpec names a dtype it does not know in its message)."""
-    return ConvSpec(
-        module.in_channels,
-        module.out_channels,
-        tuple(module.kernel_size),
-        stride=tuple(module.stride),
-        padding=module.padding if isinstance(module.padding, str) else tuple(module.padding),
-        dilation=tuple(module.dilation),
-        groups=module.groups,
-        bias=module.bias is not None,
-        transposed=bool(module.transposed),
-        output_padding=tuple(module.output_padding),
-        padding_mode=module.padding_mode,
-        input_size=input_size,
-        batch=batch,
-        dtype=dtype or str(module.weight.dtype).removeprefix("torch."),
-        dim=len(module.kernel_size),
-    )
 
 
 def conv_cost(
