@@ -42,7 +42,7 @@ from .options import (
     one_of,
     speed,
 )
-from .output import finish, stream
+from .output import Outcome, stream
 
 command = command_app()  # this command alone; cli/group.py loads it when it runs
 
@@ -99,7 +99,7 @@ def compare(
     peak_gbps: PeakGbps = None,
     backward: BackwardOpt = False,
     plot: PlotOpt = None,
-) -> None:
+) -> Outcome:
     """A standard convolution beside its grouped, depthwise, pointwise and separable alternatives."""
     spec = conv_spec(locals(), bias=(not bn) if bias is None else bias)
     if plot is not None:
@@ -119,4 +119,4 @@ def compare(
     )
     if plot is not None:
         plot_compare(report, plot)
-    finish(render_compare(report, fmt.value, **stream(fmt)), report)
+    return Outcome(report, lambda: render_compare(report, fmt.value, **stream(fmt)))

@@ -40,7 +40,7 @@ from .options import (
     conv_spec,
     speed,
 )
-from .output import finish, stream
+from .output import Outcome, stream
 
 command = command_app()  # this command alone; cli/group.py loads it when it runs
 
@@ -87,7 +87,7 @@ def conv(
     peak_tflops: PeakTflops = None,
     peak_gbps: PeakGbps = None,
     backward: BackwardOpt = False,
-) -> None:
+) -> Outcome:
     """One convolution layer: figures computed analytically, then confirmed by the real torch layer."""
     check_format(fmt.value, explain)
     count = parse_count(groups, "groups")
@@ -110,7 +110,7 @@ def conv(
         **speed(bench, peak_tflops, peak_gbps),
         backward=backward,
     )
-    finish(render_conv(report, fmt.value, **stream(fmt)), report)
+    return Outcome(report, lambda: render_conv(report, fmt.value, **stream(fmt)))
 
 
 def _depthwise(spec: ConvSpec, groups: int) -> ConvSpec:

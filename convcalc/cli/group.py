@@ -56,6 +56,11 @@ class OneLineErrors(CleanHelp, TyperGroup):
             sys.exit(closed)
         try:
             code = super().main(*args, **kwargs)
+            if code is not None and not isinstance(code, int):  # a report: the command only made it
+                from .output import Outcome  # loaded already by the command that made it
+
+                assert isinstance(code, Outcome), code
+                code = code.finish()
         except (ClickException, ConvCalcError) as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":  # a bare `convcalc`: the help, as a usage error
                 sys.exit(emit.write(exc.format_message() + "\n") or 2)

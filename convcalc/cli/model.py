@@ -10,7 +10,7 @@ from ..api import model_report
 from ..core.errors import ConvCalcError
 from ..core.spec import parse_count
 from .command import Command, command_app
-from .network import ALL_DEFAULT, Columns, columns_option, depth_option, finish_network, network_input
+from .network import ALL_DEFAULT, Columns, columns_option, depth_option, network_input, network_outcome
 from .options import (
     BackwardOpt,
     Batch,
@@ -24,6 +24,7 @@ from .options import (
     no_digit_limit,
     speed,
 )
+from .output import Outcome
 
 command = command_app()  # this command alone; cli/group.py loads it when it runs
 
@@ -75,7 +76,7 @@ def model(
     peak_tflops: PeakTflops = None,
     peak_gbps: PeakGbps = None,
     backward: BackwardOpt = False,
-) -> None:
+) -> Outcome:
     """A torch model, built by your code and traced once (on the meta device unless --device says
     otherwise): every module's figures, convcalc's beside torch's where convcalc models the layer, and
     torch's own totals. Only this command imports and runs code you name."""
@@ -94,4 +95,4 @@ def model(
         **speed(bench, peak_tflops, peak_gbps),
         backward=backward,
     )
-    finish_network(report, fmt, chosen)
+    return network_outcome(report, fmt, chosen)

@@ -11,7 +11,7 @@ from ..core.network import NetworkReport
 from ..core.spec import parse_count, parse_size
 from ..render.network import COLUMNS, DEFAULT_COLUMNS, check_columns, render_network
 from .options import Format
-from .output import finish, stream
+from .output import Outcome, stream
 
 ALL_DEFAULT = ",".join(DEFAULT_COLUMNS)
 NetInput = Annotated[
@@ -46,9 +46,9 @@ def columns_option(text: str, backward: bool, command: str = "stack") -> list[st
     return columns + _BACKWARD_COLUMNS if backward and command == "stack" and text == ALL_DEFAULT else columns
 
 
-def finish_network(report: NetworkReport, fmt: Format, columns: list[str]) -> None:
-    """Write the report; one MISMATCH line per figure torch disagreed with, exit 1 if any."""
-    finish(render_network(report, fmt.value, columns=columns, **stream(fmt)), report)
+def network_outcome(report: NetworkReport, fmt: Format, columns: list[str]) -> Outcome:
+    """The report, written as a table of the columns chosen, or in another format."""
+    return Outcome(report, lambda: render_network(report, fmt.value, columns=columns, **stream(fmt)))
 
 
 def network_input(text: str) -> list[int]:

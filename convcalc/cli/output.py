@@ -1,10 +1,14 @@
-"""How a command ends: the report written where it goes, each problem on stderr, the exit code."""
+"""How a command ends: the report written where it goes, each problem on stderr, the exit code.
+
+A command makes its report and returns it as an Outcome; the group (group.py) writes it. `convcalc check`
+runs the same commands and takes their reports without writing them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
-
-import typer
 
 from ..render.lines import value_text
 from . import emit
@@ -24,14 +28,22 @@ def problem_lines(report: Any) -> list[str]:
     ]
 
 
-def finish(text: str, report: Any) -> None:
-    """Write the report's text, then each of its problems to stderr. Exit 1 if anything disagreed or was
-    not met, even when the output could not be written: a CI check's verdict outranks the stream's trouble."""
-    problems = problem_lines(report)
-    failed = emit.write(text)
-    for line in problems:
-        emit.warn(f"convcalc: {line}")
-    raise typer.Exit(1 if not report.ok else failed or 0)
+@dataclass(frozen=True)
+class Outcome:
+    """What a command made: its report, and its text as the command line asked for it (format, width)."""
+
+    report: Any
+    text: Callable[[], str]
+
+    def finish(self) -> int:
+        """Write the report's text, then each of its problems to stderr; the exit code. 1 if anything
+        disagreed or was not met, even when the output could not be written: a CI check's verdict
+        outranks the stream's trouble."""
+        problems = problem_lines(self.report)
+        failed = emit.write(self.text())
+        for line in problems:
+            emit.warn(f"convcalc: {line}")
+        return 1 if not self.report.ok else failed or 0
 
 
 def stream(fmt: Format) -> dict[str, Any]:

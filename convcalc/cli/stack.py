@@ -10,7 +10,7 @@ from ..api import stack_report
 from ..core.spec import parse_count
 from ..core.stack_grammar import PRESETS
 from .command import Command, command_app
-from .network import ALL_DEFAULT, Columns, NetInput, columns_option, finish_network, network_input, title_of
+from .network import ALL_DEFAULT, Columns, NetInput, columns_option, network_input, network_outcome, title_of
 from .options import (
     BackwardOpt,
     Batch,
@@ -28,6 +28,7 @@ from .options import (
     no_digit_limit,
     speed,
 )
+from .output import Outcome
 
 command = command_app()  # this command alone; cli/group.py loads it when it runs
 
@@ -66,7 +67,7 @@ def stack(
     peak_tflops: PeakTflops = None,
     peak_gbps: PeakGbps = None,
     backward: BackwardOpt = False,
-) -> None:
+) -> Outcome:
     """A stack of layers: each layer's figures and the totals, computed analytically, then confirmed by
     building the stack in torch as one nn.Sequential. Spec files are data: nothing in them is run.
 
@@ -90,4 +91,4 @@ def stack(
         **speed(bench, peak_tflops, peak_gbps),
         backward=backward,
     )
-    finish_network(report, fmt, chosen)
+    return network_outcome(report, fmt, chosen)
