@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
+from functools import partial
 from typing import Annotated
 
 import typer
 
 from ..api import compare_report
+from ..core.compare import CompareReport
 from ..core.kinds import ACTIVATIONS
 from ..core.spec import parse_count
 from ..render.compare import plot_compare, render_compare
@@ -104,7 +107,8 @@ def compare(
     spec = conv_spec(locals(), bias=(not bn) if bias is None else bias)
     if plot is not None:
         check_plot_path(plot)  # a bad path or no matplotlib: say so before any work
-    report = compare_report(
+    make = partial(
+        compare_report,
         spec,
         groups=None if groups is None else [parse_count(g, "groups") for g in groups],
         multiplier=parse_count(multiplier, "multiplier"),
@@ -117,6 +121,14 @@ def compare(
         **speed(bench, peak_tflops, peak_gbps),
         backward=backward,
     )
-    if plot is not None:
-        plot_compare(report, plot)
-    return Outcome(report, lambda: render_compare(report, fmt.value, **stream(fmt)))
+    return Outcome(
+        make if plot is None else partial(_plotted, make, plot),
+        lambda report: render_compare(report, fmt.value, **stream(fmt)),
+    )
+
+
+def _plotted(make: Callable[[], CompareReport], plot: str) -> CompareReport:
+    """The report, its plot drawn to the file --plot names."""
+    report = make()
+    plot_compare(report, plot)
+    return report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -100,7 +101,8 @@ def conv(
     )
     if depthwise:
         spec = _depthwise(spec, count)
-    report = conv_report(
+    make = partial(
+        conv_report,
         spec,
         device=device,
         verify=verify,
@@ -110,7 +112,7 @@ def conv(
         **speed(bench, peak_tflops, peak_gbps),
         backward=backward,
     )
-    return Outcome(report, lambda: render_conv(report, fmt.value, **stream(fmt)))
+    return Outcome(make, lambda report: render_conv(report, fmt.value, **stream(fmt)))
 
 
 def _depthwise(spec: ConvSpec, groups: int) -> ConvSpec:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -84,7 +85,8 @@ def model(
     chosen = columns_option(columns, backward, "model")
     if input_size is None:
         raise ConvCalcError("--input: required for a model, e.g. --input 3x224x224 (channels first)")
-    report = model_report(
+    make = partial(
+        model_report,
         target,
         input_size=network_input(input_size),
         batch=parse_count(batch, "batch"),
@@ -95,4 +97,4 @@ def model(
         **speed(bench, peak_tflops, peak_gbps),
         backward=backward,
     )
-    return network_outcome(report, fmt, chosen)
+    return network_outcome(make, fmt, chosen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -46,9 +47,9 @@ def columns_option(text: str, backward: bool, command: str = "stack") -> list[st
     return columns + _BACKWARD_COLUMNS if backward and command == "stack" and text == ALL_DEFAULT else columns
 
 
-def network_outcome(report: NetworkReport, fmt: Format, columns: list[str]) -> Outcome:
-    """The report, written as a table of the columns chosen, or in another format."""
-    return Outcome(report, lambda: render_network(report, fmt.value, columns=columns, **stream(fmt)))
+def network_outcome(make: Callable[[], NetworkReport], fmt: Format, columns: list[str]) -> Outcome:
+    """The report, to be written as a table of the columns chosen, or in another format."""
+    return Outcome(make, lambda report: render_network(report, fmt.value, columns=columns, **stream(fmt)))
 
 
 def network_input(text: str) -> list[int]:

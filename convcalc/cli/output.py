@@ -1,7 +1,7 @@
 """How a command ends: the report written where it goes, each problem on stderr, the exit code.
 
-A command makes its report and returns it as an Outcome; the group (group.py) writes it. `convcalc check`
-runs the same commands and takes their reports without writing them.
+A command reads its options and returns what it was asked for as an Outcome; the group (group.py) makes
+the report and writes it. `convcalc check` runs the same commands and takes their reports unwritten.
 """
 
 from __future__ import annotations
@@ -10,40 +10,36 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..render.lines import value_text
+from ..render.lines import mismatch_lines, unmet_lines
 from . import emit
 from .options import Format
 
 
 def problem_lines(report: Any) -> list[str]:
     """One line per figure torch disagreed with (prefixed by its variant or layer) and per unmet --expect."""
-    lines = [
-        f"MISMATCH {prefix}{c.key}: analytic {c.analytic} but torch measured {c.measured}"
-        for prefix, c in report.mismatches()
-    ]
-    return lines + [
-        f"expectation not met: {e.key}{e.op}{e.expected}, actual {value_text(e.key, e.actual)}"
-        for e in report.expectations
-        if not e.ok
-    ]
+    return mismatch_lines(report) + unmet_lines(report.expectations)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a command made: its report, and its text as the command line asked for it (format, width)."""
+    """What a command was asked for, its options read and checked: make() does the work (analysis,
+    torch, the user's model) and returns the report; text() writes a report as the command line asked
+    (format, columns, width). The group calls both; `convcalc check` only make()."""
 
-    report: Any
-    text: Callable[[], str]
+    make: Callable[[], Any]
+    text: Callable[[Any], str]
 
     def finish(self) -> int:
-        """Write the report's text, then each of its problems to stderr; the exit code. 1 if anything
-        disagreed or was not met, even when the output could not be written: a CI check's verdict
-        outranks the stream's trouble."""
-        problems = problem_lines(self.report)
-        failed = emit.write(self.text())
+        """Make the report, write its text, then each of its problems to stderr; the exit code. 1 if
+        anything disagreed or was not met, even when the output could not be written: a CI check's
+        verdict outranks the stream's trouble."""
+        report = self.make()
+        text = self.text(report)
+        problems = problem_lines(report)
+        failed = emit.write(text)
         for line in problems:
             emit.warn(f"convcalc: {line}")
-        return 1 if not self.report.ok else failed or 0
+        return 1 if not report.ok else failed or 0
 
 
 def stream(fmt: Format) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -77,7 +78,8 @@ def stack(
     Their fields, the TOML and JSON forms and the presets: docs/networks.md."""
     no_digit_limit()
     chosen = columns_option(columns, backward)
-    report = stack_report(
+    make = partial(
+        stack_report,
         spec,
         preset=preset_name,
         input_size=None if input_size is None else network_input(input_size),
@@ -91,4 +93,4 @@ def stack(
         **speed(bench, peak_tflops, peak_gbps),
         backward=backward,
     )
-    return network_outcome(report, fmt, chosen)
+    return network_outcome(make, fmt, chosen)

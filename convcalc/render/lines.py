@@ -157,3 +157,20 @@ def expectation_lines(expectations: Any) -> list[str]:
         f" (actual {value_text(e.key, e.actual)})"
         for e in expectations
     ]
+
+
+def mismatch_lines(report: Any) -> list[str]:
+    """One line per figure torch disagreed with, prefixed by its variant or layer, for any report."""
+    return [
+        f"MISMATCH {prefix}{c.key}: analytic {c.analytic} but torch measured {c.measured}"
+        for prefix, c in report.mismatches()
+    ]
+
+
+def unmet_lines(expectations: Any) -> list[str]:
+    """One line per --expect clause not met, with the figure's actual value."""
+    return [
+        f"expectation not met: {e.key}{e.op}{e.expected}, actual {value_text(e.key, e.actual)}"
+        for e in expectations
+        if not e.ok
+    ]
