@@ -65,6 +65,15 @@ class SpecFileError(ConvCalcError, ValueError):
     """A stack spec (TOML, JSON or inline) that cannot be read: one line naming the layer and the field."""
 
 
+class BudgetError(ConvCalcError, ValueError):
+    """A budgets file, or a check in it, that cannot be run: one line naming the file, the check and the
+    problem, before any check runs."""
+
+
+class SnapshotError(ConvCalcError, ValueError):
+    """A snapshot (convcalc.lock.json) that is not convcalc's, is corrupt, or cannot be written."""
+
+
 def printable(text: str) -> str:
     """Control characters (a newline, an ANSI escape) in a name or message shown escaped, as repr does:
     a user's module name or error must not break a table row or drive the terminal."""

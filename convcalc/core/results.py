@@ -240,6 +240,10 @@ class Report:
         """(where, check) for every figure torch disagreed with; where is '' for one layer."""
         return [("", c) for c in self.checks() if c.ok is False]
 
+    def figures(self) -> dict[str, Any]:
+        """Every figure by key, as --expect names them: the layer's, then --backward's."""
+        return self.result.figures() | (self.training.figures() if self.training else {})
+
     def checks(self) -> list[Check]:
         """One row per figure: torch's check where there is one, else the analytic figure alone."""
         by_key = {c.key: c for c in self.verification.checks} if self.verification else {}
