@@ -27,11 +27,20 @@ class TargetError(ConvCalcError, ValueError):
     """TARGET cannot be imported, found, called or is not a torch module: one line, exit 2."""
 
 
-def load_target(target: str) -> Any:
-    """The callable TARGET names, its module imported."""
+def check_target(target: str) -> tuple[str, str]:
+    """TARGET's module (or file) and attribute, checked as far as can be without running any code: its
+    form, and that a file it names is there."""
     where, colon, attribute = target.rpartition(":")
     if not colon or not where or not attribute:
         raise TargetError(f"TARGET: got {target!r}; it must be {FORM}")
+    if where.endswith(".py") and not Path(where).is_file():
+        raise TargetError(f"TARGET: no file {where!r}")
+    return where, attribute
+
+
+def load_target(target: str) -> Any:
+    """The callable TARGET names, its module imported."""
+    where, attribute = check_target(target)
     module = _import_file(where) if where.endswith(".py") else _import_module(where)
     obj: Any = module
     for part in attribute.split("."):
@@ -45,8 +54,6 @@ def load_target(target: str) -> Any:
 
 def _import_file(path: str) -> Any:
     file = Path(path)
-    if not file.is_file():
-        raise TargetError(f"TARGET: no file {path!r}")
     name = f"convcalc_target_{abs(hash(str(file.resolve())))}"
     spec = importlib.util.spec_from_file_location(name, file)
     if spec is None or spec.loader is None:
