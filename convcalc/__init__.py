@@ -1,9 +1,10 @@
 """convcalc: parameters, MACs, FLOPs, output shape, receptive field and memory of convolution layers.
 
 Figures are computed analytically (no torch import) and confirmed by building the real layer in torch;
-stack_report() and model_report() do the same for a sequence of layers and for a torch model, and
-sweep_rows() streams a design space. Each name is imported when first used, so that the command line,
-which imports this package first, pays only for the command it runs.
+stack_report() and model_report() do the same for a sequence of layers and for a torch model,
+sweep_rows() streams a design space, and check_report() runs a project's budgets file. Each name is
+imported when first used, so that the command line, which imports this package first, pays only for the
+command it runs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _WHERE = {
     "model_report": "api",
     "stack_report": "api",
     "sweep_rows": "api",
+    "check_report": "cli.runner",  # a check is a command line, read by the CLI's own commands
     "analyze": "core.analysis",
     "analyze_many": "core.analysis",
     "CompareReport": "core.compare",
@@ -37,6 +39,9 @@ _WHERE = {
     "spec_from_module": "core.modules",
     "NetworkReport": "core.network",
     "BatchRow": "core.analysis",
+    "CheckReport": "core.check",
+    "BudgetError": "core.errors",
+    "SnapshotError": "core.errors",
     "ConvResult": "core.results",
     "Report": "core.results",
     "Verification": "core.results",

@@ -7,6 +7,9 @@ from typing import Any
 import typer
 from typer.core import TyperCommand
 
+# click's error base, whether typer uses click or (since 0.2x) a vendored copy of it.
+ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
 
 class CleanHelp:
     """Help that reads as git's: no `<bool>` after a flag nor `<str>` after C_IN (its name says what it

@@ -12,13 +12,9 @@ from typer.core import TyperGroup
 
 from ..core.errors import ConvCalcError, InvalidSpecError
 from . import emit, words
-from .command import CleanHelp
+from .command import CleanHelp, ClickException
 
-# click's error base, whether typer uses click or (since 0.2x) a vendored copy of it.
-ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
-
-
-COMMANDS = ("conv", "compare", "stack", "model", "sweep")  # in the order --help lists them
+COMMANDS = ("conv", "compare", "stack", "model", "sweep", "check")  # in the order --help lists them
 
 
 def command_module(name: str) -> Any:
@@ -31,8 +27,10 @@ def command_module(name: str) -> Any:
         from . import stack as module
     elif name == "model":
         from . import model as module
-    else:
+    elif name == "sweep":
         from . import sweep as module
+    else:
+        from . import check as module
     return module
 
 

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from ..render.lines import mismatch_lines, unmet_lines
 from . import emit
-from .options import Format
 
 
 def problem_lines(report: Any) -> list[str]:
     """One line per figure torch disagreed with (prefixed by its variant or layer) and per unmet --expect."""
     return mismatch_lines(report) + unmet_lines(report.expectations)
+
+
+def exit_code(report: Any) -> int:
+    """A report's exit code: 1 if torch disagreed or an --expect was not met, else 0."""
+    return 0 if report.ok else 1
 
 
 @dataclass(frozen=True)
@@ -28,24 +33,26 @@ class Outcome:
 
     make: Callable[[], Any]
     text: Callable[[Any], str]
+    problems: Callable[[Any], list[str]] = problem_lines  # each a line on stderr
+    verdict: Callable[[Any], int] = exit_code
 
     def finish(self) -> int:
-        """Make the report, write its text, then each of its problems to stderr; the exit code. 1 if
-        anything disagreed or was not met, even when the output could not be written: a CI check's
-        verdict outranks the stream's trouble."""
+        """Make the report, write its text, then each of its problems to stderr; the exit code. The
+        report's verdict (1 if anything disagreed or was not met) stands even when the output could not
+        be written: a CI check's verdict outranks the stream's trouble."""
         report = self.make()
         text = self.text(report)
-        problems = problem_lines(report)
+        problems = self.problems(report)
         failed = emit.write(text)
         for line in problems:
             emit.warn(f"convcalc: {line}")
-        return 1 if not report.ok else failed or 0
+        return self.verdict(report) or failed or 0
 
 
-def stream(fmt: Format) -> dict[str, Any]:
+def stream(fmt: Enum) -> dict[str, Any]:
     """How the output must look where it goes: width (None for a pipe), colour, ASCII."""
     return {
         "width": emit.width(),
-        "color": fmt is Format.table and emit.is_terminal(),
+        "color": fmt.value == "table" and emit.is_terminal(),
         "ascii_only": emit.ascii_only(),
     }

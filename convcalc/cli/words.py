@@ -51,6 +51,9 @@ FLAGS = {
     "jobs": "--jobs",
     "plot_x": "--plot-x",
     "plot_y": "--plot-y",
+    # check's
+    "config": "--config",
+    "snapshot": "--snapshot",
 }
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..core.check import CheckReport
 from ..core.compare import CompareReport
 from ..core.network import NetworkReport
 from ..core.results import Report
+from .check import render_check
 from .compare import render_compare
 from .conv import render_conv
 from .network import render_network
@@ -26,7 +28,8 @@ def render(
     columns, a network table's (as --columns: kind, output, params, ...).
 
     Takes a Report (conv_report), a CompareReport (compare_report, passed on to render_compare) or a
-    NetworkReport (stack_report, model_report, passed on to render_network with its default columns).
+    NetworkReport (stack_report, model_report, passed on to render_network with its default columns), or
+    a CheckReport (check_report, passed on to render_check: table, json, junit or markdown).
     """
     stream = {"width": width, "color": color, "ascii_only": ascii_only}
     if isinstance(report, Report):
@@ -35,7 +38,9 @@ def render(
         return render_compare(report, fmt, **stream)
     if isinstance(report, NetworkReport):
         return render_network(report, fmt, **stream, **({"columns": columns} if columns else {}))
+    if isinstance(report, CheckReport):
+        return render_check(report, fmt, **stream)
     raise TypeError(
-        "render() takes a report from conv_report(), compare_report(), stack_report() or "
-        f"model_report(); got {type(report).__name__}"
+        "render() takes a report from conv_report(), compare_report(), stack_report(), model_report() "
+        f"or check_report(); got {type(report).__name__}"
     )
