@@ -57,6 +57,7 @@ PAGES = {
     "stack": "networks.md",
     "model": "networks.md",
     "sweep": "sweep.md",
+    "check": "ci.md",
 }
 
 

@@ -68,7 +68,7 @@ class _Plan:
     outcome: Outcome
     clauses: tuple[str, ...]
     key: str
-    draft: Any = None  # the report already made, without torch, where the check asks for none
+    draft: Any = None  # the report already made without torch, where the check asks for none (or its bug)
     draft_seconds: float = 0.0  # what making it took
 
 
@@ -98,9 +98,9 @@ def check_report(
     shown = None if path is None else _shown(path)
     with _inside(budgets.home):
         plans = [_read(budgets, spec) for spec in chosen]  # every check read before any runs
-        old, notes = _old_snapshot(path, shown, update)
         if update and path is not None:
             check_writable(path, shown)
+        old, notes = _old_snapshot(path, shown, update)
         made: dict[str, tuple[str, Any]] = {}
         results = [_judged(_run(plan, made), plan.spec, budgets, old, update, path) for plan in plans]
     torch = _torch_version()
@@ -181,14 +181,26 @@ def _read(budgets: Budgets, spec: CheckSpec) -> _Plan:
             _model_clauses(clauses, bool(params.get("backward")))
         else:
             verify = params.get("verify", False)
-            draft = (outcome_of({**params, "expect": None, "verify": False}) if verify else outcome).make()
-            check_expectations(draft.figures(), list(clauses))
-            _tolerances_named(spec, draft.figures())
-            draft = None if verify else draft
+            draft = _draft(outcome_of({**params, "expect": None, "verify": False}) if verify else outcome)
+            if not isinstance(draft, Exception):
+                check_expectations(draft.figures(), list(clauses))
+                _tolerances_named(spec, draft.figures())
+            draft = None if verify and not isinstance(draft, Exception) else draft
     except (ConvCalcError, ClickException) as exc:
         raise BudgetError(f"{budgets.where(spec.name)}: {_message(exc)}") from None
     kept = sorted((k, repr(v)) for k, v in params.items() if k not in ("expect", *WRITING))
     return _Plan(spec, outcome, clauses, repr((spec.command, kept)), draft, time.perf_counter() - clock)
+
+
+def _draft(outcome: Outcome) -> Any:
+    """The report made without torch; an exception convcalc did not raise on purpose (a bug) is kept, to
+    be the check's error when it runs, so that the other checks run all the same."""
+    try:
+        return outcome.make()
+    except (ConvCalcError, ClickException):
+        raise
+    except Exception as exc:
+        return exc
 
 
 def _parse(spec: CheckSpec) -> tuple[dict[str, Any], Callable[[dict[str, Any]], Outcome]]:

@@ -190,13 +190,16 @@ def snapshot_text(snapshot: Snapshot) -> str:
 def check_writable(path: str | os.PathLike[str], shown: str) -> None:
     """Refuse, before any check runs, a snapshot path that --update could not write."""
     target = Path(path)
-    directory = target.parent
+    directory = os.path.dirname(shown) or "."  # as the user wrote it
     if target.is_dir():
         raise SnapshotError(f"{shown}: cannot write the snapshot: it is a directory")
-    if not directory.is_dir():
-        raise SnapshotError(f"{shown}: cannot write the snapshot: no directory {str(directory)!r}")
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise SnapshotError(f"{shown}: cannot write the snapshot: its directory is not writable")
+    if not target.parent.is_dir():
+        why = "is not a directory" if target.parent.exists() else "does not exist"
+        raise SnapshotError(f"{shown}: cannot write the snapshot: the directory {directory!r} {why}")
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise SnapshotError(
+            f"{shown}: cannot write the snapshot: the directory {directory!r} is not writable"
+        )
     if target.exists() and not os.access(target, os.W_OK):
         raise SnapshotError(f"{shown}: cannot write the snapshot: the file is read-only")
 
