@@ -6,6 +6,7 @@ imported inside functions only, so that the analytic path stays instant.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from .build import build_layer, build_variant
 from .checks import check, make_verification, memory_note, noting_warnings
 from .planned import UNMEASURED_ON_META, plan, resolve_device, run_planned
 from .probe import measure_receptive_field
+from .shortcut import shortcut_mode
 from .witness import count_flops
 
 
@@ -137,9 +139,12 @@ def measure_module(module: Any, x: Any) -> dict[str, Any]:
         m.register_forward_hook(lambda _m, _i, out: outputs.append(out.numel() * out.element_size()))
         for m in leaves
     ]
+    # On meta, simple ops' shapes answered without torch's Python references (shortcut.py): BatchNorm's
+    # would import torch._dynamo, 0.7 s. Outermost, so the witness has counted an op before it answers.
+    outer = shortcut_mode() if x.device.type == "meta" else contextlib.nullcontext()
     try:
         # no_grad, not inference_mode: torch's flop counting sees nothing under inference_mode.
-        with torch.no_grad():
+        with outer, torch.no_grad():
             counted = count_flops(lambda: module(x))
     finally:
         for hook in hooks:
