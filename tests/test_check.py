@@ -688,3 +688,15 @@ def test_the_ci_workflows_in_the_docs_run(tmp_path, ci):
     assert (suite.get("failures"), suite.get("errors")) == ("0", "0")
     if ci == "GITHUB_STEP_SUMMARY":
         assert summary.read_text().startswith("### ✅ convcalc check: 4 passed, 0 failed\n")
+
+
+def test_check_report_leaves_the_process_as_it_was(tmp_path, monkeypatch):
+    """The checks run in the budgets file's directory, and the commands lift Python's limit on an
+    integer's digits: both are put back."""
+    project(tmp_path)
+    monkeypatch.chdir(ROOT)
+    digits = sys.get_int_max_str_digits()
+    report = check_report(tmp_path / "convcalc.toml", ["stem", "tiny"])
+    assert report.ok and report.config == str(tmp_path / "convcalc.toml")
+    assert Path.cwd() == ROOT
+    assert sys.get_int_max_str_digits() == digits

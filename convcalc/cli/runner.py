@@ -13,6 +13,7 @@ call api.py; api.py calling them back would close an import circle.
 from __future__ import annotations
 
 import os
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -26,22 +27,13 @@ from typing import Any
 import typer
 
 from ..core.budgets import Budgets, CheckSpec, find_budgets, load_budgets, parse_budgets
-from ..core.check import COMPARED, KEPT, NEW, RECORDED, CheckReport, CheckResult
+from ..core.check import CheckReport, CheckResult, judged, snapshot_notes, updated
 from ..core.compare import CompareReport
-from ..core.errors import BudgetError, ConvCalcError, SnapshotError, printable, term
+from ..core.errors import BudgetError, ConvCalcError, printable, term
 from ..core.expect import ALIASES, check_expectations, parse_clause, split_clause
 from ..core.network import ROW_BACKWARD, ROW_FIGURES, TOTALS
 from ..core.results import TRAINING_FIGURES
-from ..core.snapshot import (
-    Entry,
-    Snapshot,
-    check_writable,
-    compare_figures,
-    is_ours,
-    read_snapshot,
-    snapshot_text,
-    write_snapshot,
-)
+from ..core.snapshot import check_writable, read_for, write_changed
 from ..render.lines import mismatch_lines, verification_line
 from ..version import __version__
 from . import words
@@ -100,22 +92,22 @@ def check_report(
         plans = [_read(budgets, spec) for spec in chosen]  # every check read before any runs
         if update and path is not None:
             check_writable(path, shown)
-        old, notes = _old_snapshot(path, shown, update)
+        old, notes = read_for(path, shown, update)
         made: dict[str, tuple[str, Any]] = {}
-        results = [_judged(_run(plan, made), plan.spec, budgets, old, update, path) for plan in plans]
-    torch = _torch_version()
+        results = [judged(_run(plan, made), plan.spec, budgets, old, update, path) for plan in plans]
+    versions = (__version__, _torch_version())
     state = "none" if path is None else "absent" if old is None else "compared"
     if update and path is not None:
-        fresh = _updated(budgets, results, old, filtered=bool(names) or pattern is not None, torch=torch)
-        state = _write(path, shown, fresh)
-    notes += _snapshot_notes(old, shown, budgets, chosen, update, torch, state)
+        fresh = updated(budgets, results, old, bool(names) or pattern is not None, versions)
+        state = write_changed(path, fresh, shown)
+    notes += snapshot_notes(old, shown, budgets, len(chosen), update, versions, state)
     return CheckReport(
         config=budgets.path,
         results=tuple(results),
         snapshot=shown,
         snapshot_state=state,
-        convcalc_version=__version__,
-        torch_version=torch,
+        convcalc_version=versions[0],
+        torch_version=versions[1],
         snapshot_versions=None if old is None else (old.convcalc, old.torch),
         notes=tuple(notes),
         started=started.isoformat(timespec="seconds"),
@@ -125,16 +117,18 @@ def check_report(
 
 @contextmanager
 def _inside(directory: str | None) -> Iterator[None]:
-    """Run in directory (None: where we are), and come back whatever happens."""
-    if directory is None:
-        yield
-        return
+    """Run in directory (None: where we are), then leave the process as it was: its directory, and
+    Python's limit on the digits of an integer's text, which the commands lift (options.no_digit_limit)."""
     back = os.getcwd()
-    os.chdir(directory)
+    digits = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else None
+    if directory is not None:
+        os.chdir(directory)
     try:
         yield
     finally:
         os.chdir(back)
+        if digits is not None:
+            sys.set_int_max_str_digits(digits)
 
 
 def _budgets(config: Any) -> Budgets:
@@ -315,116 +309,6 @@ def _verified(report: Any) -> bool:
     if isinstance(report, CompareReport):
         return any(r.verification and r.verification.mode != "skipped" for r in report.rows)
     return report.verification is not None and report.verification.mode != "skipped"
-
-
-def _judged(
-    result: CheckResult, spec: CheckSpec, budgets: Budgets, old: Snapshot | None, update: bool, path: Any
-) -> CheckResult:
-    """The result held to the snapshot: what moved, and whether within its tolerance."""
-    entry = None if old is None else old.checks.get(spec.name)
-    if result.error is not None:
-        return replace(result, snapshot=KEPT) if update and entry else result
-    if entry is None:
-        return (
-            replace(result, snapshot=RECORDED)
-            if update and path is not None
-            else (replace(result, snapshot=NEW) if old is not None else result)
-        )
-    moves, added, gone = compare_figures(
-        entry.figures, result.figures, lambda key: budgets.tolerance_for(spec, key)
-    )
-    changed = ("its command line has changed since the snapshot",) if entry.run != spec.run else ()
-    return replace(
-        result,
-        snapshot=RECORDED if update else COMPARED,
-        moves=tuple(moves),
-        added=tuple(added),
-        gone=tuple(gone),
-        notes=result.notes + changed,
-    )
-
-
-def _old_snapshot(path: str | None, shown: str | None, update: bool) -> tuple[Snapshot | None, list[str]]:
-    """The snapshot there is; with --update, one that is convcalc's but unreadable (a merge conflict)
-    is written afresh, while a file that is not convcalc's is never overwritten."""
-    if path is None:
-        return None, []
-    try:
-        return read_snapshot(path, shown), []
-    except SnapshotError as exc:
-        if not (update and os.path.isfile(path) and is_ours(path)):
-            raise
-        return None, [
-            f"the old snapshot could not be read ({str(exc).removeprefix(f'{shown}: ')}); written afresh"
-        ]
-
-
-def _updated(
-    budgets: Budgets, results: list[CheckResult], old: Snapshot | None, filtered: bool, torch: str | None
-) -> Snapshot:
-    """The snapshot --update writes: each check that ran, afresh; one that could not, as it was; with
-    checks chosen by name or -k, every other entry as it was."""
-    ran = {r.name: r for r in results}
-    previous = old.checks if old is not None else {}
-    entries = {}
-    for spec in budgets.checks:
-        result = ran.get(spec.name)
-        if result is not None and result.error is None:
-            entries[spec.name] = Entry(spec.run, result.figures)
-        elif spec.name in previous and (result is not None or filtered):
-            entries[spec.name] = previous[spec.name]
-    if filtered:
-        for name, entry in previous.items():
-            entries.setdefault(name, entry)
-    return Snapshot(__version__, torch, entries)
-
-
-def _write(path: str, shown: str | None, snapshot: Snapshot) -> str:
-    text = snapshot_text(snapshot)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            if handle.read() == text:
-                return "unchanged"
-    except (OSError, UnicodeDecodeError):
-        pass
-    write_snapshot(path, text, shown or path)
-    return "written"
-
-
-def _snapshot_notes(
-    old: Snapshot | None,
-    shown: str | None,
-    budgets: Budgets,
-    chosen: tuple[CheckSpec, ...],
-    update: bool,
-    torch: str | None,
-    state: str,
-) -> list[str]:
-    if shown is None:
-        return []
-    if state == "absent":
-        return [f"no snapshot yet: convcalc check --update records every figure in {shown}"]
-    notes = {
-        "written": [f"snapshot written: {shown}"],
-        "unchanged": [f"snapshot unchanged: {shown}"],
-    }.get(state, [])
-    if old is None or update:
-        return notes
-    if old.torch != torch:
-        notes.append(
-            f"the snapshot was taken with torch {old.torch}, this is torch {torch}: compared all the same"
-        )
-    if old.convcalc != __version__:
-        notes.append(
-            f"the snapshot was taken by convcalc {old.convcalc}, this is {__version__}: compared all the same"
-        )
-    if len(chosen) == len(budgets.checks):
-        stale = [name for name in old.checks if name not in {c.name for c in budgets.checks}]
-        if stale:
-            notes.append(
-                f"the snapshot holds checks the file no longer has ({', '.join(stale)}); --update drops them"
-            )
-    return notes
 
 
 def _torch_version() -> str | None:

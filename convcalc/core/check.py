@@ -9,11 +9,12 @@ one failed, else 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .budgets import Budgets, CheckSpec
 from .results import SCHEMA_VERSION, Expectation
-from .snapshot import Move, figure_json
+from .snapshot import Entry, Move, Snapshot, compare_figures, figure_json
 
 PASS, FAIL, ERROR = "pass", "fail", "error"
 # Where a check stands with the snapshot: none kept, not in it yet, compared with it, or (--update)
@@ -134,3 +135,85 @@ class CheckReport:
             "notes": list(self.notes),
             "checks": [r.to_dict() for r in self.results],
         }
+
+
+def judged(
+    result: CheckResult, spec: CheckSpec, budgets: Budgets, old: Snapshot | None, update: bool, path: Any
+) -> CheckResult:
+    """The result held to the snapshot (old; path None where none is kept): what moved, and whether
+    within its tolerance; with update, what the snapshot is to record."""
+    entry = None if old is None else old.checks.get(spec.name)
+    if result.error is not None:
+        return replace(result, snapshot=KEPT) if update and entry else result
+    if entry is None:
+        if update and path is not None:
+            return replace(result, snapshot=RECORDED)
+        return replace(result, snapshot=NEW) if old is not None else result
+    moves, added, gone = compare_figures(
+        entry.figures, result.figures, lambda k: budgets.tolerance_for(spec, k)
+    )
+    changed = ("its command line has changed since the snapshot",) if entry.run != spec.run else ()
+    return replace(
+        result,
+        snapshot=RECORDED if update else COMPARED,
+        moves=tuple(moves),
+        added=tuple(added),
+        gone=tuple(gone),
+        notes=result.notes + changed,
+    )
+
+
+def updated(
+    budgets: Budgets,
+    results: list[CheckResult],
+    old: Snapshot | None,
+    filtered: bool,
+    versions: tuple[str, str | None],
+) -> Snapshot:
+    """The snapshot --update writes: each check that ran, afresh; one that could not, as it was; with
+    checks chosen (by name or -k), every other entry as it was. versions: convcalc's and torch's."""
+    ran = {r.name: r for r in results}
+    previous = old.checks if old is not None else {}
+    entries = {}
+    for spec in budgets.checks:
+        result = ran.get(spec.name)
+        if result is not None and result.error is None:
+            entries[spec.name] = Entry(spec.run, result.figures)
+        elif spec.name in previous and (result is not None or filtered):
+            entries[spec.name] = previous[spec.name]
+    if filtered:
+        for name, entry in previous.items():
+            entries.setdefault(name, entry)
+    return Snapshot(versions[0], versions[1], entries)
+
+
+def snapshot_notes(
+    old: Snapshot | None,
+    shown: str | None,
+    budgets: Budgets,
+    chosen: int,
+    update: bool,
+    versions: tuple[str, str | None],
+    state: str,
+) -> list[str]:
+    """What the run says about the snapshot: none yet, written, or taken by other versions, or holding
+    checks the file no longer has (said only when every check ran)."""
+    if shown is None:
+        return []
+    if state == "absent":
+        return [f"no snapshot yet: convcalc check --update records every figure in {shown}"]
+    notes = {"written": [f"snapshot written: {shown}"], "unchanged": [f"snapshot unchanged: {shown}"]}
+    said = notes.get(state, [])
+    if old is None or update:
+        return said
+    for tool, then, now in (("torch", old.torch, versions[1]), ("convcalc", old.convcalc, versions[0])):
+        if then != now:
+            said.append(
+                f"the snapshot was taken with {tool} {then}, this is {tool} {now}: compared all the same"
+            )
+    stale = [name for name in old.checks if name not in {c.name for c in budgets.checks}]
+    if stale and chosen == len(budgets.checks):
+        said.append(
+            f"the snapshot holds checks the file no longer has ({', '.join(stale)}); --update drops them"
+        )
+    return said

@@ -111,6 +111,21 @@ def read_snapshot(path: str | os.PathLike[str], shown: str) -> Snapshot | None:
     return _snapshot(data, shown)
 
 
+def read_for(path: str | None, shown: str | None, update: bool) -> tuple[Snapshot | None, list[str]]:
+    """The snapshot there is (None for no path, or no file yet), and a note. With --update, one that is
+    convcalc's but unreadable (a merge conflict) is to be written afresh; a file that is not convcalc's
+    is never overwritten."""
+    if path is None:
+        return None, []
+    try:
+        return read_snapshot(path, shown or path), []
+    except SnapshotError as exc:
+        if not (update and os.path.isfile(path) and is_ours(path)):
+            raise
+        why = str(exc).removeprefix(f"{shown}: ")
+        return None, [f"the old snapshot could not be read ({why}); written afresh"]
+
+
 def is_ours(path: str | os.PathLike[str]) -> bool:
     """Whether a file that cannot be read as a snapshot was one (a merge conflict, a cut write): only
     then may --update replace it."""
@@ -228,3 +243,16 @@ def write_snapshot(path: str | os.PathLike[str], text: str, shown: str) -> None:
             with suppress(OSError):
                 os.unlink(temp)
         raise SnapshotError(f"{shown}: cannot write the snapshot ({exc.strerror or exc})") from None
+
+
+def write_changed(path: str | os.PathLike[str], snapshot: Snapshot, shown: str) -> str:
+    """Write the snapshot unless the file holds it already: `written`, or `unchanged`."""
+    text = snapshot_text(snapshot)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            if handle.read() == text:
+                return "unchanged"
+    except (OSError, UnicodeDecodeError):
+        pass
+    write_snapshot(path, text, shown)
+    return "written"
