@@ -472,6 +472,9 @@ def test_check_report_from_python():
     assert isinstance(report, CheckReport)
     assert report.ok and report.exit_code == 0 and report.snapshot is None
     assert [r.name for r in report.results] == ["stem"]
+    assert [r.name for r in check_report({"checks": {"stem": "conv 3 3 3 --no-verify"}}, "stem").results] == [
+        "stem"
+    ]  # one name as a string, not its letters
     assert report.results[0].figures["params"] == 864
     for fmt in ("table", "json", "junit", "markdown"):
         assert "stem" in render(report, fmt)

@@ -281,18 +281,33 @@ def test_no_snapshot_yet_is_none(tmp_path):
         (f'{{"format": "{FORMAT}", "version": "1"}}', "corrupt snapshot: version '1'"),
         (f'{{"format": "{FORMAT}", "version": 1}}', 'corrupt snapshot: it needs "written_by" and "checks"'),
         (
-            f'{{"format": "{FORMAT}", "version": 1, "written_by": {{}}, '
+            f'{{"format": "{FORMAT}", "version": 1, "written_by": {{"convcalc": "0.1"}}, '
             '"checks": {"stem": {"figures": 3}}}',
             "corrupt snapshot: check 'stem' has no \"figures\" table",
         ),
         (
-            f'{{"format": "{FORMAT}", "version": 1, "written_by": {{}}, '
+            f'{{"format": "{FORMAT}", "version": 1, "written_by": {{"convcalc": "0.1"}}, '
             '"checks": {"stem": {"figures": {"params": {"a": 1}}}}}',
             "corrupt snapshot: check 'stem': figure 'params' is {'a': 1}",
         ),
         (
             '{\n<<<<<<< HEAD\n  "format": "convcalc-snapshot",\n=======\n>>>>>>> branch\n}',
             "it holds a merge conflict; convcalc check --update writes it afresh",
+        ),
+        ("[" * 100_000, "not a convcalc snapshot: nested too deeply"),
+        (
+            f'{{"format": "{FORMAT}", "version": 1, "written_by": {{"convcalc": "0.1"}}, '
+            '"checks": {"stem": {"figures": {"params": NaN}}}}',
+            "not valid JSON (NaN is not a number JSON allows)",
+        ),
+        (
+            f'{{"format": "{FORMAT}", "version": 1, "written_by": {{"convcalc": "0.1"}}, '
+            '"checks": {"stem": {"figures": {"params": 1e999}}}}',
+            "figure 'params' is inf",
+        ),
+        (
+            f'{{"format": "{FORMAT}", "version": 1, "written_by": {{}}, "checks": {{}}}}',
+            '"written_by" needs the convcalc and torch versions',
         ),
     ],
     ids=[
@@ -305,6 +320,10 @@ def test_no_snapshot_yet_is_none(tmp_path):
         "no figures",
         "bad figure",
         "conflict",
+        "deep",
+        "NaN",
+        "infinity",
+        "no versions",
     ],
 )
 def test_a_snapshot_that_is_not_convcalcs_is_one_line(tmp_path, text, message):

@@ -85,7 +85,7 @@ def check_report(
     started = datetime.now().astimezone()
     clock = time.perf_counter()
     budgets = _budgets(config)
-    chosen = budgets.select(names or (), pattern)
+    chosen = budgets.select([names] if isinstance(names, str) else names or (), pattern)
     path = os.path.abspath(snapshot) if snapshot is not None else budgets.snapshot
     shown = None if path is None else _shown(path)
     with _inside(budgets.home):

@@ -10,6 +10,7 @@ written. Standard library only.
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 import tempfile
@@ -93,7 +94,9 @@ def read_snapshot(path: str | os.PathLike[str], shown: str) -> Snapshot | None:
     if text is None:
         return None
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise SnapshotError(f"{shown}: not a convcalc snapshot: nested too deeply") from None
     except ValueError as exc:
         conflict = "<<<<<<<" in text and FORMAT in text
         hint = f": it holds a merge conflict; {_UPDATE} writes it afresh" if conflict else ""
@@ -124,6 +127,10 @@ def read_for(path: str | None, shown: str | None, update: bool) -> tuple[Snapsho
             raise
         why = str(exc).removeprefix(f"{shown}: ")
         return None, [f"the old snapshot could not be read ({why}); written afresh"]
+
+
+def _no_constant(word: str) -> None:
+    raise ValueError(f"{word} is not a number JSON allows")
 
 
 def is_ours(path: str | os.PathLike[str]) -> bool:
@@ -168,14 +175,18 @@ def _snapshot(data: dict[str, Any], shown: str) -> Snapshot:
             raise SnapshotError(f'{shown}: corrupt snapshot: check {name!r} has no "figures" table')
         figures = {key: _figure(value, shown, name, key) for key, value in entry["figures"].items()}
         entries[name] = Entry(str(entry.get("run", "")), figures)
-    torch = written.get("torch")
-    return Snapshot(str(written.get("convcalc", "?")), None if torch is None else str(torch), entries)
+    convcalc, torch = written.get("convcalc"), written.get("torch")
+    if not isinstance(convcalc, str) or not (torch is None or isinstance(torch, str)):
+        raise SnapshotError(f'{shown}: corrupt snapshot: "written_by" needs the convcalc and torch versions')
+    return Snapshot(convcalc, torch, entries)
 
 
 def _figure(value: Any, shown: str, name: str, key: str) -> Any:
     if isinstance(value, list) and all(type(v) is int for v in value):
         return tuple(value)
-    if isinstance(value, int | float | str) and not isinstance(value, bool):
+    if isinstance(value, int | str) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
         return value
     raise SnapshotError(f"{shown}: corrupt snapshot: check {name!r}: figure {key!r} is {value!r}")
 
