@@ -181,7 +181,8 @@ def _run(
     to_file: bool,
 ) -> int:
     """Stream the rows to write (and to the plot); the exit code."""
-    rows = plan.rows()
+    # --verify and --plot take the rows with their ConvResult; the writers alone, the leaner rows.
+    rows = plan.rows() if workers or plotting else plan.figure_rows()
     if workers:
         from .measure.sweep import verify_rows
 

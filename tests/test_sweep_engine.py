@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from convcalc import ConvSpec, InvalidSpecError, analyze
 from convcalc.core import spec as spec_module
 from convcalc.core.sweep import SHORT, Steps, Sweep, Values, parse_sweep, parse_values, product
-from convcalc.render.sweep import csv_figures, figures, render_sweep
+from convcalc.render.sweep import SWEEP_FORMATS, csv_figures, figures, render_sweep
 
 REQUIRED = {"c_in": "8", "c_out": "8", "kernel": "3"}
 
@@ -155,7 +155,7 @@ def test_rows_equal_conv_spec_and_analyze_one_at_a_time(options):
         if result is not None:
             assert figures(row) == tuple(result.figures().values())
             shaped = [("x".join(map(str, v)) if isinstance(v, tuple) else str(v)) for v in figures(row)]
-            assert csv_figures(result) == ",".join(shaped)
+            assert csv_figures(figures(row)) == ",".join(shaped)
 
 
 @settings(max_examples=150)
@@ -183,14 +183,32 @@ def test_figure_rows_keep_sizes_by_value_only_when_equal_means_the_same():
     assert [(row.reason, row.valid) for row in sweep.figure_rows()] == rows
 
 
-def test_rows_stream_in_constant_memory():
-    """Rendering 40,960 rows holds no more than 4,096: nothing accumulates but one chunk."""
-    sweep = parse_sweep(
-        {"c_in": "1:64", "c_out": "8:64:8", "kernel": "1:5", "groups": "1,2,dw", "stride": "1:4"}
-    )
+@settings(max_examples=60)
+@given(SWEEPS, st.sampled_from(SWEEP_FORMATS), st.booleans())
+def test_figure_rows_write_what_rows_write(options, fmt, valid_only):
+    sweep = parse_sweep(options, max_rows=10**9)
+
+    def text(rows):
+        return "".join(render_sweep(sweep, itertools.islice(rows, 2_000), fmt, valid_only=valid_only))
+
+    assert text(sweep.figure_rows()) == text(sweep.rows())
+
+
+@pytest.mark.parametrize("engine", ["rows", "figure_rows"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"c_in": "1:64", "c_out": "8:64:8", "kernel": "1:5", "groups": "1,2,dw", "stride": "1:4"},
+        {"c_in": "4", "c_out": "8", "kernel": "1,3", "input": "1:50000"},  # new sizes every row
+    ],
+)
+def test_rows_stream_in_constant_memory(engine, options):
+    """Rendering 40,960 rows holds no more than 4,096: nothing accumulates but one chunk (and at
+    most 1,024 kept sizes, however many distinct ones the sweep has)."""
+    sweep = parse_sweep(options)
 
     def peak(count):
-        rows = itertools.islice(sweep.rows(), count)
+        rows = itertools.islice(getattr(sweep, engine)(), count)
         tracemalloc.start()
         for _ in render_sweep(sweep, rows, "csv"):
             pass
