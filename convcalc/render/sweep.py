@@ -165,10 +165,24 @@ def _csv_line(verified: bool) -> Callable[[FigureRow, tuple[str, ...]], str]:
 def csv_figures(values: tuple[Any, ...]) -> str:
     """A valid row's figures (FIGURES' order) as CSV cells: one format, since a sweep writes millions."""
     shape, weight, bias, params, macs, flops, adds, effective, receptive, pb, ib, ob, fb, tb = values
+    effective = _SHAPE_TEXTS.get(effective) or _kept_shape_text(effective)
+    receptive = _SHAPE_TEXTS.get(receptive) or _kept_shape_text(receptive)
     return (
-        f"{shape_text(shape)},{weight},{bias},{params},{macs},{flops},{adds},{shape_text(effective)},"
-        f"{shape_text(receptive)},{pb},{ib},{ob},{fb},{tb}"
+        f"{shape_text(shape)},{weight},{bias},{params},{macs},{flops},{adds},{effective},{receptive},"
+        f"{pb},{ib},{ob},{fb},{tb}"
     )
+
+
+# A sweep's effective kernels and receptive fields as text: a few, each on many rows. Keyed by the
+# tuple, whose text it is (a valid layer's sizes are ints, never 3.0 or True); bounded.
+_SHAPE_TEXTS: dict[tuple[int, ...], str] = {}
+
+
+def _kept_shape_text(shape: tuple[int, ...]) -> str:
+    if len(_SHAPE_TEXTS) >= 1024:
+        _SHAPE_TEXTS.clear()
+    text = _SHAPE_TEXTS[shape] = shape_text(shape)
+    return text
 
 
 class _Appender:
