@@ -6,7 +6,8 @@
 
 Two workloads. SWEEP (393,216 rows, a quarter of them invalid, cheap to reject) and VALID (1,000,000
 rows, every one valid: each is analysed and written in full). In process, median of --repeat runs: the
-engine alone (every row made and analysed) and end to end (the rows written as CSV to a file). Then
+engine alone (every row made and analysed: figure_rows(), as the command, and rows(), which builds each
+row's ConvSpec and ConvResult for Python) and end to end (the rows written as CSV to a file). Then
 the command itself, as fresh processes in rotating rounds (bench/harness.py): each workload and SWEEP
 eight times longer (3,145,728 rows), to a file (-o) and to stdout on /dev/null; per command the median
 wall time (start-up included), rows per second and the peak RSS, which must not grow with the rows.
@@ -55,11 +56,12 @@ def options_text(sweep: dict[str, str]) -> str:
     return " ".join(options(sweep))
 
 
-def engine(sweep: dict[str, str]) -> float:
-    """Rows per second: every row made, validated and analysed, nothing written."""
+def engine(sweep: dict[str, str], objects: bool = False) -> float:
+    """Rows per second: every row made, validated and analysed, nothing written; objects: rows()
+    (a ConvSpec and ConvResult each, the Python API), else figure_rows() (what the command writes)."""
     plan = parse_sweep(sweep)
     start = time.perf_counter()
-    for _ in plan.rows():
+    for _ in plan.rows() if objects else plan.figure_rows():
         pass
     return plan.count / (time.perf_counter() - start)
 
@@ -69,20 +71,21 @@ def end_to_end(sweep: dict[str, str], path: str) -> float:
     plan = parse_sweep(sweep)
     start = time.perf_counter()
     with open(path, "w", encoding="utf-8", newline="") as out:
-        for chunk in render_sweep(plan, plan.rows(), "csv"):
+        for chunk in render_sweep(plan, plan.figure_rows(), "csv"):
             out.write(chunk)
     return plan.count / (time.perf_counter() - start)
 
 
 def in_process(sweep: dict[str, str], repeat: int) -> None:
     rows = parse_sweep(sweep).count
-    valid = sum(row.valid for row in parse_sweep(sweep).rows())
+    valid = sum(row.valid for row in parse_sweep(sweep).figure_rows())
     print(f"in process: {options_text(sweep)}")
     print(f"  {rows:,} rows ({valid:,} valid, {rows - valid:,} invalid with a reason)")
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "rows.csv")
         ways = (
-            ("engine alone", lambda: engine(sweep)),
+            ("engine alone (figure_rows)", lambda: engine(sweep)),
+            ("rows(), with a ConvSpec and ConvResult each", lambda: engine(sweep, objects=True)),
             ("engine + CSV to a file", lambda: end_to_end(sweep, path)),
         )
         for label, measure in ways:
