@@ -4,14 +4,17 @@ torch is imported inside functions only."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
+import sys
+from collections.abc import Iterator
 from math import prod
 from typing import Any
 
 from ..core import formulas
 from ..core.bench import Bench, Peaks
-from ..core.errors import InvalidSpecError, term
+from ..core.errors import ConvCalcError, InvalidSpecError, term
 from ..core.network import LayerRow, NetworkReport, analytic_figures, totals
 from ..core.plan import FREE_SHARE, INT64, Plan, gib, oversized
 from ..core.results import json_value
@@ -104,7 +107,7 @@ def run_model(
     """Trace a module where it is, or build TARGET (a string) on device first: the rows, torch's totals;
     with peaks, the forward pass timed where it ran for real."""
     notes: list[str] = []
-    with recording_warnings() as lines, output_to_stderr():
+    with recording_warnings() as lines, output_to_stderr(), room_to_recurse():
         if isinstance(model, str):
             title = title or model
             model, device, traced, x, reason = _target_pass(model, shape, batch, dtype, device, notes)
@@ -142,6 +145,26 @@ def run_model(
     return NetworkReport(
         "model", title, tuple(x.shape), dtype, rows, total, verification, (), tuple(notes), depth, timed, step
     )
+
+
+RECURSION_ROOM = 2000  # frames the trace's hooks and modes add at the bottom of a deeply nested model
+
+
+@contextlib.contextmanager
+def room_to_recurse() -> Iterator[None]:
+    """Room for the frames a trace adds below what torch itself needs, so that a model nested as deep as
+    torch can run is traced; one line where torch's own walk of a deeper one runs out of it."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + RECURSION_ROOM)
+    try:
+        yield
+    except RecursionError:
+        raise ConvCalcError(
+            f"model: its modules nest deeper than Python's recursion limit ({limit:,} frames) lets torch "
+            "walk them"
+        ) from None
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def _bench_model(model: Any, traced: Trace, x: Any, dtype: str, peaks: Peaks, verification: Any) -> Bench:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +19,7 @@ from ..core.kinds import Step, layer_step, receptive
 from ..core.modules import layer_from_module
 from .fields import Field, Fields, field_mode
 from .shortcut import shortcut_mode
-from .witness import counting
+from .witness import attention_by_matmuls, counting
 
 
 class ForwardError(ConvCalcError):
@@ -63,6 +62,11 @@ def trace(model: Any, x: Any, dtype: str, shortcut: bool = True) -> Trace:
     shortcut: on meta, answer simple ops' shapes without torch's Python references (shortcut.py)."""
     import torch
 
+    if isinstance(model, torch.jit.ScriptModule):  # it refuses the hooks a trace needs
+        raise ConvCalcError(
+            "model: a TorchScript module; convcalc traces an nn.Module's forward: give the module before "
+            "torch.jit.script or torch.jit.trace"
+        )
     records = {id(m): Record(name, m) for name, m in model.named_modules(remove_duplicate=True)}
     fields = Fields([*model.parameters(), *model.buffers()])
     if x.dim() >= 3:
@@ -103,33 +107,6 @@ def _with_uncalled(order: list[Record], records: dict[int, Record]) -> list[Reco
     return rows
 
 
-@contextlib.contextmanager
-def attention_by_matmuls() -> Iterator[None]:
-    """Attention through its math path, whose matmuls torch's FLOP formulas count, on every device.
-
-    Without gradients, nn.MultiheadAttention takes a fused fast path and the cpu's SDPA a flash kernel,
-    and torch's flop counter has a formula for neither: their FLOPs would vanish from the count.
-    """
-    import torch
-
-    mha = getattr(torch.backends, "mha", None)
-    fast = mha.get_fastpath_enabled() if mha else None
-    try:
-        from torch.nn.attention import SDPBackend, sdpa_kernel
-
-        math = sdpa_kernel(SDPBackend.MATH)
-    except ImportError:  # torch < 2.3: the older switch
-        math = torch.backends.cuda.sdp_kernel(enable_flash=False, enable_mem_efficient=False)
-    try:
-        if mha:
-            mha.set_fastpath_enabled(False)
-        with math:
-            yield
-    finally:
-        if mha:
-            mha.set_fastpath_enabled(fast)
-
-
 def _hook(
     model: Any,
     records: dict[int, Record],
@@ -154,12 +131,14 @@ def _hook(
     def after(module: Any, args: tuple[Any, ...], out: Any) -> None:
         record = records[id(module)]
         record.flops += tally.total() - record._starts.pop()
-        # always_call: a forward that raised (or let an error through) calls this with out None, while
-        # its error is being handled; one handled before the trace began is not this module's.
-        raised = sys.exc_info()[1] if out is None else None
+        # always_call: a forward that raised calls this with out None, and a hook of the module's own that
+        # raised after it with its output, while the error is handled; one handled before the trace began
+        # is not this module's.
+        raised = sys.exc_info()[1]
         if raised is not None and raised is not before_trace:
             culprits.setdefault(id(raised), record)  # the innermost module the error left first
-            return
+            if out is None:
+                return
         tensor = _first_tensor(out)
         if tensor is None:
             return
@@ -214,9 +193,14 @@ def _first_tensor(out: Any) -> Any:
 
 def _failure(model: Any, where: Record | None, exc: Exception) -> str:
     """Which module raised (the innermost one the error left), and the error's first line."""
-    name = where.name if where and where.name else "the model"
+    name = short(where.name) if where and where.name else "the model"
     cls = type(where.module if where else model).__name__
     return f"forward pass failed in {printable(name)} ({cls}): {error_line(exc)}"
+
+
+def short(name: str, most: int = 60) -> str:
+    """A module's name as a message shows it: the start and the end of one nested very deep."""
+    return name if len(name) <= most else f"{name[: most // 2]}...{name[-(most // 3) :]}"
 
 
 def error_line(exc: BaseException) -> str:
