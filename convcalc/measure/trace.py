@@ -56,10 +56,12 @@ class Trace:
     output_shape: tuple[int, ...] | None
 
 
-def trace(model: Any, x: Any, dtype: str, shortcut: bool = True) -> Trace:
+def trace(model: Any, x: Any, dtype: str, shortcut: bool = True, guess_values: bool = False) -> Trace:
     """Run model(x) once, without gradients, and record every submodule; ForwardError if it raises.
 
-    shortcut: on meta, answer simple ops' shapes without torch's Python references (shortcut.py)."""
+    shortcut: on meta, answer simple ops' shapes without torch's Python references (shortcut.py).
+    guess_values: on meta, answer a value the forward reads from a tensor (.item(), bool(t)) with 0, so
+    that a forward that needs data still runs there: an estimate of its cost, not its figures."""
     import torch
 
     if isinstance(model, torch.jit.ScriptModule):  # it refuses the hooks a trace needs
@@ -76,7 +78,8 @@ def trace(model: Any, x: Any, dtype: str, shortcut: bool = True) -> Trace:
     culprits: dict[int, Record] = {}  # id(exception) -> the module it was raised in
     # Outermost, so the FLOP witness has counted an op before the shortcut answers it.
     outer = shortcut_mode() if shortcut and x.device.type == "meta" else contextlib.nullcontext()
-    with outer, counting() as tally:
+    values = zero_values() if guess_values and x.device.type == "meta" else contextlib.nullcontext()
+    with outer, counting() as tally, values:
         handles = _hook(model, records, order, tally, fields, dtype, culprits)
         try:
             # no_grad: inference_mode hides ops from the count
@@ -92,6 +95,23 @@ def trace(model: Any, x: Any, dtype: str, shortcut: bool = True) -> Trace:
     first = _first_tensor(y)  # a model may return a tuple or a dict: its first tensor, as on its row
     shape = tuple(first.shape) if first is not None else None
     return Trace(_with_uncalled(order, records), tally.total(), tally.witness, tally.note, shape)
+
+
+def zero_values() -> Any:
+    """A dispatch mode in which a meta tensor's value, read as a Python number, is 0 (False)."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class ZeroValues(TorchDispatchMode):
+        pass
+
+    def dispatch(self: Any, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        if func is torch.ops.aten._local_scalar_dense.default and args[0].device.type == "meta":
+            return args[0].dtype.is_floating_point and 0.0 or (False if args[0].dtype == torch.bool else 0)
+        return func(*args, **(kwargs or {}))
+
+    ZeroValues.__torch_dispatch__ = dispatch  # after creation: no dynamo shim (see witness.py)
+    return ZeroValues()
 
 
 def _with_uncalled(order: list[Record], records: dict[int, Record]) -> list[Record]:
