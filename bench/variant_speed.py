@@ -17,7 +17,7 @@ import torch
 from torch.utils import benchmark
 
 from convcalc import ConvSpec, compare_report
-from convcalc.measure.verify import build_variant
+from convcalc.measure.build import build_variant
 
 
 def main() -> None:

@@ -1,43 +1,60 @@
 """convcalc: parameters, MACs, FLOPs, output shape, receptive field and memory of convolution layers.
 
 Figures are computed analytically (no torch import) and confirmed by building the real layer in torch;
-stack_report() and model_report() do the same for a sequence of layers and for a torch model.
+stack_report() and model_report() do the same for a sequence of layers and for a torch model, and
+sweep_rows() streams a design space. Each name is imported when first used, so that the command line,
+which imports this package first, pays only for the command it runs.
 """
 
-from .api import compare_report, conv_report, model_report, stack_report
-from .core.analysis import analyze, analyze_many
-from .core.compare import CompareReport
-from .core.errors import ConvCalcError, DeviceError, ExpectError, InvalidSpecError, SpecFileError
-from .core.layers import spec_from_module
-from .core.network import NetworkReport
-from .core.results import BatchRow, ConvResult, Report, Verification
-from .core.spec import ConvSpec
-from .render.compare import render_compare
-from .render.layer import render
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import Any
 
-__all__ = [
-    "BatchRow",
-    "CompareReport",
-    "ConvCalcError",
-    "ConvResult",
-    "ConvSpec",
-    "DeviceError",
-    "ExpectError",
-    "InvalidSpecError",
-    "NetworkReport",
-    "Report",
-    "SpecFileError",
-    "Verification",
-    "__version__",
-    "analyze",
-    "analyze_many",
-    "compare_report",
-    "conv_report",
-    "model_report",
-    "render",
-    "render_compare",
-    "spec_from_module",
-    "stack_report",
-]
+from . import render as _render_package  # noqa: F401
+from .version import __version__
+
+# The subpackage render/ and the function render() share a name: the subpackage is imported first and
+# its name dropped, so that render() below is found, and no later import of render/ can replace it.
+globals().pop("render")
+
+# public name -> the module that defines it
+_WHERE = {
+    "compare_report": "api",
+    "conv_report": "api",
+    "model_report": "api",
+    "stack_report": "api",
+    "sweep_rows": "api",
+    "analyze": "core.analysis",
+    "analyze_many": "core.analysis",
+    "CompareReport": "core.compare",
+    "ConvCalcError": "core.errors",
+    "DeviceError": "core.errors",
+    "ExpectError": "core.errors",
+    "FormatError": "core.errors",
+    "InvalidSpecError": "core.errors",
+    "SpecFileError": "core.errors",
+    "spec_from_module": "core.modules",
+    "NetworkReport": "core.network",
+    "BatchRow": "core.analysis",
+    "ConvResult": "core.results",
+    "Report": "core.results",
+    "Verification": "core.results",
+    "ConvSpec": "core.spec",
+    "render_compare": "render.compare",
+    "render": "render.dispatch",
+}
+
+__all__ = ["__version__", *sorted(_WHERE, key=str.lower)]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'convcalc' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value  # found once; later lookups do not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})

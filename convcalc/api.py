@@ -1,28 +1,28 @@
 """The public functions the CLI calls, named as its commands: conv_report(), compare_report(),
-stack_report() and model_report(), each a whole pipeline (analysis, verification in torch, --expect)
-as one call, for Python users and the CLI."""
+stack_report(), model_report() and sweep_rows(), each a whole pipeline (analysis, verification in
+torch, --expect) as one call, for Python users and the CLI.
+
+Each function imports what only it needs when it runs (and torch only to verify), so that a command
+pays for its own work alone.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .core.analysis import analyze
-from .core.compare import CompareReport, VariantRow
-from .core.errors import InvalidSpecError, SpecFileError
+from .core.errors import InvalidSpecError, SpecFileError, term
 from .core.expect import check_expectations
-from .core.explain import explain as explain_lines
-from .core.layers import as_spec
-from .core.network import NetworkReport, stack_rows, stack_totals, with_backward
+from .core.modules import as_spec
 from .core.results import Report
 from .core.spec import ConvSpec, IntOrSize, Size, check_device
-from .core.speed import bench_settings
-from .core.stack import analyze_stack
-from .core.stackspec import PRESETS, StackSpec, load_stack, parse_input, parse_stack
-from .core.stackspec import preset as read_preset
-from .core.training import conv_training, stack_training, variant_training
-from .core.variants import analyze_variant, build_variants
+
+if TYPE_CHECKING:
+    from .core.compare import CompareReport
+    from .core.network import NetworkReport
+    from .core.stack_grammar import StackSpec
 
 
 def conv_report(
@@ -49,9 +49,13 @@ def conv_report(
     """
     spec = as_spec(spec, input_size=input_size, batch=batch, dtype=dtype)
     check_device(device)
-    peaks = bench_settings(bench, device, peak_tflops, peak_gbps)
+    peaks = _peaks(bench, device, peak_tflops, peak_gbps)
     result = analyze(spec)
-    training = conv_training(result) if backward else None
+    training = None
+    if backward:
+        from .core.backward import conv_training
+
+        training = conv_training(result)
     figures = result.figures() | (training.figures() if training else {})
     expectations = check_expectations(figures, list(expect))  # bad clauses fail before torch loads
     verification = None
@@ -63,14 +67,27 @@ def conv_report(
             from .measure.backward import conv_training_checks
 
             checks, where = conv_training_checks(result, training, device, full)
-            verification = replace(verification, checks=(*verification.checks, *checks), training_step=where)
+            verification = verification.with_training_step(checks, where)
     timed = None
     if peaks is not None:
         from .measure.bench import bench_conv
 
         timed = bench_conv(result, device, full, peaks)
-    explanation = explain_lines(result) if explain else ()
+    explanation: tuple[str, ...] = ()
+    if explain:
+        from .core.explain import explain as explain_lines
+
+        explanation = explain_lines(result)
     return Report(result, verification, expectations, explanation, timed, training)
+
+
+def _peaks(bench: bool, device: str, peak_tflops: float | None, peak_gbps: float | None) -> Any:
+    """--bench's peaks (core.bench.bench_settings), its module imported only where a peak or --bench is."""
+    if not bench and peak_tflops is None and peak_gbps is None:
+        return None
+    from .core.bench import bench_settings
+
+    return bench_settings(bench, device, peak_tflops, peak_gbps)
 
 
 def compare_report(
@@ -91,8 +108,12 @@ def compare_report(
 ) -> CompareReport:
     """Analyze every variant of base; unless verify is False, build each in torch on device; with bench,
     time each variant's forward pass there; with backward, add a training step's figures."""
+    from .core.backward import variant_training
+    from .core.compare import CompareReport, VariantRow
+    from .core.variants import analyze_variant, build_variants
+
     check_device(device)
-    peaks = bench_settings(bench, device, peak_tflops, peak_gbps)
+    peaks = _peaks(bench, device, peak_tflops, peak_gbps)
     variants = build_variants(base, groups, multiplier, bn, act)
     results = [None if v.skipped else analyze_variant(v) for v in variants]
     trainings = [variant_training(r, True, device) if r and backward else None for r in results]
@@ -122,7 +143,7 @@ def _with_training(result: Any, verification: Any, device: str, full: bool) -> A
     from .measure.backward import variant_training_checks
 
     checks, where = variant_training_checks(result, device, full)
-    return replace(verification, checks=(*verification.checks, *checks), training_step=where)
+    return verification.with_training_step(checks, where)
 
 
 def stack_report(
@@ -147,10 +168,17 @@ def stack_report(
     (C, *spatial) -- input_size, else the spec's own; unless verify is False, build it in torch as one
     nn.Sequential on device and compare every layer; with bench, time its forward pass there; with
     backward, add a training step's figures (the batch needing no gradient), per layer and in total."""
+    from .core.backward import stack_training
+    from .core.network import NetworkReport, stack_rows, stack_totals, with_backward
+    from .core.stack_analysis import analyze_stack
+    from .core.stack_grammar import PRESETS, StackSpec, load_stack, parse_input, parse_stack
+    from .core.stack_grammar import preset as read_preset
+
     if (spec is None) == (preset is None):
         both = spec is not None
         raise SpecFileError(
-            "stack: give SPEC or --preset NAME" + (", not both" if both else f" ({', '.join(PRESETS)})")
+            f"stack: give {term('spec')} or {term('preset')} NAME"
+            + (", not both" if both else f" ({', '.join(PRESETS)})")
         )
     if isinstance(spec, StackSpec):
         stack = spec
@@ -158,9 +186,11 @@ def stack_report(
         stack = load_stack(spec) if spec is not None else parse_stack(read_preset(preset), "toml")
     shape = parse_input(input_size) if input_size is not None else stack.input_shape
     if shape is None:
-        raise InvalidSpecError("--input", "the spec names no input; give one, e.g. --input 3x224x224")
+        raise InvalidSpecError(
+            "input_size", f"the spec names no input; give one, e.g. {term('input_size')} 3x224x224"
+        )
     check_device(device)
-    peaks = bench_settings(bench, device, peak_tflops, peak_gbps)
+    peaks = _peaks(bench, device, peak_tflops, peak_gbps)
     result = analyze_stack(stack.layers, shape, batch, dtype)
     name = title or preset or (spec if isinstance(spec, str) and len(spec) <= 60 else "stack")
     report = NetworkReport("stack", name, result.input_shape, dtype, stack_rows(result), stack_totals(result))
@@ -173,7 +203,7 @@ def stack_report(
         report = replace(report, bench=bench_stack(result, device, full, peaks))
     if not verify:
         return report
-    from .measure.network import verify_stack
+    from .measure.stack import verify_stack
 
     verification, measured = verify_stack(result, device=device, full=full)
     if backward and verification.mode != "skipped":
@@ -183,7 +213,7 @@ def stack_report(
         if ran_on:  # convcalc's figures by torch's rules where it ran (half-precision BatchNorm differs)
             report = with_backward(report, *stack_training(result, ran_on))
         measured = {name: {**figures, **per_layer.get(name, {})} for name, figures in measured.items()}
-        verification = replace(verification, checks=(*verification.checks, *checks), training_step=where)
+        verification = verification.with_training_step(checks, where)
     rows = tuple(replace(row, measured=measured.get(row.name)) for row in report.layers)
     return replace(report, layers=rows, verification=verification)
 
@@ -208,13 +238,14 @@ def model_report(
     torch's own. A module given is run where its parameters are; dtype, when given, converts it. With
     bench, its forward pass is timed where it ran for real (not on meta); with backward, torch's count of
     a training step is added (the batch needing no gradient)."""
-    from .measure.network import run_model
+    from .core.stack_grammar import parse_input
+    from .measure.model import run_model
 
     shape = parse_input(input_size)
     if type(batch) is not int or batch < 1:
-        raise InvalidSpecError("--batch", f"got {batch!r}; it must be a positive integer")
+        raise InvalidSpecError("batch", f"got {batch!r}; it must be a positive integer")
     if isinstance(model, str):
         check_device(device)
-    peaks = bench_settings(bench, device if isinstance(model, str) else "", peak_tflops, peak_gbps)
+    peaks = _peaks(bench, device if isinstance(model, str) else "", peak_tflops, peak_gbps)
     report = run_model(model, shape, batch, dtype, device, title, depth, peaks, backward)
     return replace(report, expectations=check_expectations(report.figures(), list(expect)))

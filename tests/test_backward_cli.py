@@ -1,5 +1,5 @@
 """--backward through every command: the figures as arithmetic, torch's verdict, --expect, the formats, the
-plan's bounds. core/training.py's rules against torch over random layers are in tests/test_training.py."""
+plan's bounds. core/backward.py's rules against torch over random layers are in tests/test_training.py."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import nets  # tests/nets.py, beside this file
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from convcalc.core.training import TRAINING_FIGURES
+from convcalc.core.results import TRAINING_FIGURES
 
 NETS = Path(__file__).with_name("nets.py")
 

@@ -200,7 +200,7 @@ def test_the_plan_covers_the_whole_batch_unfolded_on_cpu():
 
 
 def test_settings_and_tensors_beyond_int64_are_named():
-    assert "C_IN=" in unrepresentable([analyze(ConvSpec(INT64, 1, 1, input_size=1))])
+    assert "in_channels=" in unrepresentable([analyze(ConvSpec(INT64, 1, 1, input_size=1))])
     assert "the output tensor" in unrepresentable([analyze(ConvSpec(1, 2**40, 1, input_size=2**22))])
     assert unrepresentable([analyze(ConvSpec(6, 10, 3))]) == ""
     assert choose([analyze(ConvSpec(1, 1, 1, input_size=INT64))], "cpu", False, None).mode == "skipped"

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convcalc import ConvSpec, compare_report
-from convcalc.core.variants import ACTIVATIONS, build_variants, default_groups
-from convcalc.measure.verify import shared_depthwise
+from convcalc.core.kinds import ACTIVATIONS
+from convcalc.core.variants import build_variants, default_groups
+from convcalc.measure.build import shared_depthwise
 
 
 def by_name(run, command):

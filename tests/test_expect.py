@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from convcalc.cli import words
 from convcalc.core.errors import ExpectError
 from convcalc.core.expect import check_expectations, parse_clause
 from convcalc.core.results import Expectation
@@ -121,12 +122,14 @@ def test_clause_grammar(clause, parsed):
 
 
 def refusal(clause: str, figures: dict | None = None) -> str:
-    """The one-line message of a refused clause."""
+    """The one-line message of a refused clause, as the command line says it; from Python it names the
+    argument, expect, not the option."""
     figures = figures or {"params": 550, "output_shape": (1, 10, 222, 222), "receptive_field": (3, 3)}
     with pytest.raises(ExpectError) as caught:
         check_expectations(figures, [clause])
-    message = str(caught.value)
+    message = words.message(caught.value)
     assert "\n" not in message
+    assert str(caught.value) == message.replace("--expect", "expect").replace("--backward", "backward")
     return message
 
 

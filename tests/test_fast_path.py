@@ -64,33 +64,3 @@ def test_verified_path_skips_dynamo_and_sympy(command):
 @pytest.mark.parametrize("fmt", ["json", "csv", "markdown", "latex"])
 def test_no_verify_formats_skip_torch_and_rich(fmt):
     assert loaded("conv", "6", "10", "3", "--no-verify", "-f", fmt) == "[]"
-
-
-def test_the_folders_keep_their_layers():
-    """core/ imports only the standard library and core/; render/ never imports torch nor measure/."""
-    import ast
-    import sys
-    from pathlib import Path
-
-    package = Path(__file__).parent.parent / "convcalc"
-    for folder, banned in [
-        ("core", ("torch", "rich", "torchinfo", "typer")),
-        ("render", ("torch", "torchinfo")),
-    ]:
-        for path in sorted((package / folder).glob("*.py")):
-            for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.Import):
-                    names = [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom):
-                    names = [("." * node.level) + (node.module or "")]
-                else:
-                    continue
-                for name in names:
-                    where = f"{folder}/{path.name} imports {name}"
-                    assert not name.startswith("..measure"), where
-                    assert name.split(".")[0] not in banned, where
-                    if folder == "core" and not name.startswith("."):
-                        # tomli: tomllib's own package, a dependency on Python 3.10 only
-                        assert name.split(".")[0] in sys.stdlib_module_names | {"tomllib", "tomli"}, where
-                    if folder == "core":
-                        assert not name.startswith(".."), where  # nothing from outside core/

@@ -119,6 +119,6 @@ def test_counts_do_not_overflow():
     [(999_499_999_999_999, "999T"), (999_500_000_000_000, "1e+15"), (444 * 10**21, "4.44e+23")],
 )
 def test_si_past_tera_is_plain_scientific(value, shown):
-    from convcalc.render.sheet import SI, text
+    from convcalc.render.cells import SI, text
 
     assert text(SI, value) == shown

@@ -155,7 +155,7 @@ def test_padding_accepted_exactly_when_torch_accepts(mode):
                     spec = ConvSpec(1, 1, kernel, padding=padding, padding_mode=mode, input_size=n, dim=1)
                 except InvalidSpecError as error:
                     assert shape is None, f"torch accepts {mode} padding {padding} of {n}: {error}"
-                    blamed = "--padding" if padding < 0 and kernel <= n else error.param
+                    blamed = "padding" if padding < 0 and kernel <= n else error.param
                     assert error.param == blamed, error
                 else:
                     assert spec.output_spatial == shape, (mode, n, kernel, padding)

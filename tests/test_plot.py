@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from convcalc.core.errors import ConvCalcError
+from convcalc.cli.words import FLAGS
+from convcalc.core.errors import ConvCalcError, worded
 from convcalc.render import plot as plot_module  # convcalc.render, the attribute, is the function
 from convcalc.render.plot import MISSING, Point, _Sample, check_plot_path, pareto_front, write_plot
 
@@ -164,7 +165,7 @@ def test_a_million_points_in_constant_memory(tmp_path, mpl):
 
 def test_no_points_is_an_error_not_an_empty_figure(tmp_path, mpl):
     for points in ([], [Point("nan", math.nan, 1.0)]):
-        with pytest.raises(ConvCalcError, match=r"^--plot: no valid configurations to plot$"):
+        with pytest.raises(ConvCalcError, match=r"^plot: no valid configurations to plot$"):
             write_plot(str(tmp_path / "a.svg"), points, **TEXTS)
     assert not list(tmp_path.iterdir())
 
@@ -177,10 +178,10 @@ def never(*_):
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("plot.jpg", r"^--plot: .*plot\.jpg must end in \.svg, \.pdf or \.png, not '\.jpg'$"),
-        ("plot", r"^--plot: .*plot must end in \.svg, \.pdf or \.png, and has no suffix$"),
-        ("missing/plot.svg", r"^--plot: no folder .*missing; create it first$"),
-        ("folder.svg", r"^--plot: .*folder\.svg is a folder; give a file name ending in \.svg$"),
+        ("plot.jpg", r"^plot: .*plot\.jpg must end in \.svg, \.pdf or \.png, not '\.jpg'$"),
+        ("plot", r"^plot: .*plot must end in \.svg, \.pdf or \.png, and has no suffix$"),
+        ("missing/plot.svg", r"^plot: no folder .*missing; create it first$"),
+        ("folder.svg", r"^plot: .*folder\.svg is a folder; give a file name ending in \.svg$"),
     ],
 )
 def test_a_path_that_cannot_be_written_fails_first(tmp_path, name, message):
@@ -200,9 +201,7 @@ def test_a_folder_that_vanishes_is_one_line_naming_the_path(tmp_path, mpl):
         yield from VARIANTS
         folder.rmdir()  # gone while the sweep ran
 
-    with pytest.raises(
-        ConvCalcError, match=r"^--plot: cannot write .*out/a\.svg: No such file or directory$"
-    ):
+    with pytest.raises(ConvCalcError, match=r"^plot: cannot write .*out/a\.svg: No such file or directory$"):
         write_plot(str(folder / "a.svg"), points(), **TEXTS)
 
 
@@ -211,7 +210,7 @@ def test_a_refused_write_leaves_nothing_behind(tmp_path, mpl, monkeypatch):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(plot_module.os, "replace", refuse)
-    with pytest.raises(ConvCalcError, match=r"^--plot: cannot write .*a\.pdf: Permission denied$"):
+    with pytest.raises(ConvCalcError, match=r"^plot: cannot write .*a\.pdf: Permission denied$"):
         write_plot(str(tmp_path / "a.pdf"), VARIANTS, **TEXTS)
     assert not list(tmp_path.iterdir())
 
@@ -229,8 +228,10 @@ def test_without_matplotlib_the_message_is_one_line(tmp_path):
         check_plot_path({str(tmp_path / "a.svg")!r})
     """)
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1] == f"convcalc.core.errors.ConvCalcError: {MISSING}"
-    assert MISSING == "--plot needs matplotlib, an optional extra: pip install 'convcalc[plot]'"
+    assert result.stderr.strip().splitlines()[-1] == f"convcalc.core.errors.ConvCalcError: {worded(MISSING)}"
+    assert (
+        worded(MISSING, FLAGS) == "--plot needs matplotlib, an optional extra: pip install 'convcalc[plot]'"
+    )
 
 
 def test_checking_imports_no_matplotlib_and_writing_no_pyplot(tmp_path, mpl):

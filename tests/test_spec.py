@@ -1,9 +1,16 @@
-"""Validation: every bad setting raises InvalidSpecError naming the option, the rule and a valid value."""
+"""Validation: every bad setting raises InvalidSpecError naming the setting, the rule and a valid value:
+as ConvSpec's field from Python, as the option typed on the command line."""
+
+import dataclasses
+import re
 
 import pytest
 
 from convcalc import ConvSpec, InvalidSpecError
+from convcalc.cli import words
 from convcalc.core.spec import parse_padding, parse_size
+
+FIELDS = {f.name for f in dataclasses.fields(ConvSpec)}
 
 
 def test_scalars_become_tuples_and_dim_is_inferred():
@@ -18,14 +25,14 @@ def test_scalars_become_tuples_and_dim_is_inferred():
 
 
 def test_parse_size_and_padding():
-    assert parse_size("3", "KERNEL") == 3
-    assert parse_size("3x5", "KERNEL") == (3, 5)
-    assert parse_size("3X3x3", "KERNEL") == (3, 3, 3)
+    assert parse_size("3", "kernel_size") == 3
+    assert parse_size("3x5", "kernel_size") == (3, 5)
+    assert parse_size("3X3x3", "kernel_size") == (3, 3, 3)
     assert parse_padding("same") == "same"
     assert parse_padding("VALID") == "valid"
     assert parse_padding("1x2") == (1, 2)
-    with pytest.raises(InvalidSpecError, match="KERNEL: got 'three'; it must be a positive integer"):
-        parse_size("three", "KERNEL")
+    with pytest.raises(InvalidSpecError, match="kernel_size: got 'three'; it must be a positive integer"):
+        parse_size("three", "kernel_size")
 
 
 @pytest.mark.parametrize(
@@ -75,11 +82,16 @@ def test_parse_size_and_padding():
     ],
 )
 def test_invalid_settings(kwargs, message):
+    """From Python the message names ConvSpec's fields; on the command line, the options typed."""
     settings = {"in_channels": 6, "out_channels": 10, "kernel_size": 3, **kwargs}
-    with pytest.raises(InvalidSpecError, match=message) as error:
+    with pytest.raises(InvalidSpecError) as error:
         ConvSpec(**settings)
     assert isinstance(error.value, ValueError)
-    assert "\n" not in str(error.value)
+    assert re.search(message, words.message(error.value))
+    python = str(error.value)
+    assert python.startswith(f"{error.value.param}: ") and error.value.param in FIELDS
+    assert not re.search(r"--|-T\b|C_IN|C_OUT|KERNEL", python), python
+    assert "\n" not in python
 
 
 def test_edges_torch_accepts():

@@ -6,8 +6,8 @@ import pytest
 
 import convcalc.core.network as network
 from convcalc import render, stack_report
-from convcalc.core.stack import analyze_stack
-from convcalc.core.stackspec import parse_stack, preset
+from convcalc.core.stack_analysis import analyze_stack
+from convcalc.core.stack_grammar import parse_stack, preset
 
 SMALL = "'conv out=8 kernel=3 padding=1; bn; relu; dwsep out=16 kernel=3 stride=2; flatten; linear out=4'"
 

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from convcalc.core.analysis import analyze
 from convcalc.core.errors import ConvCalcError, SpecFileError
 from convcalc.core.spec import ConvSpec
-from convcalc.core.stack import StackLayer, analyze_stack
-from convcalc.core.stackspec import MAX_LAYERS, PRESETS, load_stack, parse_stack, preset
-from convcalc.core.stacksyntax import MAX_BYTES
+from convcalc.core.stack_analysis import StackLayer, analyze_stack
+from convcalc.core.stack_grammar import MAX_LAYERS, PRESETS, load_stack, parse_stack, preset
+from convcalc.core.stack_reader import MAX_BYTES
 
 
 def run_preset(name: str):

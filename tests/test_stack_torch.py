@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
 from convcalc.core.errors import SpecFileError
+from convcalc.core.kinds import ACTIVATIONS as ACTIVATION_KINDS
 from convcalc.core.spec import DTYPE_BYTES, PADDING_MODES
-from convcalc.core.stack import StackLayer, StackResult, analyze_stack
-from convcalc.core.stackspec import ACTIVATION_KINDS, parse_stack, preset
+from convcalc.core.stack_analysis import StackLayer, StackResult, analyze_stack
+from convcalc.core.stack_grammar import parse_stack, preset
 from convcalc.measure.build import build_stack
 
 Shape = tuple[int, ...]

@@ -230,7 +230,7 @@ def test_verify_in_process_and_skipped_past_torch_sizes(run):
     result = run(f"sweep --c-in 2,{2**70} --c-out 2 --kernel 1 -i 4 --verify -j 1 -f jsonl")
     assert result.exit_code == 0, result.output
     small, huge = (json.loads(line)["verified"] for line in result.stdout.splitlines())
-    assert small == "ok" and huge.startswith("skipped: C_IN=") and "64-bit" in huge
+    assert small == "ok" and huge.startswith("skipped: in_channels=") and "64-bit" in huge
 
 
 def test_a_mismatch_is_exit_1(run, monkeypatch):
@@ -280,6 +280,6 @@ def test_every_column_is_documented(run):
 
 
 def test_jobs_default_to_the_cpus():
-    from convcalc.cli_sweep import _jobs
+    from convcalc.cli.sweep import _jobs
 
     assert _jobs(None) == (os.cpu_count() or 1) and _jobs("1") == 1 and _jobs("3") == 3

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convcalc import ConvSpec, InvalidSpecError, analyze
-from convcalc.core import spec as spec_module
+from convcalc.cli import words
+from convcalc.core import geometry
 from convcalc.core.sweep import SHORT, Steps, Sweep, Values, parse_sweep, parse_values, product
 from convcalc.render.sweep import SWEEP_FORMATS, csv_figures, figures, render_sweep
 
@@ -66,25 +67,27 @@ def test_values(name, text, values):
     ],
 )
 def test_bad_values_name_the_option_and_the_rule(name, text, message):
+    """The option on the command line; the setting's name (c_in) from Python."""
     with pytest.raises(InvalidSpecError) as error:
         parse_values(name, text)
-    assert str(error.value).startswith(message)
+    assert words.message(error.value).startswith(message)
+    assert str(error.value).startswith(f"{name}: ")
 
 
 def test_row_count_is_arithmetic_never_a_list():
     huge = parse_values("c_in", f"1:{10**30}")
     assert huge.count == 10**30 and Steps(1, 10**30, 7).count == (10**30 - 1) // 7 + 1
     with pytest.raises(
-        InvalidSpecError, match=r"--c-in: the sweep has about 10\^33 rows .*--max-rows 100,000,000"
+        InvalidSpecError, match=r"c_in: the sweep has about 10\^33 rows .*max_rows 100,000,000"
     ):
         parse_sweep({**REQUIRED, "c_in": f"1:{10**30}", "c_out": "1:1000"})
     assert parse_sweep({**REQUIRED, "c_in": "1:100"}, max_rows=100).count == 100
-    with pytest.raises(InvalidSpecError, match="more than --max-rows 99"):
+    with pytest.raises(InvalidSpecError, match="more than max_rows 99"):
         parse_sweep({**REQUIRED, "c_in": "1:100"}, max_rows=99)
 
 
 def test_required_settings():
-    with pytest.raises(InvalidSpecError, match="--kernel: required"):
+    with pytest.raises(InvalidSpecError, match="^kernel: required"):
         parse_sweep({"c_in": "8", "c_out": "8"})
 
 
@@ -105,7 +108,7 @@ def test_a_long_range_streams_at_once():
 
 
 def one_at_a_time(values):
-    kwargs = dict(zip(spec_module.ConvSpec.__dataclass_fields__, values))
+    kwargs = dict(zip(ConvSpec.__dataclass_fields__, values))
     try:
         return analyze(ConvSpec(**kwargs)), ""
     except InvalidSpecError as exc:
@@ -162,14 +165,16 @@ def test_rows_equal_conv_spec_and_analyze_one_at_a_time(options):
 @given(SWEEPS)
 def test_figure_rows_equal_rows(options):
     """figure_rows() asks the same rules and formulas without building each row's objects: every row,
-    valid or not, has the settings, dim, figures and reason that ConvSpec + analyze() give it."""
+    valid or not, has the settings, dim, figures and reason (in the library's words or the CLI's) that
+    ConvSpec + analyze() give it."""
     sweep = parse_sweep(options, max_rows=10**9)
-    pairs = list(itertools.islice(zip(sweep.figure_rows(), sweep.rows()), 2_000))
-    assert len(pairs) == min(sweep.count, 2_000)
-    for lean, row in pairs:
-        dim = row.result.spec.dim if row.valid else None
-        assert (lean.settings, lean.reason, lean.dim) == (row.settings, row.reason, dim)
-        assert lean.figures == (figures(row) if row.valid else None)
+    for flags in (None, words.FLAGS):
+        pairs = list(itertools.islice(zip(sweep.figure_rows(flags), sweep.rows(flags)), 2_000))
+        assert len(pairs) == min(sweep.count, 2_000)
+        for lean, row in pairs:
+            dim = row.result.spec.dim if row.valid else None
+            assert (lean.settings, lean.reason, lean.dim) == (row.settings, row.reason, dim)
+            assert lean.figures == (figures(row) if row.valid else None)
 
 
 def test_figure_rows_keep_sizes_by_value_only_when_equal_means_the_same():
@@ -178,7 +183,7 @@ def test_figure_rows_keep_sizes_by_value_only_when_equal_means_the_same():
     axes[5] = Values("dilation", (1, True, 1))
     sweep = Sweep(tuple(axes))
     rows = [(row.reason, row.valid) for row in sweep.rows()]
-    assert rows[1] == ("--dilation: got True; it must be a positive integer", False)
+    assert rows[1] == ("dilation: got True; it must be a positive integer", False)
     assert [valid for _, valid in rows] == [True, False, True]
     assert [(row.reason, row.valid) for row in sweep.figure_rows()] == rows
 
@@ -256,7 +261,7 @@ def test_kept_geometry_gives_the_verdict_a_fresh_one_gives(configs):
         return spec, spec.pads, spec.output_spatial, spec.default_input
 
     for config in configs:
-        spec_module._GEOMETRIES.clear()
+        geometry.forget_geometries()
         cold = outcome(config)
         for other in configs:
             outcome(other)

@@ -19,7 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from convcalc.cli import app
-from convcalc.render.sheet import BYTES, COUNT, TEXT, Column, Sheet, write_table
+from convcalc.render.cells import BYTES, COUNT, TEXT
+from convcalc.render.sheet import Column, Sheet, write_table
 
 GOLDEN = Path(__file__).parent / "golden" / "terminal"
 VERSIONS = re.compile(r"(torch|torchinfo) \d+\.\d+[^\s,;]*")
@@ -282,9 +283,9 @@ def test_bare_convcalc_prints_help_and_exits_2():
 
 
 def test_choice_errors_carry_no_pydantic_prefix(run):
-    result = run("compare 6 12 3 --act relu6 --no-verify")
+    result = run("compare 6 12 3 --act swish --no-verify")
     assert result.exit_code == 2
-    assert result.stderr.startswith("convcalc: error: Invalid value for '--act': 'relu6' is not one of")
+    assert result.stderr.startswith("convcalc: error: Invalid value for '--act': 'swish' is not one of")
 
 
 def test_failed_expect_outranks_a_closed_pipe():

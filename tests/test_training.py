@@ -1,4 +1,5 @@
-"""--backward: the training step's analytic figures (core/training.py) against torch (measure/training.py).
+"""--backward: the training step's analytic figures (core/backward.py) against torch
+(measure/backward_step.py).
 
 Table-driven cases written as arithmetic; hypothesis over random convolutions, compare variants and
 stacks, measured on the meta device (FLOPs, and the sizes of what autograd and torch.optim keep) and on
@@ -22,25 +23,18 @@ from test_differential import valid_settings
 from test_stack_torch import analyzed, stacks
 
 from convcalc import ConvSpec, analyze
+from convcalc.core.backward import conv_training, stack_training, total, variant_training
+from convcalc.core.results import TRAINING_FIGURES, Training
 from convcalc.core.spec import DTYPE_BYTES
-from convcalc.core.stack import StackResult
-from convcalc.core.training import (
-    TRAINING_FIGURES,
-    Training,
-    conv_training,
-    stack_training,
-    total,
-    variant_training,
-)
+from convcalc.core.stack_analysis import StackResult
 from convcalc.core.variants import analyze_variant, build_variants
-from convcalc.measure.build import build_stack
-from convcalc.measure.training import (
+from convcalc.measure.backward_step import (
     measure_stack_training,
     measure_training,
     model_training,
     training_checks,
 )
-from convcalc.measure.verify import build_layer, build_variant
+from convcalc.measure.build import build_layer, build_stack, build_variant
 
 
 def failures(checks: list) -> list[tuple[str, Any, Any, str]]:
@@ -371,6 +365,6 @@ def test_training_record():
 
 
 def test_core_training_never_imports_torch():
-    probe = "import sys, convcalc.core.training; print('torch' in sys.modules)"
+    probe = "import sys, convcalc.core.backward; print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"

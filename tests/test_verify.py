@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from convcalc import ConvSpec, DeviceError, analyze
 from convcalc import api as api_module
 from convcalc.core.plan import PROBE_ELEMENTS, probe_size
+from convcalc.measure.planned import plan, resolve_device
 from convcalc.measure.probe import measure_receptive_field
-from convcalc.measure.verify import plan, resolve_device, verify
+from convcalc.measure.verify import verify
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible")
 
@@ -50,9 +51,9 @@ def test_receptive_field_by_backpropagation(kernel, dilation):
 
 
 def test_plan_uses_meta_for_layers_too_big_to_run(monkeypatch):
-    from convcalc.measure import verify as verify_module
+    from convcalc.measure import planned
 
-    monkeypatch.setattr(verify_module, "free_memory", lambda device: None)  # any machine's answer
+    monkeypatch.setattr(planned, "free_memory", lambda device: None)  # any machine's answer
     big = analyze(ConvSpec(64, 64, 3, dim=3, input_size=512))
     chosen = plan([big], "cpu", full=False)
     assert chosen.mode == "meta" and "--full forces it" in chosen.reason
@@ -62,9 +63,9 @@ def test_plan_uses_meta_for_layers_too_big_to_run(monkeypatch):
 
 
 def test_full_never_runs_the_machine_out_of_memory(monkeypatch):
-    from convcalc.measure import verify as verify_module
+    from convcalc.measure import planned
 
-    monkeypatch.setattr(verify_module, "free_memory", lambda device: 2**20)
+    monkeypatch.setattr(planned, "free_memory", lambda device: 2**20)
     chosen = plan([analyze(ConvSpec(64, 64, 3, input_size=224))], "cpu", full=True)
     assert chosen.mode == "meta" and "only 1.0 MiB is free" in chosen.reason
 

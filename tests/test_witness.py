@@ -8,7 +8,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from convcalc import ConvSpec, analyze
 from convcalc.measure import witness
-from convcalc.measure.verify import build_layer, verify
+from convcalc.measure.build import build_layer
+from convcalc.measure.verify import verify
 
 LAYERS = [
     ConvSpec(6, 10, 3, groups=2, bias=False, input_size=32),

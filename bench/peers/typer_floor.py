@@ -49,6 +49,10 @@ def conv(
     fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
     expect: Annotated[list[str] | None, typer.Option()] = None,
     explain: Annotated[bool, typer.Option("--explain")] = False,
+    bench: Annotated[bool, typer.Option("--bench")] = False,
+    peak_tflops: Annotated[float | None, typer.Option()] = None,
+    peak_gbps: Annotated[float | None, typer.Option()] = None,
+    backward: Annotated[bool, typer.Option("--backward")] = False,
 ) -> None:
     """Parse convcalc's conv options and print them in one line."""
     typer.echo(f"conv {c_in} {c_out} {kernel} groups={groups} bias={bias} verify={verify} format={fmt.value}")

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from . import formulas
 from .errors import InvalidSpecError
-from .results import BatchRow, ConvResult, Memory
+from .results import ConvResult, Memory
 from .spec import DTYPE_BYTES, ConvSpec, Size
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRow:
+    """One configuration of a stream: its settings as given, and the figures or why it is invalid."""
+
+    settings: Any  # the mapping given to analyze_many
+    result: ConvResult | None
+    reason: str = ""  # the InvalidSpecError message, naming the parameter and the rule
+
+    @property
+    def valid(self) -> bool:
+        return self.result is not None
 
 
 def analyze(spec: ConvSpec) -> ConvResult:
@@ -83,32 +97,3 @@ def memory(spec: ConvSpec, params: int, input_shape: Size, output_shape: Size) -
         forward_backward,
         input_bytes + forward_backward + param_bytes,
     )
-
-
-def layer_repr(spec: ConvSpec) -> str:
-    """The layer as torch's repr() prints it, so it can be pasted into code."""
-
-    def tup(values: tuple[int, ...]) -> str:
-        return f"({values[0]},)" if len(values) == 1 else f"({', '.join(map(str, values))})"
-
-    parts = [
-        str(spec.in_channels),
-        str(spec.out_channels),
-        f"kernel_size={tup(spec.kernel_size)}",
-        f"stride={tup(spec.stride)}",
-    ]
-    if isinstance(spec.padding, str):
-        parts.append(f"padding={spec.padding}")
-    elif any(spec.padding):
-        parts.append(f"padding={tup(spec.padding)}")
-    if any(d != 1 for d in spec.dilation):
-        parts.append(f"dilation={tup(spec.dilation)}")
-    if any(spec.output_padding):
-        parts.append(f"output_padding={tup(spec.output_padding)}")
-    if spec.groups != 1:
-        parts.append(f"groups={spec.groups}")
-    if not spec.bias:
-        parts.append("bias=False")
-    if spec.padding_mode != "zeros":
-        parts.append(f"padding_mode={spec.padding_mode}")
-    return f"{spec.kind}({', '.join(parts)})"

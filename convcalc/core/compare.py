@@ -10,14 +10,11 @@ from fractions import Fraction
 from math import prod
 from typing import Any
 
+from .conventions import COMPARE_CONVENTION
 from .formulas import ratio
-from .results import COUNTING, SCHEMA_VERSION, Expectation, Verification, backward_dict
+from .results import SCHEMA_VERSION, Check, Expectation, Verification, backward_dict
 from .spec import ConvSpec
 from .variants import Variant, VariantResult
-
-COMPARE_CONVENTION = (
-    COUNTING + ". BatchNorm and activations are not counted in MACs, as torch's flop counter."
-)
 
 
 @dataclass(frozen=True)
@@ -25,8 +22,8 @@ class VariantRow:
     variant: Variant
     result: VariantResult | None  # None when skipped
     verification: Verification | None
-    bench: Any = None  # a core.speed.Bench with --bench
-    training: Any = None  # a core.training.Training with --backward
+    bench: Any = None  # a core.bench.Bench with --bench
+    training: Any = None  # a core.backward.Training with --backward
 
 
 @dataclass(frozen=True)
@@ -44,6 +41,16 @@ class CompareReport:
     def ok(self) -> bool:
         checked = all(r.verification.ok for r in self.rows if r.verification)
         return checked and all(e.ok for e in self.expectations)
+
+    def mismatches(self) -> list[tuple[str, Check]]:
+        """(variant., check) for every figure torch disagreed with."""
+        return [
+            (f"{row.variant.name}.", c)
+            for row in self.rows
+            if row.verification
+            for c in row.verification.checks
+            if c.ok is False
+        ]
 
     def ratios(self, result: VariantResult) -> tuple[float | int, float | int]:
         """params and MACs over the standard convolution's."""

@@ -1,8 +1,40 @@
-"""Errors convcalc raises on purpose. The CLI turns ConvCalcError into one line and exit code 2."""
+"""Errors convcalc raises on purpose, in the library's own terms. The CLI turns ConvCalcError into one line
+and exit code 2, naming each setting by the option the user typed (cli/words.py).
+
+A message names a setting with term(): `term("stride")` reads `stride` from Python and in str(error),
+`--stride` on the command line; `term("transposed=True")` reads `-T` there. One message, two readers,
+the translation at the edge only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+_MARK = "\x00"  # never in a message otherwise: user values reach messages through repr() or printable()
+_TERM = re.compile(f"{_MARK}([^{_MARK}]*){_MARK}")
+
+
+def term(name: str) -> str:
+    """A setting named in a message: its Python name (or `name=value`), worded by whoever shows it."""
+    return f"{_MARK}{name}{_MARK}"
+
+
+def worded(message: str, words: Mapping[str, str] | None = None) -> str:
+    """The message with each term as words give it, else as its Python name."""
+    return _TERM.sub(lambda m: (words or {}).get(m[1], m[1]), message)
 
 
 class ConvCalcError(Exception):
     """Base class: a problem with what the user asked for, not a bug in convcalc."""
+
+    def __init__(self, message: str) -> None:
+        self.template = message  # with its terms marked, for in_words()
+        super().__init__(worded(message))
+
+    def in_words(self, words: Mapping[str, str]) -> str:
+        """The message with its settings named by words (the CLI's options, a spec's fields)."""
+        return worded(self.template, words)
 
 
 class InvalidSpecError(ConvCalcError, ValueError):
@@ -10,7 +42,11 @@ class InvalidSpecError(ConvCalcError, ValueError):
 
     def __init__(self, param: str, message: str) -> None:
         self.param = param
-        super().__init__(f"{param}: {message}")
+        self.body = message  # the rule broken, terms marked: a message to wrap for another setting
+        super().__init__(f"{term(param)}: {message}")
+
+    def __reduce__(self) -> tuple:  # pickled (a process pool) as its two arguments, not its str
+        return type(self), (self.param, self.body)
 
 
 class DeviceError(ConvCalcError):

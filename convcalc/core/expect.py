@@ -15,10 +15,9 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
-from .errors import ExpectError
-from .results import Expectation
+from .errors import ExpectError, term
+from .results import TRAINING_FIGURES, Expectation
 from .spec import MAX_DIGITS
-from .training import TRAINING_FIGURES
 
 ALIASES = {"output": "output_shape", "shape": "output_shape", "rf": "receptive_field"}
 _SCALES = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30}
@@ -27,6 +26,7 @@ _NUMBER = re.compile(r"^(\d+(?:\.\d+)?)\s*(k|m|g|t|kib|mib|gib)?$", re.IGNORECAS
 _SHAPE = re.compile(r"\d+(x\d+)*", re.ASCII)
 _SHAPED = ("output_shape", "receptive_field", "effective_kernel", "jump")
 # The whole run of operator characters is the operator, so '=<' or '<<' is refused, not half-read.
+_EXPECT = term("expect")
 _CLAUSE = re.compile(r"([^<>=!]*)([<>=!]+)(.*)", re.DOTALL)
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt,
@@ -35,7 +35,7 @@ _ORDER: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
 }
 OPERATORS = ("=", *_ORDER)
-_GRAMMAR = "write NAME=VALUE or NAME<=VALUE (operators =, <=, >=, <, >), e.g. --expect params=270"
+_GRAMMAR = f"write NAME=VALUE or NAME<=VALUE (operators =, <=, >=, <, >), e.g. {term('expect')} params=270"
 
 
 def check_expectations(figures: dict[str, Any], clauses: list[str]) -> tuple[Expectation, ...]:
@@ -57,13 +57,13 @@ def parse_clause(clause: str, figures: dict[str, Any]) -> tuple[str, str, str]:
         key = next((k for k in figures if k.lower() == key.lower()), key)
     if key not in figures and figure.lower() in TRAINING_FIGURES:
         raise ExpectError(
-            f"--expect {clause!r}: {figure!r} is a --backward figure: add --backward (where it is given, "
-            "the notes say why torch could not count it)"
+            f"{_EXPECT} {clause!r}: {figure!r} is a {term('backward')} figure: "
+            f"add {term('backward=True')} (where it is given, the notes say why torch could not count it)"
         )
     if key not in figures:
-        raise ExpectError(f"--expect {clause!r}: unknown figure {name!r}; use one of {_names(figures)}")
+        raise ExpectError(f"{_EXPECT} {clause!r}: unknown figure {name!r}; use one of {_names(figures)}")
     if len(value) > MAX_DIGITS:
-        raise ExpectError(f"--expect {name}{op}...: the value has more than {MAX_DIGITS:,} characters")
+        raise ExpectError(f"{_EXPECT} {name}{op}...: the value has more than {MAX_DIGITS:,} characters")
     if figure_of(key) in _SHAPED:
         _check_shape(clause, name, op, value)
     else:
@@ -75,14 +75,14 @@ def split_clause(clause: str) -> tuple[str, str, str]:
     """NAME, OP and VALUE of a clause, stripped of the spaces allowed around OP."""
     match = _CLAUSE.fullmatch(clause)
     if not match or not match[3].strip():
-        raise ExpectError(f"--expect {clause!r}: {_GRAMMAR}")
+        raise ExpectError(f"{_EXPECT} {clause!r}: {_GRAMMAR}")
     name, op, value = match[1].strip(), match[2], match[3].strip()
     if op == "==":
         op = "="
     if op not in OPERATORS:
         swapped = {"=<": " (did you mean <=?)", "=>": " (did you mean >=?)"}.get(op, "")
         raise ExpectError(
-            f"--expect {clause!r}: unknown operator {op!r}{swapped}; use one of =, <=, >=, <, > (or ==)"
+            f"{_EXPECT} {clause!r}: unknown operator {op!r}{swapped}; use one of =, <=, >=, <, > (or ==)"
         )
     return name, op, value
 
@@ -90,11 +90,11 @@ def split_clause(clause: str) -> tuple[str, str, str]:
 def _check_shape(clause: str, name: str, op: str, value: str) -> None:
     if op != "=":
         raise ExpectError(
-            f"--expect {clause!r}: shapes are compared with = only, e.g. --expect {name}={value}"
+            f"{_EXPECT} {clause!r}: shapes are compared with = only, e.g. {_EXPECT} {name}={value}"
         )
     if not _SHAPE.fullmatch(value.lower()):
         raise ExpectError(
-            f"--expect {name}: got {value!r}; it must be a shape such as 1x10x30x30 "
+            f"{_EXPECT} {name}: got {value!r}; it must be a shape such as 1x10x30x30 "
             "(or 3 for every dimension)"
         )
 
@@ -103,11 +103,11 @@ def _check_number(key: str, name: str, value: str) -> None:
     number = _NUMBER.match(value)
     if not number:
         raise ExpectError(
-            f"--expect {name}: got {value!r}; it must be a number >= 0 such as 270, 2.3M, 0.19 or 1.5MiB"
+            f"{_EXPECT} {name}: got {value!r}; it must be a number >= 0 such as 270, 2.3M, 0.19 or 1.5MiB"
         )
     if (number.group(2) or "").lower().endswith("ib") and not key.endswith("bytes"):
         raise ExpectError(
-            f"--expect {name}: got {value!r}; KiB, MiB and GiB are for the *_bytes figures, "
+            f"{_EXPECT} {name}: got {value!r}; KiB, MiB and GiB are for the *_bytes figures, "
             "and this one is a count: use K, M, G or T"
         )
 

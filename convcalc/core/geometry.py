@@ -11,26 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import formulas
-from .errors import InvalidSpecError
-from .vocabulary import (
-    _DIM_FIELDS,
-    DEFAULT_INPUT,
-    OPTION,
-    PADDING_MODES,
-    PADDING_WORDS,
-    IntOrSize,
-    Size,
-    _what,
-)
+from .errors import InvalidSpecError, term
+from .vocabulary import DEFAULT_INPUT, DIM_FIELDS, PADDING_MODES, PADDING_WORDS, IntOrSize, Size, what
 
-if TYPE_CHECKING:
-    from .spec import ConvSpec
-
-Problem = tuple[str, str]  # an InvalidSpecError's option and message, kept to raise again
-GEOMETRY_FIELDS = (*_DIM_FIELDS, "dim", "padding_mode", "transposed")
+Problem = tuple[str, str]  # an InvalidSpecError's setting and rule, kept to raise again
+GEOMETRY_FIELDS = (*DIM_FIELDS, "dim", "padding_mode", "transposed")
 _GEOMETRY_OF = attrgetter(*GEOMETRY_FIELDS)
 _KEY_TYPES = {int, str, tuple, type(None)}
 _UNCHECKED = object()
@@ -69,7 +57,12 @@ _GEOMETRIES: dict[tuple, Geometry] = {}
 _GEOMETRIES_KEPT = 1024  # a bound, not a tuning: a sweep has far fewer distinct sizes than layers
 
 
-def geometry(spec: ConvSpec) -> Geometry:
+def forget_geometries() -> None:
+    """Drop every verdict kept, so the next layer's sizes are judged afresh."""
+    _GEOMETRIES.clear()
+
+
+def geometry(spec: Any) -> Geometry:
     """spec's sizes normalised and judged: found again for sizes seen before, else worked out."""
     return sizes_geometry(_GEOMETRY_OF(spec))
 
@@ -97,7 +90,7 @@ def _key(key: tuple) -> tuple | None:
     kinds = set(map(type, key[:-1]))
     if not kinds <= _KEY_TYPES or type(key[-1]) is not bool:
         return None
-    if tuple in kinds and not all(_INT.issuperset(map(type, v)) for v in key if type(v) is tuple):
+    if tuple in kinds and not all(INT.issuperset(map(type, v)) for v in key if type(v) is tuple):
         return None
     return key
 
@@ -106,7 +99,7 @@ def _problem(check: Callable[[Geometry], None], sizes: Geometry) -> Problem | No
     try:
         check(sizes)
     except InvalidSpecError as exc:
-        return exc.param, str(exc)[len(exc.param) + 2 :]  # the message after "option: "
+        return exc.param, exc.body
     return None
 
 
@@ -114,7 +107,7 @@ def _normalise(g: Geometry) -> None:
     g.dim = dim = _infer_dim(g)
     if g.input_size is None:
         g.input_size, g.default_input = DEFAULT_INPUT, True
-    for name in _DIM_FIELDS:
+    for name in DIM_FIELDS:
         value = getattr(g, name)
         if type(value) is int:  # the common case first: one value for every dimension
             setattr(g, name, (value,) * dim)
@@ -127,21 +120,21 @@ def _normalise(g: Geometry) -> None:
 def _infer_dim(spec: Geometry) -> int:
     if spec.dim is not None:
         if spec.dim not in (1, 2, 3):
-            raise InvalidSpecError("--dim", f"{spec.dim} is not a convolution dimension; use 1, 2 or 3")
+            raise InvalidSpecError("dim", f"{spec.dim} is not a convolution dimension; use 1, 2 or 3")
         return spec.dim
-    lengths = {name: len(value) for name in _DIM_FIELDS if isinstance(value := getattr(spec, name), tuple)}
+    lengths = {name: len(value) for name in DIM_FIELDS if isinstance(value := getattr(spec, name), tuple)}
     if not lengths:
         return 2
     dims = set(lengths.values())
     if len(dims) > 1:
-        listed = ", ".join(f"{OPTION[n]} has {n_}" for n, n_ in lengths.items())
+        listed = ", ".join(f"{term(n)} has {n_}" for n, n_ in lengths.items())
         raise InvalidSpecError(
-            "--dim", f"sizes disagree on the number of dimensions ({listed}); give each 1, 2 or 3 values"
+            "dim", f"sizes disagree on the number of dimensions ({listed}); give each 1, 2 or 3 values"
         )
     (dim,) = dims
     if dim not in (1, 2, 3):
         raise InvalidSpecError(
-            "--dim", f"sizes with {dim} values imply a {dim}-D convolution; use 1, 2 or 3 values"
+            "dim", f"sizes with {dim} values imply a {dim}-D convolution; use 1, 2 or 3 values"
         )
     return dim
 
@@ -153,14 +146,14 @@ def _as_tuple(value: IntOrSize, dim: int, name: str) -> Size:
     if len(value) != dim:
         example = "x".join([str(value[0])] * dim)  # the user's own first value, once per dimension
         raise InvalidSpecError(
-            OPTION[name],
+            name,
             f"{'x'.join(map(str, value))} has {len(value)} values but the layer is {dim}-D; "
             f"write {dim} values such as {example}, or one value for every dimension",
         )
     return value
 
 
-_INT = {int}
+INT = {int}
 _SIZE_MINIMUMS = (
     ("kernel_size", 1),
     ("stride", 1),
@@ -173,12 +166,12 @@ _SIZE_MINIMUMS = (
 def _check_sizes(g: Geometry) -> None:
     positive = (*g.kernel_size, *g.stride, *g.dilation, *g.input_size)
     # One pass for the common case; the message is built (field by field, in order) only on failure.
-    plain = set(map(type, positive)) == _INT and set(map(type, g.output_padding)) == _INT
+    plain = set(map(type, positive)) == INT and set(map(type, g.output_padding)) == INT
     if not (plain and min(positive) >= 1 and min(g.output_padding) >= 0):
         for name, minimum in _SIZE_MINIMUMS:
             value = getattr(g, name)
             for v in value if isinstance(value, tuple) else (value,):
-                _at_least(name, v, minimum)
+                at_least(name, v, minimum)
     padding = g.padding
     if isinstance(padding, tuple) and not (set(map(type, padding)) == {int} and min(padding) >= 0):
         for v in padding:
@@ -229,9 +222,9 @@ def _output_spatial(spec: Geometry) -> Size:
     )
 
 
-def _at_least(name: str, value: int, minimum: int) -> None:
+def at_least(name: str, value: int, minimum: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise InvalidSpecError(OPTION[name], f"got {value!r}; it must be {_what(minimum)}")
+        raise InvalidSpecError(name, f"got {value!r}; it must be {what(minimum)}")
 
 
 def _check_padding_value(spec: Geometry, value: int) -> None:
@@ -239,26 +232,27 @@ def _check_padding_value(spec: Geometry, value: int) -> None:
     # zeros mode and transposed convolutions refuse it ("negative padding is not supported").
     if type(value) is int and value < 0 and not spec.transposed and spec.padding_mode == "zeros":
         raise InvalidSpecError(
-            "--padding",
+            "padding",
             f"got {value}; it must be an integer >= 0 (a negative padding crops the input, "
-            "as torch allows only with --padding-mode reflect, replicate or circular)",
+            f"as torch allows only with {term('padding_mode')} reflect, replicate or circular)",
         )
     if spec.padding_mode == "zeros" or spec.transposed or not isinstance(value, int) or value >= 0:
-        _at_least("padding", value, 0)
+        at_least("padding", value, 0)
 
 
 def _check_words(spec: Geometry) -> None:
     if spec.padding_mode not in PADDING_MODES:
         raise InvalidSpecError(
-            "--padding-mode", f"unknown mode {spec.padding_mode!r}; use one of {', '.join(PADDING_MODES)}"
+            "padding_mode", f"unknown mode {spec.padding_mode!r}; use one of {', '.join(PADDING_MODES)}"
         )
     if isinstance(spec.padding, str) and spec.padding not in PADDING_WORDS:
-        raise InvalidSpecError("--padding", f"{spec.padding!r} is not a padding; use same, valid or integers")
+        raise InvalidSpecError("padding", f"{spec.padding!r} is not a padding; use same, valid or integers")
     if spec.padding == "same" and any(s != 1 for s in spec.stride):
         raise InvalidSpecError(
-            "--padding",
+            "padding",
             f"'same' needs stride 1 (torch rejects it for strided convolutions), got stride "
-            f"{'x'.join(map(str, spec.stride))}; give the padding as integers instead, e.g. --padding 1",
+            f"{'x'.join(map(str, spec.stride))}; give the padding as integers instead, "
+            f"e.g. {term('padding')} 1",
         )
 
 
@@ -266,20 +260,21 @@ def _check_transposed(spec: Geometry) -> None:
     if not spec.transposed:
         if any(spec.output_padding):
             raise InvalidSpecError(
-                "--output-padding", "only transposed convolutions have it; add -T or drop it"
+                "output_padding",
+                f"only transposed convolutions have it; add {term('transposed=True')} or drop it",
             )
         return
     if isinstance(spec.padding, str):
         raise InvalidSpecError(
-            "--padding",
+            "padding",
             f"'{spec.padding}' works only for convolutions; a transposed convolution takes integers, e.g. 0",
         )
     if spec.padding_mode != "zeros":
-        raise InvalidSpecError("--padding-mode", "transposed convolutions support only 'zeros', as torch")
+        raise InvalidSpecError("padding_mode", "transposed convolutions support only 'zeros', as torch")
     for op, s, d in zip(spec.output_padding, spec.stride, spec.dilation):
         if op >= max(s, d):
             raise InvalidSpecError(
-                "--output-padding",
+                "output_padding",
                 f"{op} must be smaller than stride ({s}) or dilation ({d}); use 0..{max(s, d) - 1}",
             )
 
@@ -293,9 +288,9 @@ def _check_padding_mode(spec: Geometry) -> None:
     for (left, right), n in zip(spec.pads, spec.input_size):
         if not (fits(left, n) and fits(right, n)):
             raise InvalidSpecError(
-                "--padding",
+                "padding",
                 f"{max(left, right)} is too wide for {spec.padding_mode} padding of an input of {n}: "
-                f"it must be {words} the input size; lower it or use --padding-mode zeros",
+                f"it must be {words} the input size; lower it or use {term('padding_mode')} zeros",
             )
 
 
@@ -307,20 +302,21 @@ def _check_output(spec: Geometry) -> None:
         k_eff = formulas.effective_kernel(k, d)
         if spec.transposed:
             raise InvalidSpecError(
-                "--padding",
+                "padding",
                 f"output size would be {out} along dimension {axis + 1}: padding "
-                f"{spec.pads[axis][0]} crops more than the transposed convolution produces; lower --padding",
+                f"{spec.pads[axis][0]} crops more than the transposed convolution produces; "
+                f"lower {term('padding')}",
             )
         padded = n + sum(spec.pads[axis])
         if spec.pads[axis][0] < 0 and (padded < 1 or k_eff <= n):  # the crop, not the kernel, empties it
             raise InvalidSpecError(
-                "--padding",
+                "padding",
                 f"{spec.pads[axis][0]} crops the input of {n} to {max(padded, 0)} along dimension "
                 f"{axis + 1}, less than the effective kernel {k_eff}; use {(k_eff - n + 1) // 2} or more",
             )
         raise InvalidSpecError(
-            "KERNEL",
+            "kernel_size",
             f"effective kernel {k_eff} (kernel {k}, dilation {d}) is larger than the padded input "
             f"{padded} along dimension {axis + 1}, so the output would be empty; "
-            "use a larger --input or --padding",
+            f"use a larger {term('input_size')} or {term('padding')}",
         )

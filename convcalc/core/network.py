@@ -12,15 +12,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import formulas
-from .results import COUNTING, SCHEMA_VERSION, ConvResult, Expectation, Verification, json_value
+from .conventions import NETWORK_CONVENTION, TRAINING_CONVENTION
+from .results import SCHEMA_VERSION, Check, ConvResult, Expectation, Verification, json_value
 from .spec import DTYPE_BYTES, Size
-from .stack import StackResult
-from .training import TRAINING_CONVENTION
+from .stack_analysis import StackResult
 
-NETWORK_CONVENTION = (
-    COUNTING + "; a network's MACs are every op torch's flop counter counts (convolutions, matmuls, "
-    "attention) / 2; BatchNorm, activations and pooling count none"
-)
 # Figures a row may hold, in display order; the ones both sides have are compared.
 ROW_FIGURES = (
     "output_shape",
@@ -136,7 +132,7 @@ class NetworkReport:
     expectations: tuple[Expectation, ...] = ()
     notes: tuple[str, ...] = ()
     depth: int | None = None  # rows deeper than this are left out of the table (never the totals)
-    bench: Any = None  # a core.speed.Bench with --bench: the whole network's forward pass
+    bench: Any = None  # a core.bench.Bench with --bench: the whole network's forward pass
     # --backward's TRAINING_FIGURES: convcalc's for a stack, torch's own count for a model
     backward: dict[str, Any] | None = None
 
@@ -149,6 +145,16 @@ class NetworkReport:
     @property
     def batch(self) -> int:
         return self.input_shape[0]
+
+    def mismatches(self) -> list[tuple[str, Check]]:
+        """(layer., check) for every figure torch disagreed with, per layer, then the totals'."""
+        rows = [
+            (f"{row.name}.", Check(key, key, analytic, measured, False))
+            for row in self.layers
+            for key, analytic, measured in row.mismatches()
+        ]
+        totals = [("", c) for c in self.verification.checks if c.ok is False] if self.verification else []
+        return rows + totals
 
     def figures(self) -> dict[str, Any]:
         """The totals by name, then every layer's figures as `name.figure`, for --expect."""
@@ -297,7 +303,7 @@ def stack_totals(result: StackResult) -> dict[str, Any]:
 
 
 def with_backward(report: NetworkReport, layers: tuple[Any, ...], total: Any) -> NetworkReport:
-    """A stack's report with --backward's figures (core.training's, per layer and in total) added."""
+    """A stack's report with --backward's figures (core.backward's, per layer and in total) added."""
     rows = tuple(
         replace(
             row, analytic={**row.analytic, "backward_macs": t.backward_macs, "saved_bytes": t.saved_bytes}

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any
 
-from .spec import ConvSpec, Size
+from .conventions import CONVENTION, TRAINING_CONVENTION
+from .spec import ConvSpec, Size, layer_repr
+
+if TYPE_CHECKING:
+    from .bench import Bench
 
 SCHEMA_VERSION = 1
 
@@ -27,11 +32,60 @@ FIGURES = {
     "total_bytes": "estimated total memory",
 }
 MEMORY_KEYS = ("param_bytes", "input_bytes", "output_bytes", "forward_backward_bytes", "total_bytes")
-COUNTING = (
-    "MACs = multiply-accumulates, batch included; FLOPs = 2 x MACs as torch.utils.flop_counter; "
-    "bias adds counted apart; MiB, GiB, TiB = 2^20, 2^30, 2^40 bytes"
-)
-CONVENTION = COUNTING + "; forward/backward = 2 x output, as torchsummary."
+
+
+TRAINING_FIGURES = {
+    "grad_input_macs": "grad input MACs",
+    "grad_weight_macs": "grad weight MACs",
+    "backward_macs": "backward MACs",
+    "backward_flops": "backward FLOPs (2 x MACs)",
+    "bias_grad_adds": "bias grad adds",
+    "weight_bytes": "trainable params memory",
+    "grad_bytes": "gradients memory",
+    "sgd_state_bytes": "SGD momentum memory",
+    "adam_state_bytes": "Adam state memory",
+    "saved_bytes": "saved activations",
+    "sgd_total_bytes": "training memory (SGD-momentum)",
+    "adam_total_bytes": "training memory (Adam)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Training:
+    """The backward pass's counts and one training step's memory, for a layer or a network."""
+
+    grad_input_macs: int
+    grad_weight_macs: int
+    bias_grad_adds: int
+    weight_bytes: int  # trainable parameter bytes
+    grad_bytes: int
+    sgd_state_bytes: int  # momentum buffers
+    adam_state_bytes: int  # exp_avg + exp_avg_sq + step tensors
+    saved_bytes: int  # activations saved for backward
+    torch_grad_weight_macs: int  # grad weight as torch's formula counts it (groups x): verification only
+
+    @property
+    def backward_macs(self) -> int:
+        return self.grad_input_macs + self.grad_weight_macs
+
+    @property
+    def backward_flops(self) -> int:
+        return 2 * self.backward_macs
+
+    @property
+    def sgd_total_bytes(self) -> int:
+        return self.weight_bytes + self.grad_bytes + self.sgd_state_bytes + self.saved_bytes
+
+    @property
+    def adam_total_bytes(self) -> int:
+        return self.weight_bytes + self.grad_bytes + self.adam_state_bytes + self.saved_bytes
+
+    def figures(self) -> dict[str, int]:
+        """Each figure of TRAINING_FIGURES by key."""
+        return {key: getattr(self, key) for key in TRAINING_FIGURES}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{f.name: getattr(self, f.name) for f in fields(self)}, **self.figures()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +119,6 @@ class ConvResult:
     @property
     def layer(self) -> str:
         """The layer as torch's repr() prints it; made when asked, so streams of results skip it."""
-        from .analysis import layer_repr
-
         return layer_repr(self.spec)
 
     @property
@@ -82,19 +134,6 @@ class ConvResult:
         values = {key: getattr(self, key) for key in FIGURES if key not in MEMORY_KEYS}
         values.update({key: getattr(self.memory, key) for key in MEMORY_KEYS})
         return values
-
-
-@dataclass(frozen=True, slots=True)
-class BatchRow:
-    """One configuration of a stream: its settings as given, and the figures or why it is invalid."""
-
-    settings: Any  # the mapping given to analyze_many
-    result: ConvResult | None
-    reason: str = ""  # the InvalidSpecError message, naming the parameter and the rule
-
-    @property
-    def valid(self) -> bool:
-        return self.result is not None
 
 
 @dataclass(frozen=True)
@@ -131,6 +170,10 @@ class Verification:
     @property
     def ok(self) -> bool:
         return all(c.ok is not False for c in self.checks)
+
+    def with_training_step(self, checks: Iterable[Check], where: str) -> Verification:
+        """This verification with a --backward training step's checks added, and where it ran."""
+        return replace(self, checks=(*self.checks, *checks), training_step=where)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -185,21 +228,23 @@ class Report:
     verification: Verification | None = None
     expectations: tuple[Expectation, ...] = ()
     explanation: tuple[str, ...] = field(default=())
-    bench: Any = None  # a core.speed.Bench with --bench
-    training: Any = None  # a core.training.Training with --backward
+    bench: Bench | None = None  # with --bench
+    training: Training | None = None  # with --backward
 
     @property
     def ok(self) -> bool:
         verified = self.verification is None or self.verification.ok
         return verified and all(e.ok for e in self.expectations)
 
+    def mismatches(self) -> list[tuple[str, Check]]:
+        """(where, check) for every figure torch disagreed with; where is '' for one layer."""
+        return [("", c) for c in self.checks() if c.ok is False]
+
     def checks(self) -> list[Check]:
         """One row per figure: torch's check where there is one, else the analytic figure alone."""
         by_key = {c.key: c for c in self.verification.checks} if self.verification else {}
         figures = _figure_rows(self.result)
         if self.training is not None:
-            from .training import TRAINING_FIGURES
-
             values = self.training.figures()
             figures += [(key, label, values[key]) for key, label in TRAINING_FIGURES.items()]
         rows = [by_key.pop(key, Check(key, label, value, None, None)) for key, label, value in figures]
@@ -242,10 +287,8 @@ def _figure_rows(result: ConvResult) -> list[tuple[str, str, Any]]:
     return [(key, label, figures[key]) for key, label in FIGURES.items()]
 
 
-def backward_dict(training: Any) -> dict[str, Any]:
+def backward_dict(training: Training) -> dict[str, Any]:
     """--backward's figures as JSON holds them, with their convention."""
-    from .training import TRAINING_CONVENTION
-
     return {**training.figures(), "convention": TRAINING_CONVENTION}
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from . import formulas
-from .errors import InvalidSpecError
-from .geometry import _GEOMETRIES as _GEOMETRIES  # re-exported: a test clears the cache through spec
-from .geometry import _INT, Geometry, _at_least, geometry
-from .vocabulary import _DIM_FIELDS, DTYPE_BYTES, MAX_DIGITS, OPTION, PADDING_WORDS, IntOrSize, Size, _what
+from .errors import InvalidSpecError, term
+from .geometry import INT, Geometry, at_least, geometry
 from .vocabulary import DEFAULT_INPUT as DEFAULT_INPUT  # re-exported, as the vocabulary always was
+from .vocabulary import DIM_FIELDS, DTYPE_BYTES, MAX_DIGITS, PADDING_WORDS, IntOrSize, Size, what
 from .vocabulary import PADDING_MODES as PADDING_MODES  # re-exported, as the vocabulary always was
 
 _DEVICE = re.compile(r"^(cpu|meta|mps|auto|cuda(:\d+)?)$")
@@ -39,27 +39,27 @@ def _integers(text: str, name: str, rule: str, sizes: bool = True) -> IntOrSize:
     return values[0] if len(values) == 1 else values
 
 
-def parse_count(text: str, name: str, rule: str = _what(1)) -> int:
+def parse_count(text: str, name: str, rule: str = what(1)) -> int:
     """Read a count (channels, groups, batch, multiplier): '64' as 64; ConvSpec checks its range."""
     return _integers(text, name, rule, sizes=False)
 
 
 def parse_size(text: str, name: str, minimum: int = 1) -> IntOrSize:
-    """Read '3' as 3 and '3x5' as (3, 5); name is the option, for the error message."""
-    return _integers(text, name, _SIZE_RULE.format(what=_what(minimum)))
+    """Read '3' as 3 and '3x5' as (3, 5); name is the setting, for the error message."""
+    return _integers(text, name, _SIZE_RULE.format(what=what(minimum)))
 
 
-def parse_padding(text: str) -> IntOrSize | str:
-    """--padding takes 'same', 'valid', an integer or one integer per dimension."""
+def parse_padding(text: str, name: str = "padding") -> IntOrSize | str:
+    """A padding: 'same', 'valid', an integer or one integer per dimension."""
     word = text.strip().lower()
-    return word if word in PADDING_WORDS else _integers(text, "--padding", PADDING_RULE)
+    return word if word in PADDING_WORDS else _integers(text, name, PADDING_RULE)
 
 
 def check_device(device: str) -> str:
     """Check the device's spelling without torch; whether it exists is verify's business."""
     if not _DEVICE.fullmatch(device):  # fullmatch: '$' would let a trailing newline through
         raise InvalidSpecError(
-            "--device", f"unknown device {device!r}; use cpu, cuda, cuda:N, mps, meta or auto"
+            "device", f"unknown device {device!r}; use cpu, cuda, cuda:N, mps, meta or auto"
         )
     return device
 
@@ -121,7 +121,7 @@ class ConvSpec:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
 
-_NORMALISED = (*_DIM_FIELDS, "dim", "pads", "output_spatial")
+_NORMALISED = (*DIM_FIELDS, "dim", "pads", "output_spatial")
 _COUNTS = ("in_channels", "out_channels", "groups", "batch")
 
 
@@ -134,16 +134,16 @@ def check_layer(
     if sizes.shape_problem:
         raise InvalidSpecError(*sizes.shape_problem)
     counts = (in_channels, out_channels, groups, batch)
-    if not (set(map(type, counts)) == _INT and min(counts) >= 1):
+    if not (set(map(type, counts)) == INT and min(counts) >= 1):
         for name, value in zip(_COUNTS, counts):
             for v in value if isinstance(value, tuple) else (value,):
-                _at_least(name, v, 1)
+                at_least(name, v, 1)
     if sizes.size_problem:
         raise InvalidSpecError(*sizes.size_problem)
     if in_channels % groups or out_channels % groups:
         _check_groups(in_channels, out_channels, groups)
     if dtype not in DTYPE_BYTES:
-        raise InvalidSpecError("--dtype", f"unknown dtype {dtype!r}; use one of {', '.join(DTYPE_BYTES)}")
+        raise InvalidSpecError("dtype", f"unknown dtype {dtype!r}; use one of {', '.join(DTYPE_BYTES)}")
     problem = sizes.rules_problem()
     if problem:
         raise InvalidSpecError(*problem)
@@ -154,8 +154,8 @@ def _check_groups(in_channels: int, out_channels: int, groups: int) -> None:
         if channels % groups:
             common = math.gcd(in_channels, out_channels)
             raise InvalidSpecError(
-                "--groups",
-                f"{OPTION[name]}={channels} is not divisible by groups={groups}; groups must divide "
+                "groups",
+                f"{term(name)}={channels} is not divisible by groups={groups}; groups must divide "
                 f"both channel counts (their greatest common divisor is {common:,}): use "
                 f"{_short_list(formulas.divisors(common))}",
             )
@@ -167,3 +167,54 @@ def _short_list(values: list[int], limit: int = 12) -> str:
     else:
         tail = ""
     return ", ".join(f"{v:,}" for v in values) + tail
+
+
+def layer_repr(spec: ConvSpec) -> str:
+    """The layer as torch's repr() prints it, so it can be pasted into code."""
+
+    def tup(values: tuple[int, ...]) -> str:
+        return f"({values[0]},)" if len(values) == 1 else f"({', '.join(map(str, values))})"
+
+    parts = [
+        str(spec.in_channels),
+        str(spec.out_channels),
+        f"kernel_size={tup(spec.kernel_size)}",
+        f"stride={tup(spec.stride)}",
+    ]
+    if isinstance(spec.padding, str):
+        parts.append(f"padding={spec.padding}")
+    elif any(spec.padding):
+        parts.append(f"padding={tup(spec.padding)}")
+    if any(d != 1 for d in spec.dilation):
+        parts.append(f"dilation={tup(spec.dilation)}")
+    if any(spec.output_padding):
+        parts.append(f"output_padding={tup(spec.output_padding)}")
+    if spec.groups != 1:
+        parts.append(f"groups={spec.groups}")
+    if not spec.bias:
+        parts.append("bias=False")
+    if spec.padding_mode != "zeros":
+        parts.append(f"padding_mode={spec.padding_mode}")
+    return f"{spec.kind}({', '.join(parts)})"
+
+
+def read_conv(module: Any, *, input_size: Any = None, batch: int = 1, dtype: str | None = None) -> ConvSpec:
+    """A torch convolution module's settings as a ConvSpec, read as torch names them; dtype defaults to
+    its weight's (ConvSpec names a dtype it does not know in its message)."""
+    return ConvSpec(
+        module.in_channels,
+        module.out_channels,
+        tuple(module.kernel_size),
+        stride=tuple(module.stride),
+        padding=module.padding if isinstance(module.padding, str) else tuple(module.padding),
+        dilation=tuple(module.dilation),
+        groups=module.groups,
+        bias=module.bias is not None,
+        transposed=bool(module.transposed),
+        output_padding=tuple(module.output_padding),
+        padding_mode=module.padding_mode,
+        input_size=input_size,
+        batch=batch,
+        dtype=dtype or str(module.weight.dtype).removeprefix("torch."),
+        dim=len(module.kernel_size),
+    )

@@ -17,13 +17,13 @@ from typing import Any, NamedTuple
 
 from . import formulas
 from .analysis import analyze
-from .errors import InvalidSpecError
+from .errors import InvalidSpecError, term
 from .geometry import GEOMETRY_FIELDS, Geometry, sizes_geometry
 from .results import ConvResult
 from .spec import DTYPE_BYTES, PADDING_MODES, ConvSpec, check_layer, parse_count, parse_padding, parse_size
 
 # The settings, in ConvSpec's argument order, so that a row's values are the layer's arguments as they
-# stand; each named as its option (--c-in: c_in), which is also the column a row writes it in.
+# stand; each named as its option names it (--c-in: c_in), which is also the column a row writes it in.
 SETTINGS = (
     "c_in",
     "c_out",
@@ -75,11 +75,6 @@ _LAYER_OF = itemgetter(
     *map(_SPEC_FIELDS.index, ("in_channels", "out_channels", "groups", "bias", "batch", "dtype"))
 )
 _SIZES_KEPT = 1024  # distinct sizes a sweep keeps at once: a bound on memory, as geometry's
-
-
-def option(name: str) -> str:
-    """The option that sets a setting: c_in -> --c-in."""
-    return "--" + name.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -187,20 +182,21 @@ class Sweep:
                     return False
         return True
 
-    def rows(self) -> Iterator[SweepRow]:
-        """One row per combination: the same layer, figures and reason as ConvSpec + analyze()."""
+    def rows(self, words: Mapping[str, str] | None = None) -> Iterator[SweepRow]:
+        """One row per combination: the same layer, figures and reason as ConvSpec + analyze(); words name
+        the settings in a reason (the CLI's options), else their names."""
         for values in self._layers():
             try:
                 spec = ConvSpec(*values)
             except InvalidSpecError as exc:
-                yield SweepRow(values, None, str(exc))
+                yield SweepRow(values, None, exc.in_words(words) if words else str(exc))
             else:
                 yield SweepRow(values, analyze(spec), "")
 
-    def figure_rows(self) -> Iterator[FigureRow]:
-        """rows() as the writers take them, without a ConvSpec, ConvResult and Memory made for each:
+    def figure_rows(self, words: Mapping[str, str] | None = None) -> Iterator[FigureRow]:
+        """rows(words) as the writers take them, without a ConvSpec, ConvResult and Memory made for each:
         what `convcalc sweep` writes. The same rules (check_layer, the sizes judged once per distinct
-        set, as ConvSpec does) and the same figures (analyze()'s formulas), row for row."""
+        set, as ConvSpec does), reasons and figures (analyze()'s formulas), row for row."""
         kept: dict[tuple, _Sizes] = {}
         by_value = self._sizes_by_value()
         for values in self._layers():
@@ -216,7 +212,7 @@ class Sweep:
             try:
                 check_layer(shared.geometry, in_channels, out_channels, groups, batch, dtype)
             except InvalidSpecError as exc:
-                yield FigureRow(values, None, None, str(exc))
+                yield FigureRow(values, None, None, exc.in_words(words) if words else str(exc))
                 continue
             if shared.effective is None:
                 shared.take(analyze(ConvSpec(*values)))
@@ -303,7 +299,7 @@ def parse_sweep(given: Mapping[str, str | None], max_rows: int = MAX_ROWS) -> Sw
     """The sweep the options describe (setting -> text, None or absent for conv's default). Raises
     InvalidSpecError, naming the option and the rule, for bad syntax or more rows than max_rows."""
     texts = {**DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
-    missing = [option(name) for name in REQUIRED if texts.get(name) is None]
+    missing = [name for name in REQUIRED if texts.get(name) is None]
     if missing:
         raise InvalidSpecError(missing[0], "required: a value, a list such as 32,64 or a range, 8:64:8")
     axes = tuple(
@@ -312,10 +308,11 @@ def parse_sweep(given: Mapping[str, str | None], max_rows: int = MAX_ROWS) -> Sw
     sweep = Sweep(axes)
     if sweep.count > max_rows:
         largest = max(axes, key=lambda axis: axis.count)
+        name, limit = largest.name, term("max_rows")
         raise InvalidSpecError(
-            option(largest.name),
-            f"the sweep has {_about(sweep.count)} rows ({option(largest.name)} has {_about(largest.count)} "
-            f"values), more than --max-rows {max_rows:,}: narrow a list or a range, or raise --max-rows",
+            name,
+            f"the sweep has {_about(sweep.count)} rows ({term(name)} has {_about(largest.count)} values), "
+            f"more than {limit} {max_rows:,}: narrow a list or a range, or raise {limit}",
         )
     return sweep
 
@@ -326,7 +323,7 @@ def _about(count: int) -> str:
 
 def parse_values(name: str, text: str) -> Values:
     """One option's comma list: each item a value in conv's grammar or a range start:stop[:step]."""
-    flag = option(name)
+    flag = name  # the setting errors name
     items = text.split(",")
     for position, item in enumerate(items, 1):
         if not item.strip():
@@ -363,7 +360,7 @@ def _item(name: str, flag: str, item: str) -> Any:
 def _value(name: str, flag: str, item: str) -> Any:
     """One value in conv's grammar for the setting."""
     if name == "padding":
-        return parse_padding(item)
+        return parse_padding(item, flag)
     if name in ("kernel", "stride", "dilation", "input"):
         return parse_size(item, flag)
     if name == "output_padding":

@@ -11,21 +11,11 @@ from math import gcd, prod
 from typing import Any
 
 from . import formulas
-from .analysis import analyze, layer_repr
-from .errors import ConvCalcError, InvalidSpecError
+from .analysis import analyze
+from .errors import ConvCalcError, InvalidSpecError, term
+from .kinds import ACTIVATIONS
 from .results import ConvResult
-from .spec import ConvSpec
-
-# The seed's Conv-BN-Act block offers these; values are torch.nn class names.
-ACTIVATIONS = {
-    "relu": "ReLU",
-    "leaky": "LeakyReLU",
-    "gelu": "GELU",
-    "silu": "SiLU",
-    "sigmoid": "Sigmoid",
-    "tanh": "Tanh",
-    "identity": "Identity",
-}
+from .spec import ConvSpec, layer_repr
 
 
 @dataclass(frozen=True)
@@ -51,12 +41,15 @@ def build_variants(
 ) -> list[Variant]:
     """standard, grouped (per g), depthwise, pointwise, depthwise-separable and shared-kernel depthwise."""
     if base.transposed:
-        raise ConvCalcError("compare: transposed convolutions have no depthwise-separable family; drop -T")
-    for name, count in (("--multiplier", multiplier), *(("--groups", g) for g in groups or ())):
+        raise ConvCalcError(
+            "compare: transposed convolutions have no depthwise-separable family; "
+            f"drop {term('transposed=True')}"
+        )
+    for name, count in (("multiplier", multiplier), *(("groups", g) for g in groups or ())):
         if count < 1:  # as torch: a count that merely does not divide the channels is a skipped row
             raise InvalidSpecError(name, f"got {count}; it must be a positive integer")
     if act is not None and act not in ACTIVATIONS:
-        raise InvalidSpecError("--act", f"unknown activation {act!r}; use one of {', '.join(ACTIVATIONS)}")
+        raise InvalidSpecError("act", f"unknown activation {act!r}; use one of {', '.join(ACTIVATIONS)}")
     k, cin, m = _k(base), base.in_channels, multiplier
     standard = replace(base, groups=1)
     depthwise = replace(base, out_channels=m * cin, groups=cin)
@@ -107,7 +100,7 @@ def _grouped(base: ConvSpec, g: int, k: str, extra: dict) -> Variant:
     name, title, formula = f"grouped{g}", f"grouped g={g}", f"g·(Cin/g)·(Cout/g)·{k}"
     if g == 1:
         return Variant(name, title, (), formula, skipped="groups=1 is the standard convolution", **extra)
-    for label, channels in (("C_IN", base.in_channels), ("C_OUT", base.out_channels)):
+    for label, channels in (("C_IN", base.in_channels), ("C_OUT", base.out_channels)):  # the table's words
         if channels % g:
             return Variant(
                 name, title, (), formula, skipped=f"{label}={channels} is not divisible by {g}", **extra

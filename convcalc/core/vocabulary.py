@@ -1,5 +1,6 @@
 """The words and sizes convcalc's settings are named and counted in, shared by ConvSpec's parsers
-(spec.py) and its size rules (geometry.py) so that neither imports the other's module for them.
+(spec.py) and its size rules (geometry.py) so that neither imports the other's module for them. The
+settings are named as ConvSpec's fields; the CLI words them as its options (cli/words.py).
 
 Standard library only.
 """
@@ -17,25 +18,9 @@ DEFAULT_INPUT = 224
 # Python's own default limit for int <-> str, also click's for integer arguments. Longer values are
 # refused; figures built from them may be longer, and the CLI lifts the limit to print them.
 MAX_DIGITS = 4300
-# Which spec field each CLI option sets, so messages name what the user typed.
-OPTION = {
-    "in_channels": "C_IN",
-    "out_channels": "C_OUT",
-    "kernel_size": "KERNEL",
-    "stride": "--stride",
-    "padding": "--padding",
-    "dilation": "--dilation",
-    "groups": "--groups",
-    "output_padding": "--output-padding",
-    "padding_mode": "--padding-mode",
-    "input_size": "--input",
-    "batch": "--batch",
-    "dtype": "--dtype",
-    "dim": "--dim",
-}
-_TUPLE_FIELDS = ("kernel_size", "stride", "dilation", "output_padding", "input_size")
-_DIM_FIELDS = (*_TUPLE_FIELDS, "padding")
+TUPLE_FIELDS = ("kernel_size", "stride", "dilation", "output_padding", "input_size")
+DIM_FIELDS = (*TUPLE_FIELDS, "padding")
 
 
-def _what(minimum: int) -> str:
+def what(minimum: int) -> str:
     return "a positive integer" if minimum == 1 else "an integer >= 0"

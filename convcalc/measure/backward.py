@@ -1,8 +1,8 @@
 """--backward in torch: plan a training step as verification plans a forward pass, run it where the plan
-says (measure/training.py measures it) and check core/training.py's figures against it.
+says (measure/backward_step.py measures it) and check core/backward.py's figures against it.
 
 A training step holds more than a forward pass: the input's gradient, gradients the size of the largest
-activations and of the weights, and Adam's two buffers beside them (measure/training.py). It does about
+activations and of the weights, and Adam's two buffers beside them (measure/backward_step.py). It does about
 five forward passes' work (a step, then a second backward for grad input alone). torch is imported
 inside functions only.
 """
@@ -12,13 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..core.backward import stack_training, variant_training
 from ..core.plan import FREE_SHARE, Plan, gib
-from ..core.results import Check
+from ..core.results import TRAINING_FIGURES, Check, Training
 from ..core.spec import DTYPE_BYTES
-from ..core.training import TRAINING_FIGURES, Training, stack_training, variant_training
+from .backward_step import measure_stack_training, measure_training, training_checks
+from .build import build_layer, build_stack, build_variant
+from .checks import check
+from .planned import free_memory, plan, plan_stack, resolve_device, run_planned
 from .trace import error_line
-from .training import measure_stack_training, measure_training, training_checks
-from .verify import build_layer, build_variant, compare, free_memory, plan, resolve_device, run_planned
 
 STEP_WORK = 4  # forward passes' worth of work beyond the one verification plans for
 
@@ -61,9 +63,6 @@ def stack_training_checks(
 ) -> tuple[list[Check], dict[str, dict[str, Any]], str, str]:
     """A stack's training step (the batch needs no gradient): the totals' checks, torch's figures per
     layer by name, the device type it ran on ('' where it did not run) and where it ran, in words."""
-    from .build import build_stack
-    from .network import plan_stack
-
     extra = 2 * result.activation_bytes + 3 * result.params * DTYPE_BYTES[result.dtype]
     names = [row.name for row in result.layers]
 
@@ -95,7 +94,7 @@ def model_backward(model: Any, x: Any, held: int, notes: list[str]) -> dict[str,
     bytes its forward pass holds. None, with a note, where it does not fit or torch refuses it."""
     import torch
 
-    from .training import model_training
+    from .backward_step import model_training
 
     params = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
     need = held + 3 * params + x.numel() * x.element_size()  # grads and Adam's two buffers beside them
@@ -110,6 +109,9 @@ def model_backward(model: Any, x: Any, held: int, notes: list[str]) -> dict[str,
         return None
     except Exception as exc:  # noqa: BLE001 -- the user's own code failed in its backward or hooks
         notes.append(f"--backward: not measured: the training step failed: {error_line(exc)}")
+        return None
+    if m["no_gradient"]:  # nothing to differentiate: zeros here would read as a step that costs nothing
+        notes.append(f"--backward: no backward ran: {m['no_gradient']}")
         return None
     memory = {key: m[key] for key in ("weight_bytes", "grad_bytes", "sgd_state_bytes", "adam_state_bytes")}
     saved = m["saved_bytes"]
@@ -161,7 +163,7 @@ def _run_planned(
 def _unmeasured(analytic: Training, why: str) -> list[Check]:
     """The analytic rows, each saying why torch measured nothing."""
     figures = analytic.figures()
-    return [compare(key, figures[key], None, why, label) for key, label in TRAINING_FIGURES.items()]
+    return [check(key, figures[key], None, why, label) for key, label in TRAINING_FIGURES.items()]
 
 
 def _zeros(shape: tuple[int, ...], dtype: str, device: str) -> Any:

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from math import prod
 from typing import Any
 
+from ..core.bench import Bench, Peaks, known_peaks, stage_bytes
 from ..core.plan import Plan
 from ..core.spec import DTYPE_BYTES
-from ..core.speed import Bench, Peaks, known_peaks, stage_bytes
+from .build import build_layer, build_stack, build_variant
+from .planned import device_label, plan, plan_stack, resolve_device
 
 MIN_RUN_TIME = 0.5  # seconds of timed blocks per subject, after torch's own warm-up
 
@@ -26,8 +28,6 @@ _NO_TRAFFIC = ("flatten", "dropout")
 
 def bench_conv(result: Any, device: str, full: bool, given: Peaks) -> Bench:
     """One convolution (a ConvResult), timed where verification's plan would run it for real."""
-    from .verify import build_layer, plan, resolve_device
-
     device = resolve_device(device)
     spec, memory = result.spec, result.memory
     traffic = stage_bytes(memory.input_bytes, memory.param_bytes, memory.output_bytes)
@@ -38,8 +38,6 @@ def bench_conv(result: Any, device: str, full: bool, given: Peaks) -> Bench:
 
 def bench_variant(result: Any, device: str, full: bool, given: Peaks) -> Bench:
     """One compare variant (a VariantResult): its modules one after the other, each reading its input."""
-    from .verify import build_variant, plan, resolve_device
-
     device = resolve_device(device)
     first = result.stages[0]
     element = first.spec.element_bytes
@@ -57,10 +55,6 @@ def bench_variant(result: Any, device: str, full: bool, given: Peaks) -> Bench:
 
 def bench_stack(result: Any, device: str, full: bool, given: Peaks) -> Bench:
     """A stack (a StackResult) as one nn.Sequential, timed where its verification plan allows."""
-    from .build import build_stack
-    from .network import plan_stack
-    from .verify import resolve_device
-
     device = resolve_device(device)
     element = DTYPE_BYTES[result.dtype]
     traffic = sum(
@@ -87,8 +81,6 @@ def bench_run(
 ) -> Bench:
     """Build the module on device as the plan allows and time forward passes on zeros of input_shape."""
     import torch
-
-    from .verify import device_label
 
     label = device_label(device)
     peaks = known_peaks(label, _peak_dtype(device, dtype), given)

@@ -1,21 +1,84 @@
-"""build_stack(): a StackResult as one real torch module, every layer registered under its own name.
+"""The torch modules convcalc measures: a layer (build_layer), a compare variant (build_variant) and a
+stack (build_stack), a StackResult as one real torch module, every layer registered under its own name.
 
-Conv-like rows go through verify.build_layer, so a convolution's settings are read in one place.
-The other kinds take the shapes analyze_stack already walked (the rank picks the 1-D, 2-D or 3-D
-class; linear's in_features is its row's input). torch is imported inside functions only.
+Every module comes from its layer kind's recipe (core/kinds): a torch.nn class and its arguments, from
+the shapes analyze_stack already walked (the rank picks the 1-D, 2-D or 3-D class; linear's
+in_features is its row's input). torch is imported inside functions only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from ..core.errors import SpecFileError
-from ..core.stack import StackLayer, StackResult
-from ..core.stackspec import ACTIVATION_KINDS
-from .verify import build_layer
+from ..core.kinds import KINDS
+from ..core.kinds.base import Recipe, Row
+from ..core.kinds.conv import conv_recipe
+from ..core.spec import ConvSpec
+from ..core.stack_analysis import StackLayer, StackResult
 
-_CONV_KINDS = ("conv", "depthwise", "pointwise")
+
+def make(recipe: Recipe, device: str, dtype: str) -> Any:
+    """The torch module a layer kind's recipe describes, on device, in dtype where it has parameters."""
+    import torch
+
+    def torch_value(value: Any) -> Any:  # a row's settings hold sizes as lists; torch prints tuples
+        return tuple(value) if isinstance(value, list) else value
+
+    args = [torch_value(v) for v in recipe.args]
+    kwargs = {key: torch_value(v) for key, v in recipe.kwargs.items()}
+    if recipe.typed:
+        kwargs.update(device=device, dtype=getattr(torch, dtype))
+    return getattr(torch.nn, recipe.cls)(*args, **kwargs)
+
+
+def build_layer(spec: ConvSpec, device: str) -> Any:
+    """The torch module spec describes, on device, in spec's dtype."""
+    return make(conv_recipe(spec), device, spec.dtype)
+
+
+def build_variant(variant: Any, device: str) -> Any:
+    """The variant's modules in order: each conv stage, then BatchNorm and the activation if asked."""
+    import torch
+
+    modules = []
+    for spec in variant.stages:
+        modules.append(shared_depthwise(spec, device) if variant.shared else build_layer(spec, device))
+        out = (spec.batch, spec.out_channels, *spec.output_spatial)
+        for kind in ("batchnorm",) * variant.bn + ((variant.act,) if variant.act else ()):
+            modules.append(make(KINDS[kind].module(Row(kind, {}, out, out, 0)), device, spec.dtype))
+    return modules[0] if len(modules) == 1 else torch.nn.Sequential(*modules)
+
+
+def shared_depthwise(spec: ConvSpec, device: str) -> Any:
+    """A depthwise conv whose M = Cout/Cin kernels (and M biases) are shared by every input channel.
+
+    The seed post builds it with functional conv and a repeated weight; its bias had M elements
+    where torch needs Cout, so here the bias is repeated the same way as the weight.
+    """
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    m, dtype = spec.out_channels // spec.in_channels, getattr(torch, spec.dtype)
+    conv = getattr(F, f"conv{spec.dim}d")
+    # F.pad wants the last dimension first; non-zero modes pad before convolving, as nn.Conv does.
+    pad = [p for left_right in reversed(spec.pads) for p in left_right]
+    padding = spec.padding if spec.padding_mode == "zeros" else 0
+
+    class SharedDepthwise(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.randn(m, 1, *spec.kernel_size, device=device, dtype=dtype))
+            self.bias = torch.nn.Parameter(torch.zeros(m, device=device, dtype=dtype)) if spec.bias else None
+
+        def forward(self, x: Any) -> Any:
+            if spec.padding_mode != "zeros":
+                x = F.pad(x, pad, mode=spec.padding_mode)
+            weight = self.weight.repeat(spec.in_channels, *[1] * (spec.dim + 1))  # output o uses kernel o % M
+            bias = None if self.bias is None else self.bias.repeat(spec.in_channels)
+            return conv(x, weight, bias, spec.stride, padding, spec.dilation, spec.in_channels)
+
+    return SharedDepthwise()
 
 
 def build_stack(result: StackResult, device: str = "meta") -> Any:
@@ -33,59 +96,8 @@ def build_stack(result: StackResult, device: str = "meta") -> Any:
 
 
 def build_row(row: StackLayer, device: str, dtype: str) -> Any:
-    """The torch module of one row of a stack."""
-    import torch
-
-    if row.kind in _CONV_KINDS:
-        assert row.conv is not None  # analyze_stack keeps the single-layer result of every conv row
-        return build_layer(row.conv.spec, device)
-    if row.kind in ("linear", "batchnorm"):
-        return _weighted(row, device, getattr(torch, dtype))
-    return _stateless(row)
-
-
-def _weighted(row: StackLayer, device: str, dtype: Any) -> Any:
-    import torch
-
-    s, features = row.settings, row.input_shape[1]
-    if row.kind == "linear":  # analyze_stack has checked its input is (N, features)
-        return torch.nn.Linear(features, s["out"], bias=s["bias"], device=device, dtype=dtype)
-    # BatchNorm1d takes (N, C) and (N, C, L); 2d and 3d one and two more spatial dimensions.
-    norm = getattr(torch.nn, f"BatchNorm{max(_dim(row), 1)}d")
-    options = {key: s[key] for key in ("eps", "momentum") if key in s}
-    return norm(features, **options, device=device, dtype=dtype)
-
-
-def _stateless(row: StackLayer) -> Any:
-    """Modules without parameters: activations, pooling, flatten, dropout."""
-    import torch
-
-    s, dim = row.settings, _dim(row)
-    if row.kind in ACTIVATION_KINDS:
-        cls = getattr(torch.nn, ACTIVATION_KINDS[row.kind])
-        return cls(negative_slope=s["negative_slope"]) if "negative_slope" in s else cls()
-    if row.kind == "maxpool":
-        window = _sizes(s, "kernel", "stride", "padding", "dilation")
-        return getattr(torch.nn, f"MaxPool{dim}d")(*window, ceil_mode=s["ceil_mode"])
-    if row.kind == "avgpool":
-        window = _sizes(s, "kernel", "stride", "padding")
-        return getattr(torch.nn, f"AvgPool{dim}d")(*window, ceil_mode=s["ceil_mode"])
-    if row.kind == "adaptive_avgpool":
-        return getattr(torch.nn, f"AdaptiveAvgPool{dim}d")(*_sizes(s, "out"))
-    if row.kind == "flatten":
-        return torch.nn.Flatten()
-    if row.kind == "dropout":
-        return torch.nn.Dropout(s["p"])
-    raise ValueError(f"build_stack: unknown layer kind {row.kind!r}")  # analyze_stack admits none
-
-
-def _dim(row: StackLayer) -> int:
-    return len(row.input_shape) - 2  # spatial dimensions after batch and channels
-
-
-def _sizes(settings: Mapping[str, Any], *keys: str) -> list[int | tuple[int, ...]]:
-    # row.settings holds per-dimension sizes as lists (JSON-ready); torch's modules print tuples
-    return [tuple(v) if isinstance(v, list) else v for v in (settings[key] for key in keys)]
+    """The torch module of one row of a stack, by its kind's recipe."""
+    return make(KINDS[row.kind].module(row), device, dtype)
 
 
 def _attach(model: Any, index: int, row: StackLayer, module: Any) -> None:

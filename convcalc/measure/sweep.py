@@ -87,7 +87,7 @@ def verify_layer(settings: tuple[Any, ...], expected: tuple[Any, ...]) -> str:
 
     import torch
 
-    from .verify import build_layer
+    from .build import build_layer
     from .witness import count_flops
 
     spec = ConvSpec(*settings)

@@ -1,52 +1,22 @@
-"""verify(): build the real torch layer and measure what analyze() computed.
+"""verify(): build the real torch layer (or a compare variant) and measure what analyze() computed.
 
-With witness.py and probe.py in measure/, the only modules that import torch and torchinfo, and only
-inside functions, so that the analytic path stays instant. core/plan.py decides beforehand what may run.
+The plan (core/plan.py, run by planned.py) decides beforehand what may run. torch and torchinfo are
+imported inside functions only, so that the analytic path stays instant.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import functools
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from ..core import formulas
-from ..core.errors import DeviceError
-from ..core.plan import Plan, choose
-from ..core.results import FIGURES, Check, ConvResult, Verification
+from ..core.results import Check, ConvResult, Verification
 from ..core.spec import ConvSpec
+from .build import build_layer, build_variant
+from .checks import check, make_verification, memory_note, noting_warnings
+from .planned import UNMEASURED_ON_META, plan, resolve_device, run_planned
 from .probe import measure_receptive_field
 from .witness import count_flops
-
-
-def noting_warnings(check: Callable[..., Verification]) -> Callable[..., Verification]:
-    """check, with what torch warned while it ran kept as one line each, not printed with file paths."""
-
-    @functools.wraps(check)
-    def checked(*args: Any, **kwargs: Any) -> Verification:
-        with recording_warnings() as lines:
-            verification = check(*args, **kwargs)
-        return dataclasses.replace(verification, warnings=tuple(lines)) if lines else verification
-
-    return checked
-
-
-@contextlib.contextmanager
-def recording_warnings() -> Iterator[list[str]]:
-    """What torch warns inside the block, one line each, in the list given (filled as the block ends)."""
-    lines: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield lines
-    lines.extend(dict.fromkeys(_one_line(str(w.message)) for w in caught))
-
-
-def _one_line(message: str) -> str:
-    """torch's message without the C++ source location it appends."""
-    return message.split(" (Triggered internally at", 1)[0].splitlines()[0].strip()
 
 
 @noting_warnings
@@ -67,133 +37,8 @@ def verify(result: ConvResult, device: str = "cpu", full: bool = False) -> Verif
     return make_verification(device, chosen, checks, measured, info)
 
 
-def make_verification(
-    device: str, chosen: Plan, checks: list[Check], measured: dict | None = None, info: dict | None = None
-) -> Verification:
-    import torch
-
-    measured = measured or {}
-    reason = chosen.reason + (f"; {measured['witness_note']}" if measured.get("witness_note") else "")
-    return Verification(
-        device=device_label(device),
-        mode=chosen.mode,
-        reason=reason,
-        torch_version=torch.__version__,
-        torchinfo_version=info.get("version") if info else None,
-        checks=tuple(checks),
-        flop_witness=measured.get("witness"),
-    )
-
-
 def _rejected(message: str) -> Check:
     return Check("torch_accepts", "torch builds the layer", "yes", "no", False, message)
-
-
-def plan(
-    stages: list[ConvResult], device: str, full: bool, extra_bytes: int = 0, extra_macs: int = 0
-) -> Plan:
-    """Choose a real forward pass, the meta device, or no torch at all, from limits, memory and time
-    (extra_bytes and extra_macs: what runs beside the stages, as core.plan.choose takes them)."""
-    free = None if device == "meta" else free_memory(device)
-    return choose(stages, device, full, free, extra_bytes, extra_macs)
-
-
-def run_planned(
-    run: Callable[[str], dict[str, Any]], chosen: Plan, device: str
-) -> tuple[Plan, dict[str, Any]]:
-    """run(device)'s measurements: for real where planned and it works, else on the meta device.
-
-    measured["rejected"] holds torch's message where even the meta device refuses the layer. On meta the
-    memory sizes are None: nothing was allocated, and the sizes would only repeat convcalc's arithmetic.
-    """
-    import torch
-
-    if chosen.mode == "real":
-        try:
-            return chosen, run(device)
-        except (torch.OutOfMemoryError, MemoryError):
-            failure = "out of memory"
-        except (RuntimeError, NotImplementedError, TypeError) as exc:
-            # A dtype the device lacks, a failed allocation, or a kernel's own limit (the CPU
-            # transposed kernel keeps strides in 32 bits): the meta device still counts.
-            failure = str(exc).splitlines()[0]
-        chosen = Plan(
-            "meta", f"counted on the meta device, since the real pass failed on {device}: {failure}"
-        )
-    try:
-        return chosen, {**run("meta"), **dict.fromkeys(UNMEASURED_ON_META)}
-    except (RuntimeError, NotImplementedError, TypeError, ValueError) as exc:
-        return chosen, {"rejected": str(exc).splitlines()[0]}
-
-
-def resolve_device(name: str) -> str:
-    """Turn 'auto' into a device and refuse one this torch cannot use, saying why."""
-    import torch
-
-    mps_ok = hasattr(torch.backends, "mps") and torch.backends.mps.is_available()
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "mps" if mps_ok else "cpu"
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            build = (
-                f"the installed torch {torch.__version__} is a CPU-only build"
-                if torch.version.cuda is None
-                else f"torch {torch.__version__} (CUDA {torch.version.cuda}) sees no GPU"
-            )
-            raise DeviceError(f"--device {name}: no CUDA device: {build}; use --device cpu or --device meta")
-        index = int(name.partition(":")[2] or 0)
-        if index >= torch.cuda.device_count():
-            raise DeviceError(
-                f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) visible; "
-                f"use cuda:0..cuda:{torch.cuda.device_count() - 1}"
-            )
-    if name == "mps" and not mps_ok:
-        raise DeviceError(
-            "--device mps: MPS is not available (it needs Apple silicon and a torch built with MPS); "
-            "use --device cpu or --device meta"
-        )
-    return name
-
-
-def device_label(device: str) -> str:
-    import torch
-
-    if device.startswith("cuda"):
-        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
-    return device
-
-
-def free_memory(device: str) -> int | None:
-    """Bytes free on device (physical memory for the cpu), or None where it cannot be told."""
-    import os
-
-    import torch
-
-    if device.startswith("cuda"):
-        return torch.cuda.mem_get_info(torch.device(device))[0]
-    if device == "cpu" and hasattr(os, "sysconf") and "SC_AVPHYS_PAGES" in os.sysconf_names:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    return None
-
-
-def build_layer(spec: ConvSpec, device: str) -> Any:
-    """The torch module spec describes, on device, in spec's dtype."""
-    import torch
-
-    cls = getattr(torch.nn, spec.kind)
-    kwargs: dict[str, Any] = dict(
-        stride=spec.stride,
-        padding=spec.padding,
-        dilation=spec.dilation,
-        groups=spec.groups,
-        bias=spec.bias,
-        padding_mode=spec.padding_mode,
-        device=device,
-        dtype=getattr(torch, spec.dtype),
-    )
-    if spec.transposed:
-        kwargs["output_padding"] = spec.output_padding
-    return cls(spec.in_channels, spec.out_channels, spec.kernel_size, **kwargs)
 
 
 def run_module(build: Callable[[str], Any], spec: ConvSpec, device: str) -> dict[str, Any]:
@@ -228,12 +73,6 @@ def torchinfo_figures(module: Any, x: Any) -> tuple[dict[str, Any] | None, str]:
     }, ""
 
 
-def compare(key: str, analytic: Any, measured: Any, note: str, label: str | None = None) -> Check:
-    """One row: ok is None where torch has nothing to compare."""
-    ok = None if measured is None else measured == analytic
-    return Check(key, label or FIGURES[key], analytic, measured, ok, note)
-
-
 def _checks(
     result: ConvResult,
     measured: dict[str, Any],
@@ -258,25 +97,18 @@ def _checks(
         ("bias_adds", None, "not in torch's FLOP count"),
         ("effective_kernel", None, "no torch equivalent"),
         ("receptive_field", rf, rf_note),
-        ("param_bytes", get("param_bytes"), _memory_note(on_meta, "parameter tensors")),
-        ("input_bytes", get("input_bytes"), _memory_note(on_meta, "input tensor")),
-        ("output_bytes", get("output_bytes"), _memory_note(on_meta, "output tensor")),
+        ("param_bytes", get("param_bytes"), memory_note(on_meta, "parameter tensors")),
+        ("input_bytes", get("input_bytes"), memory_note(on_meta, "input tensor")),
+        ("output_bytes", get("output_bytes"), memory_note(on_meta, "output tensor")),
         (
             "forward_backward_bytes",
             info and info["forward_backward_bytes"],
-            _memory_note(on_meta, "torchinfo (prints decimal MB)") if info else info_note,
+            memory_note(on_meta, "torchinfo (prints decimal MB)") if info else info_note,
         ),
         ("total_bytes", None, "input + fwd/bwd + params"),
     ]
-    checks = [compare(key, figures[key], value, note) for key, value, note in rows]
+    checks = [check(key, figures[key], value, note) for key, value, note in rows]
     return checks + (_torchinfo_checks(result, info) if info else [])
-
-
-UNMEASURED_ON_META = ("param_bytes", "input_bytes", "output_bytes", "activation_bytes")
-
-
-def _memory_note(on_meta: bool, how: str) -> str:
-    return "not measured: the meta device allocates nothing" if on_meta else how
 
 
 def _torchinfo_checks(result: ConvResult, info: dict[str, Any]) -> list[Check]:
@@ -290,8 +122,8 @@ def _torchinfo_checks(result: ConvResult, info: dict[str, Any]) -> list[Check]:
     else:
         why = "torchinfo adds bias adds to MACs"
     return [
-        compare("torchinfo_params", result.params, info["params"], "torchinfo", "params (torchinfo)"),
-        compare("torchinfo_mult_adds", expected, info["mult_adds"], why, "mult-adds (torchinfo)"),
+        check("torchinfo_params", result.params, info["params"], "torchinfo", "params (torchinfo)"),
+        check("torchinfo_mult_adds", expected, info["mult_adds"], why, "mult-adds (torchinfo)"),
     ]
 
 
@@ -357,61 +189,13 @@ def verify_variant(result: Any, device: str = "cpu", full: bool = False) -> Veri
     on_meta = chosen.mode == "meta"
     label = lambda key: key.replace("_", " ")  # noqa: E731
     checks = [
-        compare(
+        check(
             key,
             figures[key],
             measured[key],
-            _memory_note(on_meta and key in UNMEASURED_ON_META, note),
+            memory_note(on_meta and key in UNMEASURED_ON_META, note),
             label(key),
         )
         for key, note in rows
     ]
     return make_verification(device, chosen, checks, measured)
-
-
-def build_variant(variant: Any, device: str) -> Any:
-    """The variant's modules in order: each conv stage, then BatchNorm and the activation if asked."""
-    import torch
-
-    from ..core.variants import ACTIVATIONS
-
-    modules = []
-    for spec in variant.stages:
-        modules.append(shared_depthwise(spec, device) if variant.shared else build_layer(spec, device))
-        if variant.bn:
-            norm = getattr(torch.nn, f"BatchNorm{spec.dim}d")
-            modules.append(norm(spec.out_channels, device=device, dtype=getattr(torch, spec.dtype)))
-        if variant.act:
-            modules.append(getattr(torch.nn, ACTIVATIONS[variant.act])())
-    return modules[0] if len(modules) == 1 else torch.nn.Sequential(*modules)
-
-
-def shared_depthwise(spec: ConvSpec, device: str) -> Any:
-    """A depthwise conv whose M = Cout/Cin kernels (and M biases) are shared by every input channel.
-
-    The seed post builds it with functional conv and a repeated weight; its bias had M elements
-    where torch needs Cout, so here the bias is repeated the same way as the weight.
-    """
-    import torch
-    import torch.nn.functional as F  # noqa: N812
-
-    m, dtype = spec.out_channels // spec.in_channels, getattr(torch, spec.dtype)
-    conv = getattr(F, f"conv{spec.dim}d")
-    # F.pad wants the last dimension first; non-zero modes pad before convolving, as nn.Conv does.
-    pad = [p for left_right in reversed(spec.pads) for p in left_right]
-    padding = spec.padding if spec.padding_mode == "zeros" else 0
-
-    class SharedDepthwise(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.weight = torch.nn.Parameter(torch.randn(m, 1, *spec.kernel_size, device=device, dtype=dtype))
-            self.bias = torch.nn.Parameter(torch.zeros(m, device=device, dtype=dtype)) if spec.bias else None
-
-        def forward(self, x: Any) -> Any:
-            if spec.padding_mode != "zeros":
-                x = F.pad(x, pad, mode=spec.padding_mode)
-            weight = self.weight.repeat(spec.in_channels, *[1] * (spec.dim + 1))  # output o uses kernel o % M
-            bias = None if self.bias is None else self.bias.repeat(spec.in_channels)
-            return conv(x, weight, bias, spec.stride, padding, spec.dilation, spec.in_channels)
-
-    return SharedDepthwise()

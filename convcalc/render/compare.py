@@ -4,29 +4,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..core.compare import COMPARE_CONVENTION, CompareReport, VariantRow
+from ..core.compare import CompareReport, VariantRow
+from ..core.conventions import COMPARE_CONVENTION, SPEED_CONVENTION, TRAINING_CONVENTION
 from ..core.formulas import ratio
-from ..core.speed import SPEED_CONVENTION
-from ..core.training import TRAINING_CONVENTION
-from .layer import check_format, expectation_lines, input_line, to_json, warning_lines
-from .sheet import (
-    BAR,
-    BYTES,
-    COUNT,
-    MARK,
-    PERCENT,
-    RATIO,
-    SECONDS,
-    SHAPE,
-    SI,
-    TEXT,
-    Cell,
-    Column,
-    Sheet,
-    shape_text,
-    write,
-)
-from .speed import MIN_BLOCKS, busy_line, peaks_text
+from .bench import MIN_BLOCKS, busy_line, peaks_text
+from .cells import BAR, BYTES, COUNT, MARK, PERCENT, RATIO, SECONDS, SHAPE, SI, TEXT, Cell, shape_text
+from .lines import check_format, expectation_lines, input_line, to_json, verification_line, warning_lines
+from .sheet import Column, Sheet, write
 
 BAR_WIDTH = 10
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -237,7 +221,7 @@ def notes(report: CompareReport, versions: bool = True) -> list[str]:
     lines += [
         f"{row.variant.title} skipped: {row.variant.skipped}" for row in report.rows if row.variant.skipped
     ]
-    lines.append(_verification_line(report, versions))
+    lines.append(verification_line(report, versions))
     lines += warning_lines(
         [row.verification for row in report.rows], [row.variant.name for row in report.rows]
     )
@@ -283,28 +267,3 @@ def _shape_notes(report: CompareReport) -> list[str]:
             f"{shape_text(pointwise.output_shape[2:])} where the standard's is {shape_text(standard[2:])}"
         )
     return lines
-
-
-def _verification_line(report: CompareReport, versions: bool = True) -> str:
-    checked = [row for row in report.rows if row.verification]
-    if not report.verified:
-        return "analytic only (--no-verify): nothing was confirmed by torch"
-    if not checked:
-        return "nothing to verify"
-    skipped = [row for row in checked if row.verification.mode == "skipped"]
-    ran = [row for row in checked if row.verification.mode != "skipped"]
-    parts = []
-    if ran:
-        first = ran[0].verification
-        bad = [row.variant.name for row in ran if not row.verification.ok]
-        modes = sorted({row.verification.mode for row in ran})
-        verdict = f"all {len(ran)} variants agree" if not bad else f"DIFFERS: {', '.join(bad)}"
-        passes = " and ".join(modes)
-        if "meta" in modes:
-            verdict += "; memory is not measured on meta, which allocates nothing"
-        tools = f", torch {first.torch_version}" if versions else ""
-        parts.append(f"verified on {first.device} ({passes} passes){tools}: {verdict}")
-    if skipped:
-        names = ", ".join(row.variant.name for row in skipped)
-        parts.append(f"{names}: {skipped[0].verification.reason}")
-    return "; ".join(parts)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..core.errors import FormatError
-from ..core.network import NETWORK_CONVENTION, LayerRow, NetworkReport
-from ..core.training import TRAINING_CONVENTION
-from .layer import check_format, expectation_lines, to_json, warning_lines
-from .sheet import BYTES, COUNT, SHAPE, SI, TEXT, Cell, Column, Sheet, byte_unit, shape_text, text, write
-from .speed import bench_lines
+from ..core.conventions import NETWORK_CONVENTION, TRAINING_CONVENTION
+from ..core.errors import FormatError, term
+from ..core.network import LayerRow, NetworkReport
+from .bench import bench_lines
+from .cells import BYTES, COUNT, SHAPE, SI, TEXT, Cell, byte_unit, shape_text, text
+from .lines import check_format, expectation_lines, to_json, verification_line, warning_lines
+from .sheet import Column, Sheet, write
 
 # --columns: name -> (title, align, key, moves). The layer's name always comes first.
 COLUMNS = {
@@ -65,7 +66,9 @@ def check_columns(columns: Sequence[str]) -> None:
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown or not columns:
         got = ",".join(columns) if columns else "nothing"
-        raise FormatError(f"--columns: got {got!r}; choose from {','.join(COLUMNS)} (comma-separated)")
+        raise FormatError(
+            f"{term('columns')}: got {got!r}; choose from {','.join(COLUMNS)} (comma-separated)"
+        )
 
 
 def network_sheet(
@@ -186,7 +189,7 @@ def notes(report: NetworkReport, shown: int, versions: bool = True) -> list[str]
         "memory (torchsummary's estimate): " + "; ".join(f"{k} {text(BYTES, v, unit)}" for k, v in sizes)
     )
     lines += list(report.notes)
-    lines.append(_verification_line(report, versions))
+    lines.append(verification_line(report, versions))
     if report.verification and any(_verdict(row) == TORCH_ONLY for row in report.layers):
         lines.append(f"{TORCH_ONLY}: convcalc does not model the layer; its figures are torch's")
     lines += warning_lines([report.verification])
@@ -226,30 +229,3 @@ def backward_lines(report: NetworkReport) -> list[str]:
         f"with Adam {text(BYTES, b['adam_total_bytes'], unit)}",
         TRAINING_CONVENTION,
     ]
-
-
-def _verification_line(report: NetworkReport, versions: bool) -> str:
-    v = report.verification
-    if v is None:
-        return "analytic only (--no-verify): nothing was confirmed by torch"
-    tools = f", torch {v.torch_version}" if versions else ""
-    if v.mode == "skipped":
-        return v.reason
-    compared = [row for row in report.layers if row.ok is not None]
-    differ = [row.name for row in compared if not row.ok] + [c.key for c in v.checks if c.ok is False]
-    agree = (
-        f"all {len(compared)} layers modelled agree"
-        if len(compared) != 1
-        else "the one layer modelled agrees"
-    )
-    verdict = (
-        agree if not differ else f"DIFFERS: {', '.join(differ[:8])}" + (", ..." if len(differ) > 8 else "")
-    )
-    if report.command == "stack":
-        verdict += " and so do the totals" if not differ else ""
-    else:
-        verdict += "; the totals are torch's own count"
-    if v.mode == "meta":
-        verdict += "; memory is not measured on meta, which allocates nothing"
-    where = "verified" if v.reason.startswith("counted on") else f"verified on {v.device}"  # says where
-    return f"{where}: {v.reason}{tools} (FLOPs by {v.flop_witness}): {verdict}"

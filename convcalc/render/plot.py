@@ -18,7 +18,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import ConvCalcError, printable
+from ..core.errors import ConvCalcError, printable, term
 
 if TYPE_CHECKING:  # matplotlib is an optional extra, imported only to draw
     from matplotlib.figure import Figure
@@ -30,7 +30,8 @@ MAX_LABELS = 12  # front points labelled; a longer front gets a spread of labels
 MAX_LABEL_CHARS = 28
 SEED = 0
 LOG_DECADES = 2  # an axis goes logarithmic when its positive values span more than two decades
-MISSING = "--plot needs matplotlib, an optional extra: pip install 'convcalc[plot]'"
+_PLOT = term("plot")
+MISSING = f"{_PLOT} needs matplotlib, an optional extra: pip install 'convcalc[plot]'"
 _FONTS = {"font.size": 7, "xtick.labelsize": "small", "ytick.labelsize": "small", "legend.fontsize": "small"}
 # PDF fonts embedded as TrueType, as publishers ask; SVG text kept as text; the same SVG ids on every run
 _RC = {**_FONTS, "pdf.fonttype": 42, "svg.fonttype": "none", "svg.hashsalt": "convcalc"}
@@ -57,14 +58,16 @@ def check_plot_path(path: str) -> None:
     suffix = file.suffix.lower()
     if suffix not in SUFFIXES:
         found = f"not '{printable(file.suffix)}'" if file.suffix else "and has no suffix"
-        raise ConvCalcError(f"--plot: {printable(path)} must end in .svg, .pdf or .png, {found}")
+        raise ConvCalcError(f"{_PLOT}: {printable(path)} must end in .svg, .pdf or .png, {found}")
     try:
         if file.is_dir():
-            raise ConvCalcError(f"--plot: {printable(path)} is a folder; give a file name ending in {suffix}")
+            raise ConvCalcError(
+                f"{_PLOT}: {printable(path)} is a folder; give a file name ending in {suffix}"
+            )
         if not file.parent.is_dir():
-            raise ConvCalcError(f"--plot: no folder {printable(str(file.parent))}; create it first")
+            raise ConvCalcError(f"{_PLOT}: no folder {printable(str(file.parent))}; create it first")
     except OSError as exc:  # a name too long for the file system, a path it cannot look into
-        raise ConvCalcError(f"--plot: cannot use {printable(path)}: {exc.strerror or exc}") from None
+        raise ConvCalcError(f"{_PLOT}: cannot use {printable(path)}: {exc.strerror or exc}") from None
     with contextlib.suppress(ImportError, ValueError):  # ValueError: a module without a spec
         if importlib.util.find_spec("matplotlib") is not None:
             return
@@ -141,6 +144,8 @@ class _Sample:
     def read(self, points: Iterable[Point]) -> None:
         fronts, cloud = self.fronts, self.cloud
         for seen, point in enumerate(points):  # few allocations per point: a million take a second
+            if _finite(point) and not (type(point.x) is float and type(point.y) is float):
+                point = Point(point.label, float(point.x), float(point.y))  # an int past int64 breaks numpy
             if seen < MAX_CLOUD:
                 cloud.points.append(point)
             elif seen == cloud.next:
@@ -176,7 +181,7 @@ def write_plot(
     sample.read(points)
     front, cloud, count, log = sample.kept()
     if not count:
-        raise ConvCalcError("--plot: no valid configurations to plot")
+        raise ConvCalcError(f"{_PLOT}: no valid configurations to plot")
     fmt = Path(path).suffix.lower()[1:]
     import matplotlib
 
@@ -272,4 +277,4 @@ def _write_atomically(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             temp.unlink()
         reason = exc.strerror or type(exc).__name__
-        raise ConvCalcError(f"--plot: cannot write {printable(str(path))}: {reason}") from None
+        raise ConvCalcError(f"{_PLOT}: cannot write {printable(str(path))}: {reason}") from None

@@ -17,7 +17,8 @@ from typing import Any
 
 from ..core.results import FIGURES, MEMORY_KEYS
 from ..core.sweep import DEPTHWISE, REQUIRED, SETTINGS, FigureRow, Sweep, SweepRow
-from .sheet import BYTES, COUNT, SHAPE, TEXT, _md_row, plain, shape_text, text
+from .cells import BYTES, COUNT, SHAPE, TEXT, plain, shape_text, text
+from .sheet import md_row
 
 SWEEP_FORMATS = ("csv", "jsonl", "markdown")
 CHUNK = 2048  # rows per text chunk: few writes, and a bounded buffer
@@ -225,7 +226,7 @@ def _markdown_head(sweep: Sweep, keep: list[int], verified: bool) -> str:
     right = len(keep) + len(FIGURES)
     align = ["---:"] * right + ["---"] * (len(names) - right)
     return f"**convcalc sweep** (every row: {', '.join(shared) or 'no other settings'})\n\n" + "\n".join(
-        [_md_row(names), "|" + "|".join(align) + "|", ""]
+        [md_row(names), "|" + "|".join(align) + "|", ""]
     )
 
 
@@ -238,7 +239,7 @@ def _markdown_line(row: FigureRow, texts: tuple[str, ...], keep: list[int], veri
     cells.append(text(TEXT, row.reason))
     if verified:
         cells.append(text(TEXT, row.verified or ""))
-    return _md_row(cells) + "\n"
+    return md_row(cells) + "\n"
 
 
 class Progress:

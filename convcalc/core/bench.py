@@ -15,13 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidSpecError
-
-SPEED_CONVENTION = (
-    "latency: median of torch.utils.benchmark's timed blocks (warm-up and device sync included), forward "
-    "pass, no grad; FLOP/s = FLOPs (2 x MACs) / median; traffic = input + weights + output bytes of each "
-    "module, read or written once; intensity = FLOPs / traffic"
-)
+from .conventions import SPEED_CONVENTION
+from .errors import InvalidSpecError, term
 
 # Dense peaks from NVIDIA's datasheets: TFLOP/s per dtype as torch runs a convolution (float32 on tensor
 # cores as TF32, torch's default for cuDNN convolutions), and GB/s. Matched on the whole name torch
@@ -128,19 +123,20 @@ def bench_settings(bench: bool, device: str, tflops: float | None, gbps: float |
     on the meta device (which computes nothing), or peaks without --bench (they would be ignored)."""
     if not bench:
         if tflops is not None or gbps is not None:
-            option = "--peak-tflops" if tflops is not None else "--peak-gbps"
-            raise InvalidSpecError(option, "it sets the roofline of a timed run; add --bench")
+            option = "peak_tflops" if tflops is not None else "peak_gbps"
+            raise InvalidSpecError(option, f"it sets the roofline of a timed run; add {term('bench=True')}")
         return None
     if device == "meta":
         raise InvalidSpecError(
-            "--bench", "it times real passes and the meta device computes nothing; use --device cpu or cuda"
+            "bench",
+            f"it times real passes and the meta device computes nothing; use {term('device')} cpu or cuda",
         )
     return given_peaks(tflops, gbps)
 
 
 def given_peaks(tflops: float | None, gbps: float | None) -> Peaks:
     """--peak-tflops and --peak-gbps as a Peaks, each a finite positive number or None."""
-    for option, value in (("--peak-tflops", tflops), ("--peak-gbps", gbps)):
+    for option, value in (("peak_tflops", tflops), ("peak_gbps", gbps)):
         if value is not None and not (math.isfinite(value) and 1e-6 <= value < 1e9):
             raise InvalidSpecError(
                 option, f"got {value}; it must be a number from 1e-6 to 1e9, such as 67 or 3350"

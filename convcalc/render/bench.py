@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from ..core.speed import SPEED_CONVENTION, Bench
-from .sheet import BYTES, PERCENT, SECONDS, SI, text
+from typing import TYPE_CHECKING
+
+from ..core.conventions import SPEED_CONVENTION
+from .cells import BYTES, PERCENT, SECONDS, SI, text
+
+if TYPE_CHECKING:
+    from ..core.bench import Bench
 
 MIN_BLOCKS = 3  # fewer timed blocks give no spread worth the name: the notes say so
 

@@ -6,7 +6,7 @@ How (torch 2.13, cpu and meta alike):
   aten.convolution_backward; grad input and grad weight are told apart by a second pass: pass A is the
   training step as it is (the input needing a gradient or not, the parameters trainable), pass B the
   same with the parameters frozen and the input needing a gradient: grad input only. grad weight = A - B.
-  torch's formula counts a grouped conv's grad weight `groups` times (core/training.py), so the checks
+  torch's formula counts a grouped conv's grad weight `groups` times (core/backward.py), so the checks
   compare the witness with what that formula counts, and say so.
 - Per layer (stacks): a hook on each layer's output tensor reads the witness's running count when that
   output's gradient is complete, which is when the layer's own backward starts; it ends where the layer
@@ -39,10 +39,9 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from ..core.results import Check
-from ..core.training import TRAINING_FIGURES, Training
-from .verify import compare
-from .witness import counting
+from ..core.results import TRAINING_FIGURES, Check, Training
+from .checks import check
+from .witness import attention_by_matmuls, counting
 
 MEMORY_KEYS = ("weight_bytes", "grad_bytes", "sgd_state_bytes", "adam_state_bytes", "saved_bytes")
 
@@ -76,7 +75,7 @@ def model_training(module: Any, x: Any) -> dict[str, Any]:
         "backward_flops": step["flops"] - grouped.overcount,
         "witness_backward_flops": step["flops"],
         "grouped_overcount_flops": grouped.overcount,
-        **{key: step[key] for key in (*MEMORY_KEYS, "witness", "witness_note", "device")},
+        **{key: step[key] for key in (*MEMORY_KEYS, "witness", "witness_note", "device", "no_gradient")},
     }
 
 
@@ -118,9 +117,12 @@ def _pass(module: Any, x: Any, input_grad: bool, layers: Mapping[str, Any], opti
             p.requires_grad_(False)
     try:
         x = x.detach().requires_grad_(input_grad)
-        with _recording(module, layers) as record:
-            outputs = [t for t in _tensors(module(x)) if t.requires_grad]
-        with counting() as tally:
+        # enable_grad: a training step computes gradients, whatever a model's module set at import
+        with torch.enable_grad(), _recording(module, layers) as record, attention_by_matmuls():
+            produced = _tensors(module(x))
+            outputs = [t for t in produced if t.requires_grad]
+        record["no_gradient"] = "" if outputs else _why_no_gradient(produced)
+        with torch.enable_grad(), counting() as tally:
             record.update(tally=tally, witness=tally.witness, witness_note=tally.note, device=x.device.type)
             if outputs:
                 torch.autograd.backward(outputs, [torch.ones_like(t) for t in outputs])
@@ -131,6 +133,15 @@ def _pass(module: Any, x: Any, input_grad: bool, layers: Mapping[str, Any], opti
             for p in trainable:
                 p.requires_grad_(True)
     return _collect(record, layers, trainable if optimizers else [])
+
+
+def _why_no_gradient(outputs: list[Any]) -> str:
+    if not outputs:
+        return "its forward returns no tensor"
+    return "no tensor its forward returns carries a gradient (integer outputs, or ones made without grad)"
+
+
+_PASS_KEYS = ("flops", "witness", "witness_note", "input_grad", "device", "no_gradient")
 
 
 def _collect(record: dict, layers: Mapping[str, Any], params: list) -> dict:
@@ -147,7 +158,10 @@ def _collect(record: dict, layers: Mapping[str, Any], params: list) -> dict:
     for p in params:
         p.grad = None
     return {
-        **{key: record[key] for key in ("flops", "witness", "witness_note", "input_grad", "device")},
+        **{
+            key: record[key]
+            for key in ("flops", "witness", "witness_note", "input_grad", "device", "no_gradient")
+        },
         "saved_bytes": sum(record["saved"].values()),
         **memory[None],
         "layers": per_layer,
@@ -284,14 +298,14 @@ class _Grouped:
 def training_checks(
     analytic: Training, measured: Mapping[str, Any], groups: int | None = None
 ) -> list[Check]:
-    """One Check per figure of TRAINING_FIGURES. analytic: for the device measured (core.training's device).
+    """One Check per figure of TRAINING_FIGURES. analytic: for the device measured (core.backward's device).
 
     groups: a single conv's, to show its grad weight as the witness's count / 2 / groups; without it,
     torch's over-count (analytic.torch_grad_weight_macs - grad_weight_macs) is taken off the witness's.
     """
     rows = _flop_rows(analytic, measured, groups) + _memory_rows(measured)
     figures = analytic.figures()
-    return [compare(key, figures[key], value, note, TRAINING_FIGURES[key]) for key, value, note in rows]
+    return [check(key, figures[key], value, note, TRAINING_FIGURES[key]) for key, value, note in rows]
 
 
 def _flop_rows(analytic: Training, measured: Mapping[str, Any], groups: int | None) -> list[tuple]:

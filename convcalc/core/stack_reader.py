@@ -1,6 +1,6 @@
 """The three syntaxes of a stack spec read into plain data: TOML and JSON parsed, inline strings tokenised.
 
-Nothing here knows the layer kinds; stackspec.py validates what these return. Data only: nothing is
+Nothing here knows the layer kinds; stack_grammar.py validates what these return. Data only: nothing is
 evaluated or imported. Standard library only.
 """
 
@@ -121,6 +121,5 @@ def _inline_layer(words: list[Any], path: str) -> dict[str, Any]:
 
 
 def type_name(value: Any) -> str:
-    return {dict: "a table", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), type(value).__name__
-    )
+    names = {dict: "a table", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), type(value).__name__)

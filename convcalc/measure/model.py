@@ -1,137 +1,30 @@
-"""Networks in torch: a stack built as one nn.Sequential, or a user's model, traced once (trace.py).
-
-verify_stack() measures every layer of an analysed stack and its totals; model_rows() turns a model's
-trace into rows (convcalc's figures beside torch's where it models the layer) and torch's totals.
-torch is imported inside functions only.
-"""
+"""A user's model in torch: built (target.py) and traced once (trace.py), on the meta device unless asked
+otherwise; rows of convcalc's figures beside torch's where it models a layer, and torch's own totals.
+torch is imported inside functions only."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
+import sys
+from collections.abc import Iterator
 from math import prod
 from typing import Any
 
 from ..core import formulas
-from ..core.errors import InvalidSpecError
+from ..core.bench import Bench, Peaks
+from ..core.errors import ConvCalcError, InvalidSpecError, term
 from ..core.network import LayerRow, NetworkReport, analytic_figures, totals
-from ..core.plan import FREE_SHARE, INT64, Plan, gib, oversized
-from ..core.results import Check, Verification, json_value
+from ..core.plan import FREE_SHARE, INT64, Plan, cost, gib, oversized, too_costly
+from ..core.results import json_value
 from ..core.spec import DTYPE_BYTES
-from ..core.speed import Bench, Peaks
-from ..core.stack import StackResult
 from .bench import bench_run, model_traffic
-from .build import build_stack
+from .checks import check, network_verification, recording_warnings
+from .planned import free_memory, resolve_device
+from .stack import measured_figures
 from .target import build_model, load_target, output_to_stderr
 from .trace import ForwardError, Record, Trace, trace
-from .verify import (
-    compare,
-    free_memory,
-    make_verification,
-    plan,
-    recording_warnings,
-    resolve_device,
-    run_planned,
-)
-
-
-def verify_stack(
-    result: StackResult, device: str = "cpu", full: bool = False
-) -> tuple[Verification, dict[str, dict[str, Any]]]:
-    """Build the stack on device (or meta, as the plan decides) and trace one pass: the verification,
-    whose checks are the totals, and torch's figures for each layer by name."""
-    with recording_warnings() as lines:
-        verification, layers = _verify_stack(result, device, full)
-    return dataclasses.replace(verification, warnings=tuple(lines)), layers
-
-
-def _verify_stack(
-    result: StackResult, device: str, full: bool
-) -> tuple[Verification, dict[str, dict[str, Any]]]:
-    device = resolve_device(device)
-    chosen = plan_stack(result, device, full)
-    if chosen.mode == "skipped":
-        return network_verification(device, chosen, [], None), {}
-    run = lambda dev: {"trace": _run_stack(result, dev)}  # noqa: E731
-    chosen, measured = run_planned(run, chosen, device)
-    if "rejected" in measured:
-        check = Check("torch_accepts", "torch builds the stack", "yes", "no", False, measured["rejected"])
-        return network_verification(device, chosen, [check], None), {}
-    traced: Trace = measured["trace"]
-    layers = {r.name: measured_figures(r, chosen.mode == "meta") for r in traced.records}
-    root = layers[""]
-    rows = [
-        ("output_shape", result.output_shape, traced.output_shape, "forward pass"),
-        ("params", result.params, root["params"], "sum of parameters"),
-        ("buffers", result.buffers, root["buffers"], "sum of buffers"),
-        ("macs", result.macs, traced.flops // 2, f"{traced.witness} / 2"),
-        ("flops", result.flops, traced.flops, traced.witness),
-    ]
-    checks = [compare(key, a, m, note, key.replace("_", " ")) for key, a, m, note in rows]
-    return network_verification(device, chosen, checks, traced), layers
-
-
-def plan_stack(
-    result: StackResult, device: str, full: bool, extra_bytes: int = 0, extra_macs: int = 0
-) -> Plan:
-    """The conv layers' plan (memory, time, 64-bit limits), with the other layers' tensors added (and
-    extra_bytes and extra_macs, a training step's beyond the forward pass)."""
-    element = DTYPE_BYTES[result.dtype]
-    for row in result.layers:
-        why = oversized(f"{row.name} output", row.output_shape, element)
-        if why:
-            return Plan("skipped", f"not verified: {why}; the figures are analytic only")
-    convs = [row.conv for row in result.layers if row.conv is not None]
-    others = [row for row in result.layers if row.conv is None]
-    extra = extra_bytes + sum(row.activation_bytes + row.params * element for row in others)
-    extra += formulas.tensor_bytes(result.input_shape, element)
-    work = extra_macs + sum(row.macs + _window_work(row) for row in others)
-    return plan(convs, device, full, extra, work)
-
-
-def _window_work(row: Any) -> int:
-    """A pool's work, as multiply-accumulates are counted for time: every output reads its window."""
-    kernel = row.settings.get("kernel") if row.kind in ("maxpool", "avgpool") else None
-    if kernel is None:
-        return prod(row.input_shape)  # element-wise, or an adaptive pool reading its input once
-    spatial = len(row.output_shape) - 2
-    return prod(row.output_shape) * (kernel**spatial if isinstance(kernel, int) else prod(kernel))
-
-
-def _run_stack(result: StackResult, device: str) -> Trace:
-    import torch
-
-    model = build_stack(result, device).eval()  # inference: BatchNorm takes a batch of one
-    x = torch.zeros(result.input_shape, device=device, dtype=getattr(torch, result.dtype))
-    try:
-        return trace(model, x, result.dtype)
-    except ForwardError as exc:  # a kernel the device lacks for this dtype: run_planned counts on meta
-        raise RuntimeError(str(exc)) from None
-
-
-def network_verification(
-    device: str, chosen: Plan, checks: list[Check], traced: Trace | None
-) -> Verification:
-    """The verification record conv's uses, with the trace's witness and its note."""
-    witness = {"witness": traced.witness, "witness_note": traced.note} if traced else None
-    return make_verification(device, chosen, checks, witness)
-
-
-def measured_figures(record: Record, on_meta: bool) -> dict[str, Any]:
-    """torch's figures for one module: its parameters and buffers (children included, each once), the
-    FLOPs of every call, its first output's shape and the bytes of every output (None on meta)."""
-    module = record.module
-    params = list(module.parameters())
-    return {
-        "output_shape": record.output_shape,
-        "params": sum(p.numel() for p in params),
-        "trainable_params": sum(p.numel() for p in params if p.requires_grad),
-        "buffers": sum(b.numel() for b in module.buffers()),
-        "macs": record.flops // 2,
-        "flops": record.flops,
-        "param_bytes": None if on_meta else sum(p.numel() * p.element_size() for p in params),
-        "output_bytes": None if on_meta or not record.calls else record.output_bytes,
-    }
 
 
 def model_rows(traced: Trace, dtype: str, on_meta: bool) -> tuple[LayerRow, ...]:
@@ -192,9 +85,11 @@ def model_totals(model: Any, traced: Trace, x: Any, dtype: str) -> dict[str, Any
     )
 
 
-# Weights and input a model may hold when its forward cannot run on meta and convcalc runs it on the
-# cpu unasked; a bigger one is left to --device cpu, which the user chooses knowing the cost.
-FALLBACK_BYTES = 1 << 28
+# Weights and input a model may hold when its forward cannot run on meta, even with the values it reads
+# guessed, so that what a cpu pass would take is not known: convcalc runs it unasked only this small.
+FALLBACK_BYTES = 1 << 26
+
+
 META_REASON = "built and run on the meta device: shapes, parameters and FLOPs, no weights and no data"
 
 
@@ -212,7 +107,7 @@ def run_model(
     """Trace a module where it is, or build TARGET (a string) on device first: the rows, torch's totals;
     with peaks, the forward pass timed where it ran for real."""
     notes: list[str] = []
-    with recording_warnings() as lines, output_to_stderr():
+    with recording_warnings() as lines, output_to_stderr(), room_to_recurse():
         if isinstance(model, str):
             title = title or model
             model, device, traced, x, reason = _target_pass(model, shape, batch, dtype, device, notes)
@@ -227,7 +122,7 @@ def run_model(
     modelled = [row for row in rows if row.leaf and row.analytic]
     leaves = [row for row in rows if row.leaf and row.calls]
     checks = [
-        compare(
+        check(
             "modelled_macs",
             sum(row.analytic["macs"] for row in modelled),
             sum(row.measured["macs"] for row in modelled),
@@ -252,6 +147,26 @@ def run_model(
     )
 
 
+RECURSION_ROOM = 2000  # frames the trace's hooks and modes add at the bottom of a deeply nested model
+
+
+@contextlib.contextmanager
+def room_to_recurse() -> Iterator[None]:
+    """Room for the frames a trace adds below what torch itself needs, so that a model nested as deep as
+    torch can run is traced; one line where torch's own walk of a deeper one runs out of it."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + RECURSION_ROOM)
+    try:
+        yield
+    except RecursionError:
+        raise ConvCalcError(
+            f"model: its modules nest deeper than Python's recursion limit ({limit:,} frames) lets torch "
+            "walk them"
+        ) from None
+    finally:
+        sys.setrecursionlimit(limit)
+
+
 def _bench_model(model: Any, traced: Trace, x: Any, dtype: str, peaks: Peaks, verification: Any) -> Bench:
     """The model's forward pass timed where it ran for real; on meta, why not."""
     device = "cpu" if x.device.type == "cpu" else str(x.device)
@@ -261,7 +176,9 @@ def _bench_model(model: Any, traced: Trace, x: Any, dtype: str, peaks: Peaks, ve
     return bench_run(build, tuple(x.shape), dtype, device, chosen, traced.flops, traffic, peaks)
 
 
-def _model_pass(model: Any, shape: tuple[int, ...], batch: int, dtype: str | None) -> tuple[Trace, Any]:
+def _model_pass(
+    model: Any, shape: tuple[int, ...], batch: int, dtype: str | None, guess_values: bool = False
+) -> tuple[Trace, Any]:
     import torch
 
     if dtype is not None:
@@ -273,9 +190,11 @@ def _model_pass(model: Any, shape: tuple[int, ...], batch: int, dtype: str | Non
     size = (batch, *shape)
     too_big = oversized("input", size, kind.itemsize) or (max(size) >= INT64 and "a size is past 64 bits")
     if too_big:
-        raise InvalidSpecError("--input", f"{too_big}; use a smaller --input or --batch")
+        raise InvalidSpecError(
+            "input_size", f"{too_big}; use a smaller {term('input_size')} or {term('batch')}"
+        )
     x = torch.zeros(size, device=where, dtype=kind)
-    return trace(model.eval(), x, str(kind).removeprefix("torch.")), x
+    return trace(model.eval(), x, str(kind).removeprefix("torch."), guess_values=guess_values), x
 
 
 def _target_pass(
@@ -324,24 +243,44 @@ def _real_pass(
     failure: ForwardError,
     notes: list[str],
 ) -> tuple[Any, str, Trace, Any, str]:
-    """The model built and run on the device asked for, or on the cpu when meta could not run it and its
-    weights fit in memory; the meta failure stands where they do not."""
+    """The model built and run on the device asked for, or on the cpu when meta could not run it and the
+    plan every unasked real pass keeps to allows it there (asked for a device: only its free memory);
+    else the meta failure stands, with what a cpu pass would take."""
     device = "cpu" if wanted == "meta" else wanted
-    weights = sum(t.numel() * t.element_size() for t in [*meta_model.parameters(), *meta_model.buffers()])
-    held = weights + prod((batch, *shape)) * 8  # the input, in the widest dtype
+    need, seconds = _cpu_cost(meta_model, shape, batch, dtype)
+    if wanted == "meta":
+        weights = sum(t.numel() * t.element_size() for t in [*meta_model.parameters(), *meta_model.buffers()])
+        unknown = need is None and weights + prod((batch, *shape)) * 8 > FALLBACK_BYTES
+        if unknown or (need is not None and too_costly(need, seconds)):
+            raise ForwardError(f"{failure}{_insist(failure, need, seconds)}") from None
     free = free_memory(device)
-    if wanted == "meta" and held > FALLBACK_BYTES:  # not asked for: only a model small enough to be safe
-        hint = (
-            "" if "overflow" in str(failure).lower() else "; it needs a real pass: run it with --device cpu"
-        )
-        raise ForwardError(f"{failure}{hint}") from None
-    if free is not None and held > free * FREE_SHARE:
-        raise failure
+    if free is not None and need is not None and need > free * FREE_SHARE:
+        raise ForwardError(f"{failure}; a pass on {device} would need about {gib(need)}, more than is free")
     if wanted == "meta":
         notes.append(f"run on the cpu: its forward cannot run on the meta device ({failure})")
     model, built_on, _ = build_model(factory, target, device)
     traced, x = _model_pass(model, shape, batch, dtype)
     return model, built_on, traced, x, f"real forward pass on {built_on}"
+
+
+def _cpu_cost(model: Any, shape: tuple[int, ...], batch: int, dtype: str | None) -> tuple[int | None, float]:
+    """What a cpu pass of a model whose forward cannot run on meta would take, from a meta pass with the
+    values it reads guessed (0): its tensors, the convolutions' workspace, its work; None if that fails."""
+    try:
+        traced, x = _model_pass(model, shape, batch, dtype, guess_values=True)
+    except ForwardError:
+        return None, 0.0
+    convs = [step.conv for record in traced.records for step in record.steps or () if step.conv]
+    work = max(traced.flops // 2 - sum(c.macs for c in convs), 0)
+    return cost(convs, "cpu", _model_bytes(model, traced, x), work, passes=1)
+
+
+def _insist(failure: ForwardError, need: int | None, seconds: float) -> str:
+    """The hint after a forward that cannot run on meta: what a cpu pass would take, and how to insist."""
+    if "overflow" in str(failure).lower():
+        return ""
+    what = "an amount not known" if need is None else f"about {gib(need)} and {seconds:.2g} s"
+    return f"; a real pass on the cpu would take {what}: run it with {term('device')} cpu to insist"
 
 
 def _model_bytes(model: Any, traced: Trace, x: Any) -> int:

@@ -23,79 +23,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidSpecError, SpecFileError
-from .spec import PADDING_MODES, Size, parse_count, parse_padding, parse_size
-from .stacksyntax import MAX_BYTES, MAX_NESTING, read_file, read_inline, read_json, read_toml, type_name
-from .variants import ACTIVATIONS
+from .errors import InvalidSpecError, SpecFileError, printable, term
+from .kinds import KINDS
+from .kinds.base import (
+    BOOL,
+    COUNT,
+    NAME,
+    PADDING,
+    POSITIVE,
+    PROB,
+    REAL,
+    SCALE,
+    SIZE,
+    SIZE0,
+    Choice,
+)
+from .spec import Size, parse_count, parse_padding, parse_size
+from .stack_reader import MAX_BYTES, MAX_NESTING, read_file, read_inline, read_json, read_toml, type_name
 
 MAX_LAYERS = 10_000  # layers once repeats and depthwise-separable pairs are expanded
 
-# Field types: how a value is read and the rule it must keep.
-COUNT, SIZE, SIZE0, PADDING, BOOL, PROB, POSITIVE, REAL, MODE, NAME, BODY = [
-    "count",
-    "size",
-    "size0",
-    "padding",
-    "bool",
-    "prob",
-    "positive",
-    "real",
-    "mode",
-    "name",
-    "body",
-]
-_CONV = {"out": COUNT, "kernel": SIZE, "stride": SIZE, "padding": PADDING, "dilation": SIZE, "groups": COUNT}
-_CONV_MORE = {"bias": BOOL, "transposed": BOOL, "output_padding": SIZE0, "padding_mode": MODE}
-_DW = {
-    "multiplier": COUNT,
-    "kernel": SIZE,
-    "stride": SIZE,
-    "padding": PADDING,
-    "dilation": SIZE,
-    "bias": BOOL,
-}
-_POOL = {"kernel": SIZE, "stride": SIZE, "padding": SIZE0, "ceil_mode": BOOL}
-_CONV_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "bias": True}
-# The torch class each activation kind builds.
-ACTIVATION_KINDS = {**ACTIVATIONS, "relu6": "ReLU6"}
-
-
-@dataclass(frozen=True)
-class Kind:
-    """A layer kind: its fields with their types, the ones it needs, and the defaults of the rest."""
-
-    fields: dict[str, str]
-    required: tuple[str, ...] = ()
-    defaults: tuple[tuple[str, Any], ...] = ()
-
-
-KINDS: dict[str, Kind] = {
-    "conv": Kind(
-        {**_CONV, **_CONV_MORE},
-        ("out", "kernel"),
-        tuple({**_CONV_DEFAULTS, "groups": 1, "transposed": False, "output_padding": 0}.items())
-        + (("padding_mode", "zeros"),),
-    ),
-    "depthwise": Kind(_DW, ("kernel",), (("multiplier", 1), *_CONV_DEFAULTS.items())),
-    "pointwise": Kind(
-        {"out": COUNT, "stride": SIZE, "bias": BOOL}, ("out",), (("stride", 1), ("bias", True))
-    ),
-    "dwsep": Kind({"out": COUNT, **_DW}, ("out", "kernel"), (("multiplier", 1), *_CONV_DEFAULTS.items())),
-    "batchnorm": Kind({"eps": POSITIVE, "momentum": PROB}),  # accepted for torch; no effect on figures
-    **{act: Kind({"negative_slope": REAL} if act == "leaky" else {}) for act in ACTIVATION_KINDS},
-    "maxpool": Kind(
-        {**_POOL, "dilation": SIZE}, ("kernel",), (("padding", 0), ("dilation", 1), ("ceil_mode", False))
-    ),
-    "avgpool": Kind(_POOL, ("kernel",), (("padding", 0), ("ceil_mode", False))),
-    "adaptive_avgpool": Kind({"out": SIZE}, ("out",)),
-    "flatten": Kind({}),
-    "linear": Kind({"out": COUNT, "bias": BOOL}, ("out",), (("bias", True),)),
-    "dropout": Kind({"p": PROB}, (), (("p", 0.5),)),  # no effect on figures
-    "repeat": Kind({"times": COUNT, "layers": BODY}, ("times", "layers")),
-}
+BODY = "body"  # a repeat's layers
+# A repeat is grammar, not a layer kind: it holds layers, expanded here.
+REPEAT = {"times": COUNT, "layers": BODY}
 ALIASES = {"bn": "batchnorm"}
-# default names: bn1, bn2, ...; every other kind is its own prefix, with _ after a digit (relu6_1)
-_PREFIX = {"batchnorm": "bn", "relu6": "relu6_"}
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 _REAL = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?", re.ASCII)
 
@@ -113,8 +64,8 @@ def load_stack(source: str) -> StackSpec:
     suffix = Path(source).suffix.lower()
     if suffix not in (".toml", ".json"):
         looks_like_path = ("/" in source or "." in source) and "=" not in source and ";" not in source
-        if looks_like_path and Path(source).is_file():
-            raise SpecFileError(f"{source}: a spec file must end in .toml or .json")
+        if looks_like_path and Path(source).exists():
+            raise SpecFileError(f"{printable(source)}: {_what_it_is(Path(source))}")
         if looks_like_path:
             raise SpecFileError(
                 f"{source}: no such spec file; give a .toml or .json file, or layers inline such as "
@@ -122,6 +73,15 @@ def load_stack(source: str) -> StackSpec:
             )
         return parse_stack(source, "inline")
     return parse_stack(read_file(source), suffix[1:])
+
+
+def _what_it_is(path: Path) -> str:
+    """Why a path that exists is not a spec file."""
+    if path.is_dir():
+        return "a folder, not a spec file; give a .toml or .json file inside it"
+    if not path.is_file():
+        return "not a regular file (a device or a pipe); a spec is a .toml or .json file"
+    return "a spec file must end in .toml or .json"
 
 
 def parse_stack(text: str, syntax: str) -> StackSpec:
@@ -143,6 +103,8 @@ def parse_stack(text: str, syntax: str) -> StackSpec:
         raise SpecFileError(
             f"spec: no {key}; list the layers as {'[[layer]] tables' if key == 'layer' else key}"
         )
+    if syntax == "toml" and isinstance(data[key], dict):  # [layer], one table, where [[layer]] lists them
+        raise SpecFileError("spec: layer: one [layer] table; write each layer as a [[layer]] table")
     shape = None if "input" not in data else parse_input(data["input"])
     return StackSpec(build_layers(data[key], inline=False), shape)
 
@@ -171,7 +133,7 @@ def build_layers(raw_layers: Any, inline: bool) -> tuple[dict[str, Any], ...]:
     given = {layer["name"] for layer in layers if layer.get("name")}  # default names step around them
     for index, layer in enumerate(layers, 1):
         base, part = layer.pop("base"), layer.pop("part", "")
-        prefix = _PREFIX.get(base, base)
+        prefix = _prefix(base)
         if part != ".pw":  # a depthwise-separable pair shares one number
             counters[prefix] += 1
             while f"{prefix}{counters[prefix]}" in given:
@@ -216,29 +178,30 @@ def _check_layer(raw: Any, path: str, inline: bool) -> tuple[Any, int]:
     kind = raw.get("kind")
     name = raw.get("name")
     where = f"layer {path} ({name}, {kind})" if isinstance(name, str) else f"layer {path} ({kind})"
-    if not isinstance(kind, str) or ALIASES.get(kind, kind) not in KINDS:
+    if not isinstance(kind, str) or ALIASES.get(kind, kind) not in (*KINDS, "repeat"):
         shown = "no kind" if kind is None else f"unknown kind {kind!r}"
-        raise SpecFileError(f"layer {path}: {shown}; use one of {', '.join([*KINDS, *ALIASES])}")
+        raise SpecFileError(f"layer {path}: {shown}; use one of {', '.join([*KINDS, 'repeat', *ALIASES])}")
     kind = ALIASES.get(kind, kind)
-    spec = KINDS[kind]
-    fields = {**spec.fields, **({} if kind == "repeat" else {"name": NAME})}
+    entry = KINDS.get(kind)
+    fields = REPEAT if entry is None else {**entry.fields, "name": NAME}
+    required = ("times", "layers") if entry is None else entry.required
     for key in raw:
         if key != "kind" and key not in fields:
             raise SpecFileError(f"{where}: unknown field {key!r}; use {', '.join(fields) or 'no fields'}")
-    missing = [key for key in spec.required if key not in raw]
+    missing = [key for key in required if key not in raw]
     if missing:
-        raise SpecFileError(
-            f"{where}: {missing[0]}: missing; a {kind} layer needs {', '.join(spec.required)}"
-        )
-    if kind == "repeat":
+        raise SpecFileError(f"{where}: {missing[0]}: missing; a {kind} layer needs {', '.join(required)}")
+    if entry is None:
         return _check_repeat(raw, path, where, inline)
-    layer = {"kind": kind, **dict(spec.defaults)}
+    layer = {"kind": kind, **entry.defaults}
     for key, value in raw.items():
         if key != "kind":
             layer[key] = _field(fields[key], value, key, where, inline)
-    if kind in ("maxpool", "avgpool"):
-        layer.setdefault("stride", layer["kernel"])  # torch: stride defaults to the kernel
-    return layer, 2 if kind == "dwsep" else 1
+    try:
+        layer = entry.complete(layer)
+    except InvalidSpecError as exc:
+        raise SpecFileError(f"{where}: {exc}") from None
+    return layer, len(entry.expand({**layer, "base": kind}))
 
 
 def _check_repeat(raw: dict[str, Any], path: str, where: str, inline: bool) -> tuple[Any, int]:
@@ -250,7 +213,8 @@ def _check_repeat(raw: dict[str, Any], path: str, where: str, inline: bool) -> t
         raise SpecFileError(f"{where}: layers: empty; a repeat needs at least one layer")
     if times * count > MAX_LAYERS:
         raise SpecFileError(
-            f"{where}: times: {times:,} x {count:,} layers is more than {MAX_LAYERS:,}; use a smaller times"
+            f"{where}: times: {count_text(times)} x {count:,} layers is more than {MAX_LAYERS:,}; "
+            "use a smaller times"
         )
     return (times, body), times * count
 
@@ -266,18 +230,19 @@ def _expand(nodes: list[Any], suffix: str, out: list[dict[str, Any]]) -> None:
         layer = {**node, "base": node["kind"]}
         if "name" in layer:
             layer["name"] += suffix
-        if layer["kind"] != "dwsep":
-            out.append(layer)
-            continue
-        parts = {k: v for k, v in layer.items() if k != "out"}
-        out.append({**parts, "kind": "depthwise", "part": ".dw"})
-        pointwise = {"kind": "pointwise", "out": layer["out"], "stride": 1, "bias": layer["bias"]}
-        named = {"name": layer["name"]} if "name" in layer else {}
-        out.append({**pointwise, **named, "base": "dwsep", "part": ".pw"})
+        out.extend(KINDS[layer["kind"]].expand(layer))
 
 
-def _field(kind: str, value: Any, key: str, where: str, inline: bool) -> Any:
+def _prefix(kind: str) -> str:
+    """Default names: bn1, bn2, ...; every other kind is its own prefix, with _ after a digit (relu6_1)."""
+    entry = KINDS[kind]
+    return entry.prefix or (kind + "_" if kind[-1].isdigit() else kind)
+
+
+def _field(kind: Any, value: Any, key: str, where: str, inline: bool) -> Any:
     try:
+        if isinstance(kind, Choice):
+            return _word(value, key, kind.words)
         return _READERS[kind](value, key, inline)
     except InvalidSpecError as exc:
         raise SpecFileError(f"{where}: {exc}") from None
@@ -289,7 +254,7 @@ def _int(value: Any, key: str, minimum: int, inline: bool) -> int:
     elif type(value) is not int:
         raise InvalidSpecError(key, f"got {_shown(value)}; it must be {_rule(minimum)}")
     if value < minimum:
-        raise InvalidSpecError(key, f"got {value}; it must be {_rule(minimum)}")
+        raise InvalidSpecError(key, f"got {_shown(value)}; it must be {_rule(minimum)}")
     return value
 
 
@@ -311,10 +276,7 @@ def _padding(value: Any, key: str, inline: bool) -> int | Size | str:
     if not isinstance(value, str) or value.strip().lower() not in ("same", "valid"):
         if not isinstance(value, str):
             return _size(value, key, 0, inline)
-        try:
-            return _size(parse_padding(value), key, 0, inline)
-        except InvalidSpecError as exc:
-            raise InvalidSpecError(key, str(exc).partition(": ")[2]) from None
+        return _size(parse_padding(value, key), key, 0, inline)
     return value.strip().lower()
 
 
@@ -337,11 +299,24 @@ def _real(value: Any, key: str, inline: bool, low: float = -math.inf, high: floa
     )
     if inline and isinstance(value, str) and _REAL.fullmatch(value):
         value = float(value)
-    if type(value) not in (int, float) or not math.isfinite(value) or not low <= value <= high:
+    if type(value) not in (int, float) or not _finite(value) or not low <= value <= high:
         raise InvalidSpecError(key, f"got {_shown(value)}; it must be {rule}")
     if low == 0 and high == math.inf and value == 0:
         raise InvalidSpecError(key, f"got {value}; it must be {rule}")
     return float(value)
+
+
+def _scale(value: Any, key: str, inline: bool) -> float | tuple[float, ...]:
+    """A positive number, or one per dimension: 2, 1.5, "2x1" or [2, 1]."""
+    if inline and isinstance(value, str) and "x" in value.lower():
+        value = value.lower().split("x")
+    if isinstance(value, list | tuple) and value:
+        return tuple(_positive(v, key, inline) for v in value)
+    return _positive(value, key, inline)
+
+
+def _positive(value: Any, key: str, inline: bool) -> float:
+    return _real(value, key, inline, 0.0)
 
 
 def _word(value: Any, key: str, choices: tuple[str, ...], pattern: re.Pattern[str] | None = None) -> str:
@@ -360,7 +335,7 @@ _READERS = {
     PROB: lambda v, k, i: _real(v, k, i, 0.0, 1.0),
     POSITIVE: lambda v, k, i: _real(v, k, i, 0.0),
     REAL: _real,
-    MODE: lambda v, k, i: _word(v, k, PADDING_MODES),
+    SCALE: lambda v, k, i: _scale(v, k, i),
     NAME: lambda v, k, i: _word(v, k, (), _NAME),
 }
 
@@ -369,10 +344,27 @@ def _rule(minimum: int) -> str:
     return "a positive integer" if minimum == 1 else "an integer >= 0"
 
 
+def _finite(value: float) -> bool:
+    """A finite number, and an integer float can hold (math.isfinite would overflow on 10^400)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _shown(value: Any) -> str:
+    """A value as a message shows it: cut short where it is long, so the message stays one line."""
     if isinstance(value, bool):
         return str(value).lower()
-    return repr(value) if isinstance(value, str | int | float) else type_name(value)
+    if type(value) is int:
+        return count_text(value)
+    shown = repr(value) if isinstance(value, str | float) else type_name(value)
+    return shown if len(shown) <= 40 else f"{shown[:24]}...{shown[-8:]} ({len(value):,} characters)"
+
+
+def count_text(value: int) -> str:
+    """An integer as a message shows it: with separators, or its size where it is past 15 digits."""
+    return f"{value:,}" if abs(value) < 10**15 else f"{'-' * (value < 0)}about 10^{len(str(abs(value))) - 1}"
 
 
 PRESETS = ("mobilenet_v1", "vgg16")
@@ -381,5 +373,5 @@ PRESETS = ("mobilenet_v1", "vgg16")
 def preset(name: str) -> str:
     """The TOML text of a shipped preset."""
     if name not in PRESETS:
-        raise SpecFileError(f"--preset: unknown preset {name!r}; use one of {', '.join(PRESETS)}")
+        raise SpecFileError(f"{term('preset')}: unknown preset {name!r}; use one of {', '.join(PRESETS)}")
     return (Path(__file__).parent / "presets" / f"{name}.toml").read_text(encoding="utf-8")

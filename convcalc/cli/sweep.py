@@ -1,6 +1,6 @@
 """`convcalc sweep`: parse the lists and ranges, stream the rows to the output, choose the exit code.
 
-Registered on cli.app. The grammar and the engine are core/sweep.py's; the writers render/sweep.py's;
+The grammar and the engine are core/sweep.py's; the writers render/sweep.py's;
 the --verify pool measure/sweep.py's, imported only when asked for.
 """
 
@@ -15,13 +15,18 @@ from typing import IO, Annotated, Any
 
 import typer
 
+from ..core.errors import ConvCalcError, InvalidSpecError, printable, term
+from ..core.results import FIGURES
+from ..core.spec import DTYPE_BYTES, PADDING_MODES, parse_count
+from ..core.sweep import MAX_ROWS, MISMATCH, SETTINGS, Sweep, SweepRow, parse_sweep
+from ..render.sweep import SWEEP_FORMATS, Progress, render_sweep
 from . import emit
-from .cli import Command, _one_of, app, no_digit_limit
-from .core.errors import ConvCalcError, InvalidSpecError, printable
-from .core.results import FIGURES
-from .core.spec import DTYPE_BYTES, PADDING_MODES, parse_count
-from .core.sweep import MAX_ROWS, MISMATCH, SETTINGS, Sweep, SweepRow, parse_sweep
-from .render.sweep import SWEEP_FORMATS, Progress, render_sweep
+from .command import Command, command_app
+from .options import no_digit_limit, one_of
+from .words import FLAGS
+
+command = command_app()  # this command alone; cli/group.py loads it when it runs
+
 
 SweepFormat = Enum("SweepFormat", {f: f for f in SWEEP_FORMATS}, type=str)
 NUMERIC = [key for key in FIGURES if key not in ("output_shape", "effective_kernel", "receptive_field")]
@@ -37,7 +42,7 @@ COut = Annotated[str, _list("--c-out", help="Output channels, e.g. 32,64,128.", 
 Kernel = Annotated[str, _list("--kernel", help="Kernel sizes, e.g. 1,3,5 or 3x5.", required=True)]
 
 
-@app.command(
+@command.command(
     cls=Command,
     short_help="Every combination of lists and ranges of settings: one row each.",
     epilog="\b\nExample: convcalc sweep --c-in 32,64 --c-out 64 --kernel 1,3 -g 1,dw -i 56",
@@ -56,13 +61,13 @@ def sweep(
     dim: Annotated[
         str | None, _list("--dim", help="1, 2 or 3; inferred from sizes such as 3x3x3 if not given.")
     ] = None,
-    padding_mode: Annotated[str, _list("--padding-mode", help=f"{_one_of(PADDING_MODES)}.")] = "zeros",
+    padding_mode: Annotated[str, _list("--padding-mode", help=f"{one_of(PADDING_MODES)}.")] = "zeros",
     input_size: Annotated[str, _list("--input", "-i", help="Input spatial sizes, e.g. 32,224.")] = "224",
     batch: Annotated[str, _list("--batch", "-b", help="Batch sizes.")] = "1",
-    dtype: Annotated[str, _list("--dtype", help=f"{_one_of(DTYPE_BYTES)}.")] = "float32",
+    dtype: Annotated[str, _list("--dtype", help=f"{one_of(DTYPE_BYTES)}.")] = "float32",
     fmt: Annotated[
         SweepFormat,
-        typer.Option("--format", "-f", metavar="FORMAT", help=f"Output format: {_one_of(SweepFormat)}."),
+        typer.Option("--format", "-f", metavar="FORMAT", help=f"Output format: {one_of(SweepFormat)}."),
     ] = SweepFormat.csv,
     output: Annotated[
         str | None,
@@ -99,7 +104,7 @@ def sweep(
     Markdown), streamed in constant memory; invalid combinations keep the reason. See docs/sweep.md."""
     no_digit_limit()
     given = {**{name: value for name, value in locals().items() if name in SETTINGS}, "input": input_size}
-    plan = parse_sweep(given, _positive(max_rows, "--max-rows"))
+    plan = parse_sweep(given, _positive(max_rows, "max_rows"))
     workers = _jobs(jobs)  # checked with or without --verify; a pool is started only to verify
     plotting = _plot_axes(plot, plot_x, plot_y)
     with _output(output) as stream:
@@ -110,7 +115,7 @@ def sweep(
 
 
 def _jobs(text: str | None) -> int:
-    return (os.cpu_count() or 1) if text is None else _positive(text, "--jobs")
+    return (os.cpu_count() or 1) if text is None else _positive(text, "jobs")
 
 
 def _positive(text: str, name: str) -> int:
@@ -122,12 +127,14 @@ def _positive(text: str, name: str) -> int:
 
 def _plot_axes(path: str | None, x: str, y: str) -> tuple[str, str, str] | None:
     """(path, x, y) for --plot, checked before any work; None without --plot."""
-    for name, key in (("--plot-x", x), ("--plot-y", y)):
+    for name, key in (("plot_x", x), ("plot_y", y)):
         if key not in NUMERIC:
-            raise ConvCalcError(f"{name}: {key!r} is not a figure to plot; use one of {', '.join(NUMERIC)}")
+            raise ConvCalcError(
+                f"{term(name)}: {key!r} is not a figure to plot; use one of {', '.join(NUMERIC)}"
+            )
     if path is None:
         return None
-    from .render.plot import check_plot_path
+    from ..render.plot import check_plot_path
 
     check_plot_path(path)
     return path, x, y
@@ -181,10 +188,11 @@ def _run(
     to_file: bool,
 ) -> int:
     """Stream the rows to write (and to the plot); the exit code."""
-    # --verify and --plot take the rows with their ConvResult; the writers alone, the leaner rows.
-    rows = plan.rows() if workers or plotting else plan.figure_rows()
+    # a row's reason as conv says it; --verify and --plot take the rows with their ConvResult, the
+    # writers alone the leaner rows
+    rows = plan.rows(FLAGS) if workers or plotting else plan.figure_rows(FLAGS)
     if workers:
-        from .measure.sweep import verify_rows
+        from ..measure.sweep import verify_rows
 
         rows = verify_rows(rows, workers)
     tally = _Tally(keep=plotting is not None)
@@ -245,8 +253,8 @@ class _Tally:
 
 
 def _plot(plan: Sweep, rows: Iterable[SweepRow], path: str, x: str, y: str) -> None:
-    from .render.plot import write_plot
-    from .render.sweep import plot_points
+    from ..render.plot import write_plot
+    from ..render.sweep import plot_points
 
     write_plot(
         path,
