@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -376,7 +376,11 @@ def back(row: StackLayer, lo: int, hi: int, axis: int) -> tuple[int, int]:
 
 
 def fits(result: StackResult) -> bool:
-    """Whether the outputs measure_spans picks read only real inputs, padding nowhere on their paths."""
+    """Whether the outputs measure_spans picks read only real inputs, padding nowhere on their paths.
+
+    Every row on the way back, not only the first: a transposed row's padding crops its output, so
+    inputs a later row reads from its padding can map back to real inputs of the network.
+    """
     q = offsets(result)[-1][0] + 1 if len(result.input_shape) > 2 else 1
     for index, row in enumerate(result.layers):
         if row.receptive_field is None or len(row.output_shape) == 2:
@@ -388,8 +392,8 @@ def fits(result: StackResult) -> bool:
             hi = lo + q - 1
             for earlier in reversed(result.layers[: index + 1]):
                 lo, hi = back(earlier, lo, hi, axis)
-            if lo < 0 or hi >= result.input_shape[2 + axis]:
-                return False
+                if lo < 0 or hi >= earlier.input_shape[2 + axis]:  # padding of this row's input
+                    return False
     return True
 
 
@@ -446,6 +450,27 @@ def measured_roomy(layers: Sequence[dict], shape: Shape) -> StackResult:
 FIELD_KINDS = ("conv", "conv", "depthwise", "pointwise", "dwsep", "pool", "pool", "plain")
 
 
+# A cropping transposed layer (padding > 0), then one whose padding the measured outputs read: the
+# real inputs they map back to lie inside the network's input, but no path reaches them.
+CROPPED_THEN_PADDED = [
+    (
+        "conv out=1 groups=1 transposed=true kernel=1 stride=1 dilation=1 padding=1 output_padding=0 "
+        "bias=false; maxpool kernel=3 padding=1 ceil_mode=false dilation=1",
+        (2, 9),
+    ),
+    (
+        "conv out=1 groups=1 transposed=true kernel=1 stride=1 dilation=1 padding=1x0 output_padding=0 "
+        "bias=false; depthwise multiplier=1 kernel=1 stride=2x1 dilation=1 padding=1x0 bias=false",
+        (2, 3, 3),
+    ),
+    (
+        "conv out=2 groups=1 transposed=true kernel=1 stride=1 dilation=1 padding=0x1 output_padding=0 "
+        "bias=false; conv out=1 groups=1 kernel=1x2 stride=1x2 dilation=1 padding=0x1 bias=false",
+        (2, 3, 3),
+    ),
+]
+
+
 @settings(max_examples=80, deadline=None)
 @given(
     stack=st.one_of(
@@ -453,6 +478,9 @@ FIELD_KINDS = ("conv", "conv", "depthwise", "pointwise", "dwsep", "pool", "pool"
         stacks((3,), FIELD_KINDS, tail=False, max_layers=2),
     )
 )
+@example(stack=CROPPED_THEN_PADDED[0])
+@example(stack=CROPPED_THEN_PADDED[1])
+@example(stack=CROPPED_THEN_PADDED[2])
 def test_receptive_field_and_jump_are_the_measured_ones(stack: tuple[str, Shape]):
     text, shape = stack
     measured_roomy(parse_stack(text, "inline").layers, shape)
