@@ -2,6 +2,7 @@ import shlex
 
 import pytest
 from hypothesis import HealthCheck, settings
+from isolated import Isolated  # tests/isolated.py
 from typer.testing import CliRunner
 
 from convcalc.cli import app
@@ -42,3 +43,10 @@ def pytest_addoption(parser):
 @pytest.fixture
 def update_golden(request) -> bool:
     return request.config.getoption("--update-golden")
+
+
+@pytest.fixture(scope="session")
+def isolated():
+    """Run CLI commands in one guarded process of their own (tests/isolated.py), torch imported once."""
+    with Isolated() as runner:
+        yield runner

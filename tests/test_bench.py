@@ -134,6 +134,7 @@ def test_stack_bench_counts_every_layer_but_views():
     assert report.bench.median_s > 0
 
 
+@pytest.mark.slow
 def test_cli_formats_carry_the_bench(run):
     result = run("compare 8 16 3 -p 1 -i 16 --bench --no-verify -f csv")
     assert result.exit_code == 0, result.output

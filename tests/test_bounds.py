@@ -1,13 +1,10 @@
 """Every input ends in bounded time and memory: exit 0 with exact figures, or one line and exit 2.
 
-The commands run in fresh processes under an address-space limit, so a regression fails the test
-instead of the machine; each reports its own peak memory.
+The commands run away from pytest, in one process under an address-space limit (tests/isolated.py), so a
+regression fails the test instead of the machine; each reports its own peak memory.
 """
 
 import json
-import resource
-import subprocess
-import sys
 from math import prod
 
 import pytest
@@ -20,44 +17,11 @@ from convcalc.core.plan import INT64, choose, forward_bytes, probe_size, unrepre
 from convcalc.core.spec import check_device
 
 PEAK_LIMIT = 1.5 * 2**30  # bytes of peak RSS any command may reach
-GUARD = 8 * 2**30  # address space a command may reserve before the kernel refuses it
-
-DRIVER = """
-import json, resource, shlex, sys
-from typer.testing import CliRunner
-from convcalc.cli import app
-runner = CliRunner()
-out = []
-for line in sys.stdin.read().splitlines():
-    r = runner.invoke(app, shlex.split(line), env={"COLUMNS": "100"})
-    crashed = r.exception is not None and not isinstance(r.exception, SystemExit)
-    out.append({"command": line, "code": r.exit_code, "stdout": r.stdout, "stderr": r.stderr,
-                "crashed": repr(r.exception) if crashed else None})
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"runs": out, "peak": peak}))
-"""
 
 
-def _guard() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (GUARD, GUARD))
-
-
-def run_isolated(commands: list[str], timeout: float = 120) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", DRIVER],
-        input="\n".join(commands),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        preexec_fn=_guard,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout)
-
-
-def assert_clean(runs: dict) -> None:
-    assert runs["peak"] < PEAK_LIMIT, f"peak RSS {runs['peak'] / 2**30:.2f} GiB"
-    for r in runs["runs"]:
+def assert_clean(runs: list[dict]) -> None:
+    for r in runs:
+        assert r["peak"] < PEAK_LIMIT, f"{r['command']}: peak RSS {r['peak'] / 2**30:.2f} GiB"
         assert r["crashed"] is None, f"{r['command']}: {r['crashed']}"
         assert r["code"] in (0, 2), f"{r['command']}: exit {r['code']}\n{r['stderr']}"
         if r["code"] == 2:
@@ -97,11 +61,12 @@ ADVERSARIAL_COMMANDS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ISSUE_COMMANDS + ADVERSARIAL_COMMANDS, ids=lambda c: c[:60])
-def test_issue_commands_end_cleanly(command):
-    runs = run_isolated([command])
+def test_issue_commands_end_cleanly(isolated, command):
+    runs = isolated([command])
     assert_clean(runs)
-    (r,) = runs["runs"]
+    (r,) = runs
     if "-g 7" in command:
         assert r["code"] == 2 and "greatest common divisor is 1,000,000,000,000" in r["stderr"]
     elif "9999" in command:
@@ -110,8 +75,9 @@ def test_issue_commands_end_cleanly(command):
         assert r["code"] == 0
 
 
-def test_unrepresentable_layers_print_analytic_figures_and_say_why():
-    (r,) = run_isolated(["conv 3 64 3 -i 1000000 -b 1000000 -f json"])["runs"]
+@pytest.mark.slow
+def test_unrepresentable_layers_print_analytic_figures_and_say_why(isolated):
+    (r,) = isolated(["conv 3 64 3 -i 1000000 -b 1000000 -f json"])
     data = json.loads(r["stdout"])
     assert data["params"] == 64 * 3 * 3 * 3 + 64
     assert data["macs"] == 10**6 * 999998**2 * 64 * 3 * 3 * 3
@@ -155,12 +121,13 @@ def expected(layer: dict) -> tuple[int, int]:
     return params, layer["batch"] * prod(out) * layer["c_out"] * (layer["c_in"] // g) * k
 
 
+@pytest.mark.slow
 @settings(max_examples=6)
 @given(st.lists(huge_command(), min_size=8, max_size=8))
-def test_huge_and_odd_values_end_cleanly_with_exact_figures(cases):
-    runs = run_isolated([command for command, _ in cases])
+def test_huge_and_odd_values_end_cleanly_with_exact_figures(isolated, cases):
+    runs = isolated([command for command, _ in cases])
     assert_clean(runs)
-    for r, (_, layer) in zip(runs["runs"], cases):
+    for r, (_, layer) in zip(runs, cases):
         if r["code"] == 0:
             data = json.loads(r["stdout"])
             assert (data["params"], data["macs"]) == expected(layer), r["command"]

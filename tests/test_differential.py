@@ -124,6 +124,7 @@ def assert_matches_torch(kwargs: dict) -> None:
 LAYERS = [(dim, transposed) for transposed in (False, True) for dim in (1, 2, 3)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("dim", "transposed"), LAYERS, ids=[f"{'T' if t else ''}{d}d" for d, t in LAYERS])
 def test_analytic_equals_torch(dim, transposed):
     @settings(max_examples=VALID_EXAMPLES)
@@ -198,6 +199,7 @@ def convcalc_accepts(kwargs: dict) -> bool:
     return True
 
 
+@pytest.mark.slow
 @settings(max_examples=1500)
 @given(any_settings())
 def test_accepts_and_rejects_like_torch(kwargs):

@@ -34,6 +34,7 @@ def test_docs_have_commands():
     assert len(COMMANDS) >= 30
 
 
+@pytest.mark.slow  # a hundred commands, most of them verified in torch, some timed (--bench) or pooled (-j)
 @pytest.mark.parametrize(("page", "command"), COMMANDS, ids=[f"{p}: {c}" for p, c in COMMANDS])
 def test_documented_command_runs(run, page, command):
     result = run(*shlex.split(command))

@@ -196,6 +196,7 @@ def moved(at: tuple[int, ...], dim: int) -> tuple[int, ...]:
     return tuple(i + (d == dim) for d, i in enumerate(at))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CONV_MODELS)
 def test_receptive_field_and_jump_by_gradient(name):
     model, shape = prepared(name), nets.INPUTS[name]

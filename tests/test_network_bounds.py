@@ -8,6 +8,9 @@ import textwrap
 
 import pytest
 
+# Every test starts an interpreter of its own, most of them importing torch: seconds each.
+pytestmark = pytest.mark.slow
+
 HOSTILE = textwrap.dedent(
     """
     import os, torch, torch.nn as nn

@@ -471,6 +471,7 @@ CROPPED_THEN_PADDED = [
 ]
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None)
 @given(
     stack=st.one_of(
@@ -515,6 +516,7 @@ def unpadded(draw: Any) -> tuple[str, Shape]:
     return "; ".join([*layers, "flatten", *draw(st.lists(FLAT, max_size=2))]), shape
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(stack=unpadded())
 def test_whole_map_receptive_fields_are_the_measured_ones(stack: tuple[str, Shape]):
@@ -576,6 +578,7 @@ def test_whole_map_receptive_fields_are_measured(text: str, shape: Shape, expect
     assert_measured(result)
 
 
+@pytest.mark.slow
 def test_vgg16_conv5_3_sees_196_pixels():
     layers = parse_stack(preset("vgg16"), "toml").layers
     end = next(i for i, layer in enumerate(layers) if layer["name"] == "maxpool5")

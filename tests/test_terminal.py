@@ -147,6 +147,7 @@ def env(**extra):
     return {**inherited, "COLUMNS": "100", **extra}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
 def test_real_stream_encodings_get_ascii_not_a_traceback(encoding):
     out = subprocess.run(
@@ -162,6 +163,7 @@ def test_real_stream_encodings_get_ascii_not_a_traceback(encoding):
 WRITES = [["conv", "6", "10", "3", "--no-verify"], ["conv", "-h"], ["--version"]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", WRITES, ids=" ".join)
 def test_closed_stdout_is_one_line_and_exit_2(args):
     script = "import os, sys; os.close(1); os.execv(sys.argv[1], sys.argv[1:])"
@@ -177,6 +179,7 @@ def test_closed_stdout_is_one_line_and_exit_2(args):
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
 @pytest.mark.parametrize("args", WRITES, ids=" ".join)
 def test_full_disk_is_one_line_and_exit_2(args):
@@ -187,6 +190,7 @@ def test_full_disk_is_one_line_and_exit_2(args):
     assert len(lines) == 1 and lines[0].startswith("convcalc: error: cannot write the output:")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", WRITES, ids=" ".join)
 def test_closed_pipe_ends_quietly(args):
     """`convcalc ... | true`: the reader is gone before convcalc writes; no traceback, not exit 1."""
@@ -209,6 +213,7 @@ def test_csv_through_a_pipe_is_whole(run):
     assert len({len(row) for row in rows}) == 1
 
 
+@pytest.mark.slow
 def test_torch_warnings_become_one_note_not_stderr_paths():
     """torch warns of a zero-padded copy for 'same' with an even kernel: a note, and JSON's warnings."""
     args = ("conv", "6", "10", "4", "-p", "same", "-d", "3", "-i", "16")
@@ -225,6 +230,7 @@ HUGE = "9" * 4300  # the longest value accepted: its --explain JSON is about 240
 LONG_OUTPUT = ["conv", HUGE, HUGE, "3", "--no-verify", "-f", "json", "--explain"]
 
 
+@pytest.mark.slow
 def test_reader_that_stops_midway_is_a_closed_pipe():
     """Python's buffered stdout dropped the rest of a partial write and exited 0 with the output cut."""
     proc = subprocess.Popen(command(*LONG_OUTPUT), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
@@ -235,6 +241,7 @@ def test_reader_that_stops_midway_is_a_closed_pipe():
     assert proc.wait() == 141 and stderr == b""
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="file-size limits are POSIX")
 def test_file_size_limit_is_one_line_and_exit_2(tmp_path):
     import resource
@@ -266,6 +273,7 @@ def test_ascii_markdown_escapes_what_transliteration_adds():
     assert text.isascii() and "Cin\\*Cout\\*k^2" in text
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
 def test_bad_input_with_a_full_stderr_still_exits_2():
     with open("/dev/full", "w") as full:
@@ -287,6 +295,7 @@ def test_choice_errors_carry_no_pydantic_prefix(run):
     assert result.stderr.startswith("convcalc: error: Invalid value for '--act': 'relu6' is not one of")
 
 
+@pytest.mark.slow
 def test_failed_expect_outranks_a_closed_pipe():
     """A CI check's verdict must survive `| true`: exit 1 and its line, not 141 and nothing."""
     proc = subprocess.Popen(
