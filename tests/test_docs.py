@@ -1,9 +1,12 @@
-"""The docs cannot go stale: their commands and code run, every option and JSON key is documented,
-and CI runs the README's own test command."""
+"""The docs cannot go stale: their commands and code run, their code prints what its comments promise,
+every option and JSON key is documented, and CI runs the README's own test command."""
 
+import io
 import json
 import re
 import shlex
+import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -41,14 +44,54 @@ def test_documented_command_runs(run, page, command):
     assert result.exit_code == 0, f"{page}: convcalc {command}\n{result.output}"
 
 
-@pytest.mark.parametrize(
-    ("page", "code"),
-    [(p.name, code) for p in DOCS for code in blocks(p, "python")],
-    ids=lambda v: str(v)[:40],
-)
-def test_documented_python_runs(page, code, capsys):
-    exec(compile(code, page, "exec"), {})
-    assert capsys.readouterr().out
+EXAMPLES = [(p.name, code) for p in DOCS for code in blocks(p, "python")]
+
+
+def promises(code: str) -> dict[int, str]:
+    """By line: what a `print(...)  # text` line of an example promises to print, its comment's text.
+
+    `...` in a promise stands for any text, as in doctest: `# {'standard': 648, ..., 'dwsep': 126, ...}`.
+    """
+    found = {}
+    for token in tokenize.generate_tokens(io.StringIO(code).readline):
+        if token.type == tokenize.COMMENT and token.line.lstrip().startswith("print("):
+            found[token.start[0]] = token.string.removeprefix("#").strip()
+    return found
+
+
+def kept(promise: str, printed: str) -> bool:
+    pattern = ".*?".join(re.escape(part) for part in promise.split("..."))
+    return re.fullmatch(pattern, printed, flags=re.S) is not None
+
+
+def run_example(code: str, page: str) -> dict[int, list[str]]:
+    """Run an example as it is; what each of its lines printed, one string per call."""
+    printed: dict[int, list[str]] = {}
+
+    def recorded(*args, sep=None, end=None, file=None, flush=False):
+        shown = io.StringIO()
+        print(*args, sep=sep, end="", file=shown)
+        printed.setdefault(sys._getframe(1).f_lineno, []).append(shown.getvalue())
+        print(*args, sep=sep, end=end, file=file, flush=flush)
+
+    exec(compile(code, page, "exec"), {"print": recorded})
+    return printed
+
+
+def test_docs_promise_printed_values():
+    assert sum(len(promises(code)) for _, code in EXAMPLES) >= 10
+
+
+@pytest.mark.parametrize(("page", "code"), EXAMPLES, ids=lambda v: str(v)[:40])
+def test_documented_python_prints_what_it_promises(page, code, capsys):
+    printed = run_example(code, page)
+    assert capsys.readouterr().out, f"{page}: the example printed nothing"
+    lines = code.splitlines()
+    for number, promise in promises(code).items():
+        shown = printed.get(number)
+        assert shown, f"{page}: `{lines[number - 1].strip()}` never ran"
+        for text in shown:
+            assert kept(promise, text), f"{page}: `{lines[number - 1].strip()}` printed {text!r}"
 
 
 # The page that documents each command's options.
