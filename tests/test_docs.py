@@ -138,12 +138,12 @@ def keys(value, found=None):
         "conv 6 10 3 --expect params=1 --explain",
         "conv 6 10 3 -i 8 --bench --peak-tflops 1 --peak-gbps 10 --backward",
         "stack 'conv out=4 kernel=3; relu; flatten; linear out=2' -i 3x8x8 --backward",
-        "model bench/resnet.py:resnet50 -i 3x32x32 --depth 1 --backward",
+        "model docs/examples/resnet.py:resnet50 -i 3x32x32 --depth 1 --backward",
         "compare 6 12 3 -g 4 --bn --expect dwsep.params=1",
         "stack 'conv out=4 kernel=3; bn eps=0.001 momentum=0.2; leaky negative_slope=0.2; "
         "dwsep out=8 kernel=3; maxpool kernel=2; adaptive_avgpool out=2; flatten; linear out=2; dropout' "
         "-i 3x16x16 --expect params=1",
-        "model bench/resnet.py:resnet50 -i 3x32x32 --depth 1 --expect conv1.params=1",
+        "model docs/examples/resnet.py:resnet50 -i 3x32x32 --depth 1 --expect conv1.params=1",
     ],
 )
 def test_every_json_key_is_documented(run, command):
@@ -167,7 +167,9 @@ NETWORK_STACK = (
     "name=block out=32 kernel=3 stride=2 padding=1 bias=false; bn; relu ]; avgpool kernel=8; flatten; "
     "linear out=10' -i 3x32x32"
 )
-NETWORK_MODEL = "model bench/resnet.py:resnet50 -i 3x224x224 --depth 1 --columns kind,output,params,macs,rf"
+NETWORK_MODEL = (
+    "model docs/examples/resnet.py:resnet50 -i 3x224x224 --depth 1 --columns kind,output,params,macs,rf"
+)
 
 # Outputs the docs show in full: (page, command, COLUMNS or None for a pipe, text before, text after).
 # Each must be today's; `pytest tests/test_docs.py --update-golden` rewrites them.

@@ -39,8 +39,8 @@ CASES = {  # as typed in a shell; the run fixture splits each
     "stack_mobilenet.markdown.md": "stack --preset mobilenet_v1 --device meta -f markdown",
     "stack_vgg16.json": "stack --preset vgg16 --device meta -f json",
     "stack_vgg16.latex.tex": "stack --preset vgg16 --no-verify -f latex",
-    "model_resnet50.table.txt": "model bench/resnet.py:resnet50 -i 3x224x224 --depth 1",
-    "model_resnet50.markdown.md": "model bench/resnet.py:resnet50 -i 3x224x224 --depth 2 -f markdown",
+    "model_resnet50.table.txt": "model docs/examples/resnet.py:resnet50 -i 3x224x224 --depth 1",
+    "model_resnet50.markdown.md": "model docs/examples/resnet.py:resnet50 -i 3x224x224 --depth 2 -f markdown",
 }
 
 

@@ -38,11 +38,15 @@ CASES = {
     "conv_ascii.txt": ("100", "ascii", CONV),
     "conv_meta_60.txt": ("60", "utf-8", BIG + ["--device", "meta"]),
     "stack_60.txt": ("60", "utf-8", ["stack", "--preset", "mobilenet_v1", "--no-verify"]),
-    "model_60.txt": ("60", "utf-8", ["model", "bench/resnet.py:resnet50", "-i", "3x224x224", "--depth", "2"]),
+    "model_60.txt": (
+        "60",
+        "utf-8",
+        ["model", "docs/examples/resnet.py:resnet50", "-i", "3x224x224", "--depth", "2"],
+    ),
     "model_ascii_pipe.txt": (
         None,
         "ascii",
-        ["model", "bench/resnet.py:resnet50", "-i", "3x64x64", "--depth", "1"],
+        ["model", "docs/examples/resnet.py:resnet50", "-i", "3x64x64", "--depth", "1"],
     ),
 }
 
