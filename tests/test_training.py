@@ -17,9 +17,7 @@ import pytest
 import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from test_compare import compare_settings  # tests/, beside this file
-from test_differential import valid_settings
-from test_stack_torch import analyzed, stacks
+from strategies import analyzed, compare_settings, stacks, valid_settings  # tests/strategies.py
 
 from convcalc import ConvSpec, analyze
 from convcalc.core.spec import DTYPE_BYTES
