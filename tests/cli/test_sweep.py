@@ -275,7 +275,7 @@ def test_help_lists_the_grammar(run):
 def test_every_column_is_documented(run):
     from pathlib import Path
 
-    schema = (Path(__file__).parent.parent / "docs" / "json-schema.md").read_text()
+    schema = (Path(__file__).parents[2] / "docs" / "json-schema.md").read_text()
     section = schema[schema.index("## `convcalc sweep`") :]
     record = json.loads(run("sweep --c-in 2 --c-out 2 --kernel 1 --verify -j 1 -f jsonl").stdout)
     missing = [key for key in record if f"`{key}`" not in section]

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from convcalc.cli import app
 from convcalc.render.sheet import BYTES, COUNT, TEXT, Column, Sheet, write_table
 
-GOLDEN = Path(__file__).parent / "golden" / "terminal"
+GOLDEN = Path(__file__).parents[1] / "golden" / "terminal"
 WIDE = ["compare", "64", "128", "3", "-p", "1", "-i", "56", "--no-bias", "-g", "2", "-g", "32", "-g", "3"]
 CONV = ["conv", "3", "6", "3", "--depthwise", "-p", "1"]
 BIG = ["conv", "64", "64", "3", "--dim", "3", "--input", "512"]  # too big for a real pass

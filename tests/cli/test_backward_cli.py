@@ -10,13 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nets  # tests/nets.py, beside this file
+import nets  # tests/nets.py
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from convcalc.core.training import TRAINING_FIGURES
 
-NETS = Path(__file__).with_name("nets.py")
+NETS = Path(__file__).parents[1] / "nets.py"
 
 
 def checks(data: dict) -> dict[str, dict]:

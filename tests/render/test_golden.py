@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parents[1] / "golden"
 
 STACK = (  # every kind of layer, verified
     "'conv out=8 kernel=3 padding=1; bn; relu; dwsep out=16 kernel=3 stride=2; maxpool kernel=2; "

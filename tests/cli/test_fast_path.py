@@ -74,7 +74,7 @@ def test_the_folders_keep_their_layers():
     import sys
     from pathlib import Path
 
-    package = Path(__file__).parent.parent / "convcalc"
+    package = Path(__file__).parents[2] / "convcalc"
     for folder, banned in [
         ("core", ("torch", "rich", "torchinfo", "typer")),
         ("render", ("torch", "torchinfo")),

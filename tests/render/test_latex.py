@@ -9,7 +9,7 @@ import pytest
 
 from convcalc.render.sheet import LATEX_PREAMBLE, latex_escape
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parents[1] / "golden"
 PDFLATEX = shutil.which("pdflatex")
 
 

@@ -18,7 +18,7 @@ from convcalc.core.speed import Bench, Peaks, bench_settings, given_peaks, known
 from convcalc.measure import bench as bench_module
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible")
-NETS = Path(__file__).with_name("nets.py")
+NETS = Path(__file__).parents[1] / "nets.py"
 KEYS = {"median_s", "iqr_s", "flops_per_s", "bytes", "intensity", "roofline_fraction"}
 
 
