@@ -1,5 +1,5 @@
 """--backward through every command: the figures as arithmetic, torch's verdict, --expect, the formats, the
-plan's bounds. core/training.py's rules against torch over random layers are in tests/test_training.py."""
+plan's bounds. core/training.py's rules against torch over random layers: tests/measure/test_training.py."""
 
 from __future__ import annotations
 

@@ -172,7 +172,7 @@ NETWORK_MODEL = (
 )
 
 # Outputs the docs show in full: (page, command, COLUMNS or None for a pipe, text before, text after).
-# Each must be today's; `pytest tests/test_docs.py --update-golden` rewrites them.
+# Each must be today's; `pytest tests/cli/test_docs.py --update-golden` rewrites them.
 SHOWN = [
     ("README.md", "conv 6 10 3 -g 2 --no-bias", "100", "$ convcalc conv 6 10 3 -g 2 --no-bias\n", "```"),
     (

@@ -1,7 +1,7 @@
 """Where the output goes: a narrow or normal terminal, a pipe, an ASCII stream, a closed or full one.
 
 Golden files pin the tables at 60 and 100 columns, through a pipe (no width: whole lines) and on an
-ASCII stream; regenerate with `pytest tests/test_terminal.py --update-golden`. The stream cases run the
+ASCII stream; regenerate with `pytest tests/cli/test_terminal.py --update-golden`. The stream cases run the
 real command in a subprocess, since they are about file descriptors and encodings.
 """
 

@@ -1,6 +1,6 @@
 """Golden files of every output format, rendered at a fixed width.
 
-After a deliberate change of output, regenerate with `pytest tests/test_golden.py --update-golden`
+After a deliberate change of output, regenerate with `pytest tests/render/test_golden.py --update-golden`
 and review the diff.
 """
 
