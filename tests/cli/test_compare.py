@@ -157,6 +157,7 @@ def test_invalid_base_layer_is_one_line(run):
     assert run("compare 6 12 3 -m 0").exit_code == 2
 
 
+@pytest.mark.slow
 @settings(max_examples=60)
 @given(compare_settings())
 def test_every_variant_equals_torch(kwargs):

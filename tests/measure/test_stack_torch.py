@@ -59,6 +59,7 @@ def assert_row(row: StackLayer, module: Any, seen: tuple[Shape, Shape, int], flo
     assert flops == row.flops == 2 * row.macs, row.name
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(stack=stacks(), batch=st.integers(1, 2), dtype=st.sampled_from(list(DTYPE_BYTES)))
 def test_every_row_is_what_torch_builds_and_counts(stack: tuple[str, Shape], batch: int, dtype: str):
