@@ -160,6 +160,7 @@ def test_rows_equal_conv_spec_and_analyze_one_at_a_time(options):
             assert csv_figures(result) == ",".join(shaped)
 
 
+@pytest.mark.slow
 def test_rows_stream_in_constant_memory():
     """Rendering 40,960 rows holds no more than 4,096: nothing accumulates but one chunk."""
     sweep = parse_sweep(
