@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from convcalc import ConvSpec
 from convcalc.core.formulas import effective_kernel
+from convcalc.core.kinds import ACTIVATIONS as ACTIVATION_KINDS
 from convcalc.core.spec import PADDING_MODES
 from convcalc.core.stack_analysis import StackResult, analyze_stack
-from convcalc.core.kinds import ACTIVATIONS as ACTIVATION_KINDS
 from convcalc.core.stack_grammar import parse_stack
 from convcalc.core.variants import ACTIVATIONS
 

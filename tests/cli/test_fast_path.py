@@ -67,5 +67,3 @@ def test_verified_path_skips_dynamo_and_sympy(command):
 @pytest.mark.parametrize("fmt", ["json", "csv", "markdown", "latex"])
 def test_no_verify_formats_skip_torch_and_rich(fmt):
     assert loaded("conv", "6", "10", "3", "--no-verify", "-f", fmt) == "[]"
-
-
