@@ -20,7 +20,8 @@ FULL = "FlopCounterMode"
 
 # Normalisations: FlopCounterMode decomposes them into element-wise ops and reductions, none of which
 # it counts, so running them whole counts the same -- and saves torch's Python decomposition, about
-# 15 ms a call on the meta device (0.8 s for ResNet-50's 53 BatchNorms). tests/test_witness.py checks it.
+# 15 ms a call on the meta device (0.8 s for ResNet-50's 53 BatchNorms); tests/measure/test_witness.py
+# checks it.
 UNCOUNTED_NORMS = (
     "native_batch_norm",
     "_native_batch_norm_legit",

@@ -199,6 +199,7 @@ def test_figure_rows_write_what_rows_write(options, fmt, valid_only):
     assert text(sweep.figure_rows()) == text(sweep.rows())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["rows", "figure_rows"])
 @pytest.mark.parametrize(
     "options",
