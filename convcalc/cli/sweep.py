@@ -188,7 +188,9 @@ def _run(
     to_file: bool,
 ) -> int:
     """Stream the rows to write (and to the plot); the exit code."""
-    rows = plan.rows(FLAGS)  # a row's reason as conv says it
+    # a row's reason as conv says it; --verify and --plot take the rows with their ConvResult, the
+    # writers alone the leaner rows
+    rows = plan.rows(FLAGS) if workers or plotting else plan.figure_rows(FLAGS)
     if workers:
         from ..measure.sweep import verify_rows
 

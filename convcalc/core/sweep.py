@@ -11,13 +11,16 @@ import itertools
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from operator import itemgetter
 from typing import Any, NamedTuple
 
+from . import formulas
 from .analysis import analyze
 from .errors import InvalidSpecError, term
+from .geometry import GEOMETRY_FIELDS, Geometry, sizes_geometry
 from .results import ConvResult
-from .spec import DTYPE_BYTES, PADDING_MODES, ConvSpec, parse_count, parse_padding, parse_size
+from .spec import DTYPE_BYTES, PADDING_MODES, ConvSpec, check_layer, parse_count, parse_padding, parse_size
 
 # The settings, in ConvSpec's argument order, so that a row's values are the layer's arguments as they
 # stand; each named as its option names it (--c-in: c_in), which is also the column a row writes it in.
@@ -63,6 +66,15 @@ _RANGE = re.compile(r"\s*(-?\d+):(-?\d+)(?::(-?\d+))?\s*", re.ASCII)
 _WORDS = {"on": True, "yes": True, "true": True, "off": False, "no": False, "false": False}
 _INTEGER_SETTINGS = ("c_in", "c_out", "groups", "batch", "dim", "kernel", "stride", "padding", "dilation")
 _INTEGER_SETTINGS += ("output_padding", "input")
+# A row's sizes, picked from its values (ConvSpec's argument order) in GEOMETRY_FIELDS' order.
+_SPEC_FIELDS = [f.name for f in fields(ConvSpec) if f.init]
+_SIZE_INDICES = [_SPEC_FIELDS.index(name) for name in GEOMETRY_FIELDS]
+_SIZES_OF = itemgetter(*_SIZE_INDICES)
+_TRANSPOSED = _SPEC_FIELDS.index("transposed")
+_LAYER_OF = itemgetter(
+    *map(_SPEC_FIELDS.index, ("in_channels", "out_channels", "groups", "bias", "batch", "dtype"))
+)
+_SIZES_KEPT = 1024  # distinct sizes a sweep keeps at once: a bound on memory, as geometry's
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,21 @@ class SweepRow(NamedTuple):
         return self.result is not None
 
 
+class FigureRow(NamedTuple):
+    """One combination as the writers take it: the settings (as SweepRow's), and where the layer is
+    valid its number of dimensions and its figures (FIGURES' order, shapes as tuples), else why not."""
+
+    settings: tuple[Any, ...]
+    dim: int | None  # as ConvSpec infers it; None for an invalid row
+    figures: tuple[Any, ...] | None
+    reason: str
+    verified: str | None = None  # as SweepRow's
+
+    @property
+    def valid(self) -> bool:
+        return self.figures is not None
+
+
 @dataclass(frozen=True)
 class Sweep:
     """Every combination of the values of each setting, the first setting's changing slowest."""
@@ -133,19 +160,123 @@ class Sweep:
         otherwise (as text, one per value), walked in the same order."""
         return product(self.axes if axes is None else list(axes), [a.count for a in self.axes])
 
+    def _layers(self) -> Iterator[tuple[Any, ...]]:
+        """Each combination's values as the layer's arguments: groups 'dw' as that row's c_in."""
+        if DEPTHWISE not in self.axes[_GROUPS].items:
+            return self.combinations()
+        return map(_depthwise, self.combinations())
+
+    def _sizes_by_value(self) -> bool:
+        """Whether rows' sizes can be kept by value: each an int, a word, None or a tuple of ints
+        (transposed a bool), as parse_values makes them. geometry() keeps nothing else, since 3.0, True
+        and numpy's integers equal 3 or 1 but break rules; a Sweep built by hand may hold them."""
+        for index in _SIZE_INDICES:
+            for item in self.axes[index].items:
+                kind = type(item)
+                if index == _TRANSPOSED:
+                    exact = kind is bool
+                else:
+                    exact = kind in (int, str, type(None), Steps)
+                    exact = exact or (kind is tuple and all(type(v) is int for v in item))
+                if not exact:
+                    return False
+        return True
+
     def rows(self, words: Mapping[str, str] | None = None) -> Iterator[SweepRow]:
         """One row per combination: the same layer, figures and reason as ConvSpec + analyze(); words name
         the settings in a reason (the CLI's options), else their names."""
-        depthwise = DEPTHWISE in self.axes[_GROUPS].items
-        for values in self.combinations():
-            if depthwise and values[_GROUPS] == DEPTHWISE:
-                values = (*values[:_GROUPS], values[0], *values[_GROUPS + 1 :])
+        for values in self._layers():
             try:
                 spec = ConvSpec(*values)
             except InvalidSpecError as exc:
                 yield SweepRow(values, None, exc.in_words(words) if words else str(exc))
             else:
                 yield SweepRow(values, analyze(spec), "")
+
+    def figure_rows(self, words: Mapping[str, str] | None = None) -> Iterator[FigureRow]:
+        """rows(words) as the writers take them, without a ConvSpec, ConvResult and Memory made for each:
+        what `convcalc sweep` writes. The same rules (check_layer, the sizes judged once per distinct
+        set, as ConvSpec does), reasons and figures (analyze()'s formulas), row for row."""
+        kept: dict[tuple, _Sizes] = {}
+        by_value = self._sizes_by_value()
+        for values in self._layers():
+            in_channels, out_channels, groups, bias, batch, dtype = _LAYER_OF(values)
+            sizes = _SIZES_OF(values)
+            shared = kept.get(sizes) if by_value else None
+            if shared is None:
+                shared = _Sizes(sizes_geometry(sizes))
+                if len(kept) >= _SIZES_KEPT:
+                    kept.clear()
+                if by_value:
+                    kept[sizes] = shared
+            try:
+                check_layer(shared.geometry, in_channels, out_channels, groups, batch, dtype)
+            except InvalidSpecError as exc:
+                yield FigureRow(values, None, None, exc.in_words(words) if words else str(exc))
+                continue
+            if shared.effective is None:
+                shared.take(analyze(ConvSpec(*values)))
+            figures = _figures(shared, in_channels, out_channels, groups, bias, batch, dtype)
+            yield FigureRow(values, shared.geometry.dim, figures, "")
+
+
+def _depthwise(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    if values[_GROUPS] != DEPTHWISE:
+        return values
+    return (*values[:_GROUPS], values[0], *values[_GROUPS + 1 :])
+
+
+class _Sizes:
+    """One distinct set of sizes in a sweep: their Geometry and, from the first valid layer with them,
+    the figures that depend on the sizes alone (its effective kernel and receptive field)."""
+
+    __slots__ = ("geometry", "effective", "receptive")
+
+    def __init__(self, geometry: Geometry) -> None:
+        self.geometry = geometry
+        self.effective: tuple[int, ...] | None = None
+        self.receptive: tuple[int, ...] = ()
+
+    def take(self, result: ConvResult) -> None:
+        self.effective, self.receptive = result.effective_kernel, result.receptive_field
+
+
+def _figures(
+    shared: _Sizes, in_channels: int, out_channels: int, groups: int, bias: bool, batch: int, dtype: str
+) -> tuple[Any, ...]:
+    """A valid layer's figures in FIGURES' order: analyze()'s formulas, as it composes them (the
+    properties params and flops as ConvResult's, the bytes as memory()'s), with the sizes' share kept."""
+    g = shared.geometry
+    out_spatial, kernel = g.output_spatial, g.kernel_size
+    output_shape = (batch, out_channels, *out_spatial)
+    weight = formulas.weight_params(in_channels, out_channels, kernel, groups)
+    bias_params = formulas.bias_params(out_channels, bias)
+    if g.transposed:
+        macs = formulas.transposed_macs(batch, g.input_size, in_channels, out_channels, kernel, groups)
+    else:
+        macs = formulas.conv_macs(batch, out_spatial, in_channels, out_channels, kernel, groups)
+    params = weight + bias_params
+    size = DTYPE_BYTES[dtype]
+    param_bytes = params * size
+    input_bytes = formulas.tensor_bytes((batch, in_channels, *g.input_size), size)
+    output_bytes = formulas.tensor_bytes(output_shape, size)
+    forward_backward = 2 * output_bytes
+    return (
+        output_shape,
+        weight,
+        bias_params,
+        params,
+        macs,
+        2 * macs,  # flops
+        formulas.bias_adds(batch, out_channels, out_spatial, bias),
+        shared.effective,
+        shared.receptive,
+        param_bytes,
+        input_bytes,
+        output_bytes,
+        forward_backward,
+        input_bytes + forward_backward + param_bytes,
+    )
 
 
 def product(axes: list[Iterable[Any]], counts: list[int]) -> Iterator[tuple[Any, ...]]:
