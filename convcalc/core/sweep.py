@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -110,6 +110,40 @@ class Values:
                 yield from item
             else:
                 yield item
+
+
+class SweepRows:
+    """A sweep's rows as sweep_rows() gives them: lazily, in constant memory, in the grid's order (the
+    first setting changing slowest); with a verifier, each row with torch's verdict, and `mismatches`
+    counting the rows torch disagreed with as they pass."""
+
+    def __init__(
+        self,
+        sweep: Sweep,
+        words: Mapping[str, str] | None = None,
+        verifier: Callable[[Iterator[SweepRow]], Iterator[SweepRow]] | None = None,
+    ) -> None:
+        self.sweep, self.words, self.verifier, self.mismatches = sweep, words, verifier, 0
+
+    @property
+    def count(self) -> int:
+        """How many rows the sweep has (valid or not), known before any is made."""
+        return self.sweep.count
+
+    def __iter__(self) -> Iterator[SweepRow]:
+        rows = self.sweep.rows(self.words)
+        if self.verifier is None:
+            yield from rows
+            return
+        for row in self.verifier(rows):
+            if row.verified.startswith(MISMATCH):
+                self.mismatches += 1
+            yield row
+
+    def figure_rows(self) -> Iterator[FigureRow]:
+        """The same rows as the writers take them, without a ConvResult each and without verdicts: what
+        the command writes when it neither verifies nor plots."""
+        return self.sweep.figure_rows(self.words)
 
 
 class SweepRow(NamedTuple):
@@ -295,10 +329,11 @@ def _around(axes: list[Iterable[Any]], counts: list[int], long: int) -> Iterator
                 yield (*head, value, *tail)
 
 
-def parse_sweep(given: Mapping[str, str | None], max_rows: int = MAX_ROWS) -> Sweep:
-    """The sweep the options describe (setting -> text, None or absent for conv's default). Raises
-    InvalidSpecError, naming the option and the rule, for bad syntax or more rows than max_rows."""
-    texts = {**DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
+def parse_sweep(given: Mapping[str, Any], max_rows: int = MAX_ROWS) -> Sweep:
+    """The sweep the settings describe, each as text in the CLI's grammar ('8:64:8', '1,3x5') or as Python
+    values (a value, a list of values, a range); None or absent for conv's default. Raises
+    InvalidSpecError, naming the setting and the rule, for bad syntax or more rows than max_rows."""
+    texts = {**DEFAULTS, **{k: as_text(k, v) for k, v in given.items() if v is not None}}
     missing = [name for name in REQUIRED if texts.get(name) is None]
     if missing:
         raise InvalidSpecError(missing[0], "required: a value, a list such as 32,64 or a range, 8:64:8")
@@ -315,6 +350,35 @@ def parse_sweep(given: Mapping[str, str | None], max_rows: int = MAX_ROWS) -> Sw
             f"more than {limit} {max_rows:,}: narrow a list or a range, or raise {limit}",
         )
     return sweep
+
+
+def as_text(name: str, value: Any) -> str:
+    """A setting's Python values in the sweep's grammar: a list (or range) is several values, anything
+    else one; a tuple is one size per dimension (3, 5): 3x5; True is on."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, range):
+        if not value or value.step < 1:
+            raise InvalidSpecError(name, f"got {value!r}; a range must count up and hold a value")
+        return f"{value.start}:{value[-1]}:{value.step}"
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise InvalidSpecError(name, "got an empty list; give a value, a list or a range")
+    return ",".join(_one_text(name, item) for item in items)
+
+
+def _one_text(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple):
+        return "x".join(_one_text(name, v) for v in value)
+    if isinstance(value, range):
+        return as_text(name, value)
+    if type(value) is int or isinstance(value, str):
+        return str(value)
+    raise InvalidSpecError(
+        name, f"got {type(value).__name__} {value!r}; give integers, words or tuples of them"
+    )
 
 
 def _about(count: int) -> str:

@@ -282,7 +282,11 @@ def test_every_column_is_documented(run):
     assert not missing, f"sweep columns missing from docs/json-schema.md: {missing}"
 
 
-def test_jobs_default_to_the_cpus():
-    from convcalc.cli.sweep import _jobs
+def test_jobs_default_to_the_cpus_and_never_pass_them_or_the_memory(monkeypatch):
+    from convcalc.measure import sweep as pool
 
-    assert _jobs(None) == (os.cpu_count() or 1) and _jobs("1") == 1 and _jobs("3") == 3
+    cpus = os.cpu_count() or 1
+    monkeypatch.setattr(pool, "free_memory", lambda device: 64 * pool.WORKER_BYTES)
+    assert pool.pool_size(None) == cpus and pool.pool_size(1) == 1 and pool.pool_size(10 * cpus) == cpus
+    monkeypatch.setattr(pool, "free_memory", lambda device: pool.WORKER_BYTES)  # room for one worker
+    assert pool.pool_size(None) == 1 and pool.pool_size(16) == 1
