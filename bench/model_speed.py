@@ -11,7 +11,7 @@ ru_maxrss, the child alone) and the median of the per-round ratio to `import tor
 timed in the same round). The commands:
 
   import torch     python -c "import torch": the baseline of the issue's target (<= 2 x, < 1 GiB)
-  convcalc json    convcalc model bench/resnet.py:resnet50 -i 3x224x224 -f json (meta by default)
+  convcalc json    convcalc model docs/examples/resnet.py:resnet50 -i 3x224x224 -f json (meta by default)
   convcalc table   the same, as the table
   meta floor       import torch, build ResNet-50 under torch.device("meta"), one forward under no_grad,
                    no counting: what torch's own first meta pass costs any tool that runs it all
@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/harness.py, ho
 import harness
 from harness import ROOT, Command
 
-TARGET = "bench/resnet.py:resnet50"
+TARGET = "docs/examples/resnet.py:resnet50"
 INPUT = "3x224x224"
 RATIO_TARGET = 2.0  # x import torch
 RSS_TARGET_MIB = 1024
@@ -53,7 +53,7 @@ RSS_TARGET_MIB = 1024
 _BUILD = """\
 import sys
 import torch
-sys.path.insert(0, "bench")
+sys.path.insert(0, "docs/examples")
 from resnet import resnet50
 with torch.device("meta"):
     model = resnet50().eval()
@@ -134,7 +134,7 @@ import torch.fx.experimental.symbolic_shapes
 phases["import symbolic_shapes (sympy), as conv's torch._check does"] = lap()
 import torch._dynamo
 phases["import torch._dynamo, as torch._refs' first call does"] = lap()
-sys.path.insert(0, "bench")
+sys.path.insert(0, "docs/examples")
 from resnet import resnet50
 with torch.device("meta"):
     model = resnet50().eval()

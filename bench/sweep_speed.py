@@ -2,12 +2,15 @@
 
     python bench/sweep_speed.py                        # in process, then the command: 3 rounds, 1 warm-up
     python bench/sweep_speed.py --repeat 9 --skip-cli  # in process only
+    python bench/sweep_speed.py --only valid           # the all-valid sweep alone
 
-In process, median of --repeat runs over SWEEP (393,216 rows, a fifth of them invalid): the engine
-alone (every row made and analysed) and end to end (the rows written as CSV to a file). Then the
-command itself, as fresh processes in rotating rounds (bench/harness.py): the same sweep and one eight
-times longer (3,145,728 rows), to a file (-o) and to stdout on /dev/null; per command the median wall
-time (start-up included), rows per second and the peak RSS, which must not grow with the rows.
+Two workloads. SWEEP (393,216 rows, a quarter of them invalid, cheap to reject) and VALID (1,000,000
+rows, every one valid: each is analysed and written in full). In process, median of --repeat runs: the
+engine alone (every row made and analysed: figure_rows(), as the command, and rows(), which builds each
+row's ConvSpec and ConvResult for Python) and end to end (the rows written as CSV to a file). Then
+the command itself, as fresh processes in rotating rounds (bench/harness.py): each workload and SWEEP
+eight times longer (3,145,728 rows), to a file (-o) and to stdout on /dev/null; per command the median
+wall time (start-up included), rows per second and the peak RSS, which must not grow with the rows.
 A benchmark, not a test: the figures depend on the machine.
 """
 
@@ -37,17 +40,28 @@ SWEEP = {
     "input": "32,56,112,224",
 }
 LONGER = {**SWEEP, "batch": "1,8", "bias": "on,off", "dilation": "1,2"}  # eight times the rows
+VALID = {"c_in": "1:1000", "c_out": "1:1000", "kernel": "3", "input": "32"}  # every row valid
+# The in-process workloads, and the commands (label, sweep) of each: --only picks workloads by name.
+WORKLOADS = {
+    "mixed": (SWEEP, (("sweep", SWEEP), ("8x sweep", LONGER))),
+    "valid": (VALID, (("all-valid sweep", VALID),)),
+}
 
 
 def options(sweep: dict[str, str]) -> list[str]:
     return [arg for name, text in sweep.items() for arg in (f"--{name.replace('_', '-')}", text)]
 
 
-def engine(sweep: dict[str, str]) -> float:
-    """Rows per second: every row made, validated and analysed, nothing written."""
+def options_text(sweep: dict[str, str]) -> str:
+    return " ".join(options(sweep))
+
+
+def engine(sweep: dict[str, str], objects: bool = False) -> float:
+    """Rows per second: every row made, validated and analysed, nothing written; objects: rows()
+    (a ConvSpec and ConvResult each, the Python API), else figure_rows() (what the command writes)."""
     plan = parse_sweep(sweep)
     start = time.perf_counter()
-    for _ in plan.rows():
+    for _ in plan.rows() if objects else plan.figure_rows():
         pass
     return plan.count / (time.perf_counter() - start)
 
@@ -57,20 +71,22 @@ def end_to_end(sweep: dict[str, str], path: str) -> float:
     plan = parse_sweep(sweep)
     start = time.perf_counter()
     with open(path, "w", encoding="utf-8", newline="") as out:
-        for chunk in render_sweep(plan, plan.rows(), "csv"):
+        for chunk in render_sweep(plan, plan.figure_rows(), "csv"):
             out.write(chunk)
     return plan.count / (time.perf_counter() - start)
 
 
-def in_process(repeat: int) -> None:
-    rows = parse_sweep(SWEEP).count
-    valid = sum(row.valid for row in parse_sweep(SWEEP).rows())
-    print(f"in process: {rows:,} rows ({valid:,} valid, {rows - valid:,} invalid with a reason)")
+def in_process(sweep: dict[str, str], repeat: int) -> None:
+    rows = parse_sweep(sweep).count
+    valid = sum(row.valid for row in parse_sweep(sweep).figure_rows())
+    print(f"in process: {options_text(sweep)}")
+    print(f"  {rows:,} rows ({valid:,} valid, {rows - valid:,} invalid with a reason)")
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "rows.csv")
         ways = (
-            ("engine alone", lambda: engine(SWEEP)),
-            ("engine + CSV to a file", lambda: end_to_end(SWEEP, path)),
+            ("engine alone (figure_rows)", lambda: engine(sweep)),
+            ("rows(), with a ConvSpec and ConvResult each", lambda: engine(sweep, objects=True)),
+            ("engine + CSV to a file", lambda: end_to_end(sweep, path)),
         )
         for label, measure in ways:
             rates = [measure() for _ in range(repeat)]
@@ -78,10 +94,10 @@ def in_process(repeat: int) -> None:
             print(f"  {label}: median {statistics.median(rates):,.0f} rows/s (runs: {runs})")
 
 
-def commands(python: str, path: str) -> list[tuple[Command, int]]:
+def commands(python: str, path: str, only: list[str]) -> list[tuple[Command, int]]:
     convcalc = [python, "-m", "convcalc", "sweep"]
     found = []
-    for name, sweep in (("sweep", SWEEP), ("8x sweep", LONGER)):
+    for name, sweep in (labelled for workload in only for labelled in WORKLOADS[workload][1]):
         rows = parse_sweep(sweep, max_rows=10**9).count
         for where, extra in (("-o FILE", ["-o", path]), ("> /dev/null", [])):
             argv = [*convcalc, *options(sweep), *extra]
@@ -89,9 +105,9 @@ def commands(python: str, path: str) -> list[tuple[Command, int]]:
     return found
 
 
-def as_command(rounds: int, warmup: int) -> None:
+def as_command(rounds: int, warmup: int, only: list[str]) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        timed = commands(sys.executable, os.path.join(folder, "rows.csv"))
+        timed = commands(sys.executable, os.path.join(folder, "rows.csv"), only)
         harness.measure([cmd for cmd, _ in timed], rounds, warmup)
     body = []
     for cmd, rows in timed:
@@ -110,10 +126,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the command (default 3)")
     parser.add_argument("--warmup", type=int, default=1, help="warm-up rounds, not measured (default 1)")
     parser.add_argument("--skip-cli", action="store_true", help="in process only")
+    parser.add_argument(
+        "--only", action="append", choices=list(WORKLOADS), help="a workload (repeatable; default all)"
+    )
     args = parser.parse_args()
-    in_process(args.repeat)
+    only = args.only or list(WORKLOADS)
+    for workload in only:
+        in_process(WORKLOADS[workload][0], args.repeat)
     if not args.skip_cli:
-        as_command(args.rounds, args.warmup)
+        as_command(args.rounds, args.warmup, only)
 
 
 if __name__ == "__main__":

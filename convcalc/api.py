@@ -8,7 +8,7 @@ pays for its own work alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .core.compare import CompareReport
     from .core.network import NetworkReport
     from .core.stack_grammar import StackSpec
+    from .core.sweep import SweepRows
 
 
 def conv_report(
@@ -249,3 +250,52 @@ def model_report(
     peaks = _peaks(bench, device if isinstance(model, str) else "", peak_tflops, peak_gbps)
     report = run_model(model, shape, batch, dtype, device, title, depth, peaks, backward)
     return replace(report, expectations=check_expectations(report.figures(), list(expect)))
+
+
+def sweep_rows(
+    *,
+    c_in: Any,
+    c_out: Any,
+    kernel: Any,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: Any = 1,
+    bias: Any = True,
+    transposed: Any = False,
+    output_padding: Any = 0,
+    padding_mode: Any = "zeros",
+    input: Any = 224,  # noqa: A002 -- the setting's name, as --input and the rows' column name it
+    batch: Any = 1,
+    dtype: Any = "float32",
+    dim: Any = None,
+    verify: bool = False,
+    jobs: int | None = None,
+    max_rows: int | None = None,
+    words: Mapping[str, str] | None = None,
+) -> SweepRows:
+    """Every combination of conv's settings, one row each: a lazy iterator of SweepRow (its settings, in
+    SETTINGS' order; the ConvResult, or None and the reason ConvSpec gives), in constant memory.
+
+    Each setting takes a value (64, (3, 5), 'same', 'dw' for depthwise groups, True), a list of values,
+    a range, or text in the command's grammar ('8:64:8', '1,3x5', 'on,off'); the size is known before any
+    row is made (rows.count), and refused past max_rows (100,000,000 unless given). With verify, each valid
+    row is built on the meta device in a pool of jobs processes (at most the CPUs and what memory holds)
+    and row.verified holds torch's verdict; rows.mismatches counts the disagreements seen so far.
+    words: how a reason names the settings (the command passes its options), else by their names.
+    """
+    from .core.sweep import MAX_ROWS, SweepRows, parse_sweep
+
+    settings = {
+        "c_in": c_in, "c_out": c_out, "kernel": kernel, "stride": stride, "padding": padding,
+        "dilation": dilation, "groups": groups, "bias": bias, "transposed": transposed,
+        "output_padding": output_padding, "padding_mode": padding_mode, "input": input, "batch": batch,
+        "dtype": dtype, "dim": dim,
+    }  # fmt: skip
+    sweep = parse_sweep(settings, MAX_ROWS if max_rows is None else max_rows)
+    if not verify:
+        return SweepRows(sweep, words)
+    from .measure.sweep import pool_size, verify_rows
+
+    workers = pool_size(jobs)
+    return SweepRows(sweep, words, lambda rows: verify_rows(rows, workers))

@@ -2,7 +2,7 @@
 
 INPUTS names the ones convcalc handles, with the input (C, *spatial) each is tested on: big enough that
 an interior output's receptive field lies inside it. The rest, from broken_forward on, are wrong on purpose
-or show a convcalc bug (tests/test_model.py says which).
+or show a convcalc bug (tests/measure/test_model.py says which).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from ..core.errors import ConvCalcError, InvalidSpecError
 from . import emit, words
 from .command import CleanHelp, ClickException
 
+INTERRUPTED = 130  # as a shell reports a process ended by SIGINT (128 + 2)
 COMMANDS = ("conv", "compare", "stack", "model", "sweep", "check")  # in the order --help lists them
 
 
@@ -67,8 +68,9 @@ class OneLineErrors(CleanHelp, TyperGroup):
             message = (_negative_argument(exc, argv) or message).replace("Value error, ", "")
             emit.warn(f"convcalc: error: {message}")
             sys.exit(2)
-        except typer.Abort:
-            sys.exit(130)
+        except (typer.Abort, KeyboardInterrupt):
+            emit.warn("convcalc: interrupted")
+            sys.exit(INTERRUPTED)
         except OSError as exc:  # click printing --version or help to a closed pipe or a full disk
             if exc.errno not in emit.WRITE_ERRORS:
                 raise
@@ -77,6 +79,8 @@ class OneLineErrors(CleanHelp, TyperGroup):
             if exc.code == 1 and emit.closed_by_reader():
                 sys.exit(emit.BROKEN_PIPE)
             raise
+        if code == INTERRUPTED:  # typer's answer to Ctrl-C, or to a model's code raising KeyboardInterrupt
+            emit.warn("convcalc: interrupted")
         sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -15,10 +15,12 @@ from typing import IO, Annotated, Any
 
 import typer
 
+from ..api import sweep_rows
 from ..core.errors import ConvCalcError, InvalidSpecError, printable, term
 from ..core.results import FIGURES
 from ..core.spec import DTYPE_BYTES, PADDING_MODES, parse_count
-from ..core.sweep import MAX_ROWS, MISMATCH, SETTINGS, Sweep, SweepRow, parse_sweep
+from ..core.sweep import MAX_ROWS, SETTINGS, Sweep, SweepRow, SweepRows
+from ..measure.sweep import Ended
 from ..render.sweep import SWEEP_FORMATS, Progress, render_sweep
 from . import emit
 from .command import Command, command_app
@@ -104,18 +106,29 @@ def sweep(
     Markdown), streamed in constant memory; invalid combinations keep the reason. See docs/sweep.md."""
     no_digit_limit()
     given = {**{name: value for name, value in locals().items() if name in SETTINGS}, "input": input_size}
-    plan = parse_sweep(given, _positive(max_rows, "max_rows"))
-    workers = _jobs(jobs)  # checked with or without --verify; a pool is started only to verify
-    plotting = _plot_axes(plot, plot_x, plot_y)
-    with _output(output) as stream:
-        code = _run(
-            plan, fmt.value, stream, valid_only, workers if verify else 0, plotting, output is not None
-        )
+    wanted = None if jobs is None else _positive(jobs, "jobs")  # checked with or without --verify
+    plotting = _plot_axes(plot, plot_x, plot_y, output)
+    limit = _positive(max_rows, "max_rows")
+    rows = sweep_rows(**given, verify=verify, jobs=wanted, max_rows=limit, words=FLAGS)
+    if verify:
+        _say_pool(wanted)
+    try:
+        with _output(output) as stream:
+            code = _run(rows, fmt.value, stream, valid_only, plotting, output is not None)
+    except Ended as ended:  # SIGTERM or SIGHUP: the pool has stopped; exit as the signal would
+        emit.warn("convcalc: terminated")
+        raise typer.Exit(ended.code) from None
     raise typer.Exit(code)
 
 
-def _jobs(text: str | None) -> int:
-    return (os.cpu_count() or 1) if text is None else _positive(text, "jobs")
+def _say_pool(wanted: int | None) -> None:
+    """One line when --jobs asked for more workers than the CPUs or the free memory hold."""
+    from ..measure.sweep import pool_size
+
+    if wanted is not None and pool_size(wanted) < wanted:
+        emit.warn(
+            f"convcalc: --jobs {wanted}: {pool_size(wanted)} workers, as many as the CPUs and memory hold"
+        )
 
 
 def _positive(text: str, name: str) -> int:
@@ -125,7 +138,7 @@ def _positive(text: str, name: str) -> int:
     return value
 
 
-def _plot_axes(path: str | None, x: str, y: str) -> tuple[str, str, str] | None:
+def _plot_axes(path: str | None, x: str, y: str, output: str | None) -> tuple[str, str, str] | None:
     """(path, x, y) for --plot, checked before any work; None without --plot."""
     for name, key in (("plot_x", x), ("plot_y", y)):
         if key not in NUMERIC:
@@ -137,7 +150,16 @@ def _plot_axes(path: str | None, x: str, y: str) -> tuple[str, str, str] | None:
     from ..render.plot import check_plot_path
 
     check_plot_path(path)
+    if output is not None and _same_file(path, output):
+        raise ConvCalcError(f"--plot: {printable(path)} is also --output; give the plot a file of its own")
     return path, x, y
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 class _Stopped(Exception):
@@ -159,9 +181,15 @@ def _output(path: str | None) -> Iterator[Callable[[str], None]]:
         raise ConvCalcError(f"--output: cannot write {printable(path)}: {exc.strerror or exc}") from None
     try:
         yield lambda chunk: _to_file(file, path, chunk)
-    finally:
+    except BaseException:
         with suppress(OSError):  # the write that failed has said so
             file.close()
+        raise
+    try:  # the last chunk reaches the file only here: a full disk or a file that takes no writes says so
+        file.close()
+    except OSError as exc:
+        emit.warn(f"convcalc: error: cannot write {printable(path)}: {exc.strerror or exc}")
+        raise typer.Exit(emit.CANNOT_WRITE) from None
 
 
 def _to_stdout(chunk: str) -> None:
@@ -179,35 +207,32 @@ def _to_file(file: IO[str], path: str, chunk: str) -> None:
 
 
 def _run(
-    plan: Sweep,
+    rows: SweepRows,
     fmt: str,
     write: Callable[[str], None],
     valid_only: bool,
-    workers: int,
     plotting: tuple[str, str, str] | None,
     to_file: bool,
 ) -> int:
     """Stream the rows to write (and to the plot); the exit code."""
-    rows = plan.rows(FLAGS)  # a row's reason as conv says it
-    if workers:
-        from ..measure.sweep import verify_rows
-
-        rows = verify_rows(rows, workers)
+    verified = rows.verifier is not None
     tally = _Tally(keep=plotting is not None)
-    progress = Progress(plan.count, "verifying" if workers else "sweeping", to_file and _stderr_is_terminal())
-    chunks = render_sweep(
-        plan,
-        tally.count(rows) if workers or plotting else rows,
+    progress = Progress(
+        rows.count, "verifying" if verified else "sweeping", to_file and _stderr_is_terminal()
+    )
+    chunks = render_sweep(  # verdicts and plots take the rows with a ConvResult each; else the leaner rows
+        rows.sweep,
+        tally.count(rows) if verified or plotting else rows.figure_rows(),
         fmt,
         valid_only=valid_only,
-        verified=bool(workers),
+        verified=verified,
         ascii_only=not to_file and emit.ascii_only(),
         advance=progress.advance,
     )
     try:
         kept = tally.written(chunks, write)
         if plotting:
-            _plot(plan, kept, *plotting)
+            _plot(rows.sweep, kept, *plotting)
         else:
             for _ in kept:
                 pass
@@ -215,10 +240,8 @@ def _run(
         return stop.code
     finally:
         progress.close()
-    if tally.mismatches:
-        emit.warn(
-            f"convcalc: MISMATCH: torch disagreed on {tally.mismatches:,} rows; see the verified column"
-        )
+    if rows.mismatches:
+        emit.warn(f"convcalc: MISMATCH: torch disagreed on {rows.mismatches:,} rows; see the verified column")
         return 1
     return 0
 
@@ -228,15 +251,13 @@ def _stderr_is_terminal() -> bool:
 
 
 class _Tally:
-    """Counts the rows torch disagreed with; keeps the valid rows of the chunk being written, for a plot."""
+    """Keeps the valid rows of the chunk being written, for a plot."""
 
     def __init__(self, keep: bool) -> None:
-        self.keep, self.mismatches, self.valid = keep, 0, []
+        self.keep, self.valid = keep, []
 
     def count(self, rows: Iterable[SweepRow]) -> Iterator[SweepRow]:
         for row in rows:
-            if row.verified and row.verified.startswith(MISMATCH):
-                self.mismatches += 1
             if self.keep and row.result is not None:
                 self.valid.append(row)
             yield row

@@ -18,8 +18,8 @@ from .errors import InvalidSpecError, term
 from .vocabulary import DEFAULT_INPUT, DIM_FIELDS, PADDING_MODES, PADDING_WORDS, IntOrSize, Size, what
 
 Problem = tuple[str, str]  # an InvalidSpecError's setting and rule, kept to raise again
-_GEOMETRY_FIELDS = (*DIM_FIELDS, "dim", "padding_mode", "transposed")
-_GEOMETRY_OF = attrgetter(*_GEOMETRY_FIELDS)
+GEOMETRY_FIELDS = (*DIM_FIELDS, "dim", "padding_mode", "transposed")
+_GEOMETRY_OF = attrgetter(*GEOMETRY_FIELDS)
 _KEY_TYPES = {int, str, tuple, type(None)}
 _UNCHECKED = object()
 
@@ -31,7 +31,7 @@ class Geometry:
     that differ only in those (a sweep over channels) checks its sizes once. Each rule's verdict is kept
     by the stage it belongs to, so that __post_init__ asks them in the order it always has."""
 
-    kernel_size: Any  # in _GEOMETRY_FIELDS' order, as geometry() builds it
+    kernel_size: Any  # in GEOMETRY_FIELDS' order, as geometry() builds it
     stride: Any
     dilation: Any
     output_padding: Any
@@ -64,10 +64,16 @@ def forget_geometries() -> None:
 
 def geometry(spec: Any) -> Geometry:
     """spec's sizes normalised and judged: found again for sizes seen before, else worked out."""
-    key = _key(spec)
+    return sizes_geometry(_GEOMETRY_OF(spec))
+
+
+def sizes_geometry(sizes: tuple) -> Geometry:
+    """geometry() of the sizes given as values, in GEOMETRY_FIELDS' order: a sweep asks it of a row's
+    values without building the row's ConvSpec."""
+    key = _key(sizes)
     found = _GEOMETRIES.get(key) if key is not None else None
     if found is None:
-        found = Geometry(*_GEOMETRY_OF(spec))
+        found = Geometry(*sizes)
         found.shape_problem = _problem(_normalise, found)
         if found.shape_problem is None:
             found.size_problem = _problem(_check_sizes, found)
@@ -78,10 +84,9 @@ def geometry(spec: Any) -> Geometry:
     return found
 
 
-def _key(spec: Any) -> tuple | None:
+def _key(key: tuple) -> tuple | None:
     """The sizes as a dict key, or None unless each is an int, a word, None or a tuple of ints (and
     transposed a bool): 3.0, True and numpy's integers equal 3 or 1 but break other rules."""
-    key = _GEOMETRY_OF(spec)
     kinds = set(map(type, key[:-1]))
     if not kinds <= _KEY_TYPES or type(key[-1]) is not bool:
         return None

@@ -47,9 +47,7 @@ def choose(
         return Plan("skipped", f"not verified: {why_not}; the figures are analytic only")
     if device == "meta":
         return Plan("meta", "meta device: shapes, parameters and FLOPs, no data and no real pass")
-    need = sum(forward_bytes(r, device) for r in stages) + extra_bytes
-    seconds = 2 * sum(forward_seconds(r, device) for r in stages)  # torchinfo repeats the pass
-    seconds += extra_macs / MACS_PER_SECOND.get(device.partition(":")[0], MACS_PER_SECOND["cpu"])
+    need, seconds = cost(stages, device, extra_bytes, extra_macs)
     if free is not None and need > free * FREE_SHARE:
         return Plan(
             "meta",
@@ -58,13 +56,29 @@ def choose(
         )
     if full:
         return Plan("real", f"real forward pass forced by --full (estimated {gib(need)}, {seconds:.2g} s)")
-    if need > MEMORY_LIMIT or seconds > TIME_LIMIT:
+    if too_costly(need, seconds):
         return Plan(
             "meta",
             f"counted on the meta device, since a real pass on {device} would need about {gib(need)}"
             f"{_peak(device, stages)} and {seconds:.2g} s (--full forces it)",
         )
     return Plan("real", "real forward pass")
+
+
+def cost(
+    stages: list[Any], device: str, extra_bytes: int = 0, extra_macs: int = 0, passes: int = 2
+) -> tuple[int, float]:
+    """What a real pass would take, erring high: the bytes it may hold at its peak and its seconds, the
+    convolutions run `passes` times (verification's torchinfo repeats the pass)."""
+    need = sum(forward_bytes(r, device) for r in stages) + extra_bytes
+    seconds = passes * sum(forward_seconds(r, device) for r in stages)
+    seconds += extra_macs / MACS_PER_SECOND.get(device.partition(":")[0], MACS_PER_SECOND["cpu"])
+    return need, seconds
+
+
+def too_costly(need: int, seconds: float) -> bool:
+    """Past what convcalc runs for real unless told to (--full; --device cpu for a model)."""
+    return need > MEMORY_LIMIT or seconds > TIME_LIMIT
 
 
 def _peak(device: str, stages: list[Any]) -> str:

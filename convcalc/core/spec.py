@@ -12,7 +12,7 @@ from typing import Any
 
 from . import formulas
 from .errors import InvalidSpecError, term
-from .geometry import INT, at_least, geometry
+from .geometry import INT, Geometry, at_least, geometry
 from .vocabulary import DEFAULT_INPUT as DEFAULT_INPUT  # re-exported, as the vocabulary always was
 from .vocabulary import DIM_FIELDS, DTYPE_BYTES, MAX_DIGITS, PADDING_WORDS, IntOrSize, Size, what
 from .vocabulary import PADDING_MODES as PADDING_MODES  # re-exported, as the vocabulary always was
@@ -95,25 +95,7 @@ class ConvSpec:
 
     def __post_init__(self) -> None:
         sizes = geometry(self)
-        # The rules in their order, so a layer breaking two is told of the same one first.
-        if sizes.shape_problem:
-            raise InvalidSpecError(*sizes.shape_problem)
-        counts = (self.in_channels, self.out_channels, self.groups, self.batch)
-        if not (set(map(type, counts)) == INT and min(counts) >= 1):
-            for name, value in zip(_COUNTS, counts):
-                for v in value if isinstance(value, tuple) else (value,):
-                    at_least(name, v, 1)
-        if sizes.size_problem:
-            raise InvalidSpecError(*sizes.size_problem)
-        if self.in_channels % self.groups or self.out_channels % self.groups:
-            _check_groups(self)
-        if self.dtype not in DTYPE_BYTES:
-            raise InvalidSpecError(
-                "dtype", f"unknown dtype {self.dtype!r}; use one of {', '.join(DTYPE_BYTES)}"
-            )
-        problem = sizes.rules_problem()
-        if problem:
-            raise InvalidSpecError(*problem)
+        check_layer(sizes, self.in_channels, self.out_channels, self.groups, self.batch, self.dtype)
         set_ = object.__setattr__.__get__(self)  # frozen: normalise in place, once
         for name in _NORMALISED:
             set_(name, getattr(sizes, name))
@@ -143,14 +125,37 @@ _NORMALISED = (*DIM_FIELDS, "dim", "pads", "output_spatial")
 _COUNTS = ("in_channels", "out_channels", "groups", "batch")
 
 
-def _check_groups(spec: ConvSpec) -> None:
-    for name in ("in_channels", "out_channels"):
-        channels = getattr(spec, name)
-        if channels % spec.groups:
-            common = math.gcd(spec.in_channels, spec.out_channels)
+def check_layer(
+    sizes: Geometry, in_channels: int, out_channels: int, groups: int, batch: int, dtype: str
+) -> None:
+    """ConvSpec's rules, given its sizes judged (geometry()): raises InvalidSpecError for the first one
+    broken. A function of the values, so that a sweep asks the same rules of a row without building it."""
+    # The rules in their order, so a layer breaking two is told of the same one first.
+    if sizes.shape_problem:
+        raise InvalidSpecError(*sizes.shape_problem)
+    counts = (in_channels, out_channels, groups, batch)
+    if not (set(map(type, counts)) == INT and min(counts) >= 1):
+        for name, value in zip(_COUNTS, counts):
+            for v in value if isinstance(value, tuple) else (value,):
+                at_least(name, v, 1)
+    if sizes.size_problem:
+        raise InvalidSpecError(*sizes.size_problem)
+    if in_channels % groups or out_channels % groups:
+        _check_groups(in_channels, out_channels, groups)
+    if dtype not in DTYPE_BYTES:
+        raise InvalidSpecError("dtype", f"unknown dtype {dtype!r}; use one of {', '.join(DTYPE_BYTES)}")
+    problem = sizes.rules_problem()
+    if problem:
+        raise InvalidSpecError(*problem)
+
+
+def _check_groups(in_channels: int, out_channels: int, groups: int) -> None:
+    for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if channels % groups:
+            common = math.gcd(in_channels, out_channels)
             raise InvalidSpecError(
                 "groups",
-                f"{term(name)}={channels} is not divisible by groups={spec.groups}; groups must divide "
+                f"{term(name)}={channels} is not divisible by groups={groups}; groups must divide "
                 f"both channel counts (their greatest common divisor is {common:,}): use "
                 f"{_short_list(formulas.divisors(common))}",
             )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidSpecError, SpecFileError, term
+from .errors import InvalidSpecError, SpecFileError, printable, term
 from .kinds import KINDS
 from .kinds.base import (
     BOOL,
@@ -64,8 +64,8 @@ def load_stack(source: str) -> StackSpec:
     suffix = Path(source).suffix.lower()
     if suffix not in (".toml", ".json"):
         looks_like_path = ("/" in source or "." in source) and "=" not in source and ";" not in source
-        if looks_like_path and Path(source).is_file():
-            raise SpecFileError(f"{source}: a spec file must end in .toml or .json")
+        if looks_like_path and Path(source).exists():
+            raise SpecFileError(f"{printable(source)}: {_what_it_is(Path(source))}")
         if looks_like_path:
             raise SpecFileError(
                 f"{source}: no such spec file; give a .toml or .json file, or layers inline such as "
@@ -73,6 +73,15 @@ def load_stack(source: str) -> StackSpec:
             )
         return parse_stack(source, "inline")
     return parse_stack(read_file(source), suffix[1:])
+
+
+def _what_it_is(path: Path) -> str:
+    """Why a path that exists is not a spec file."""
+    if path.is_dir():
+        return "a folder, not a spec file; give a .toml or .json file inside it"
+    if not path.is_file():
+        return "not a regular file (a device or a pipe); a spec is a .toml or .json file"
+    return "a spec file must end in .toml or .json"
 
 
 def parse_stack(text: str, syntax: str) -> StackSpec:
@@ -94,6 +103,8 @@ def parse_stack(text: str, syntax: str) -> StackSpec:
         raise SpecFileError(
             f"spec: no {key}; list the layers as {'[[layer]] tables' if key == 'layer' else key}"
         )
+    if syntax == "toml" and isinstance(data[key], dict):  # [layer], one table, where [[layer]] lists them
+        raise SpecFileError("spec: layer: one [layer] table; write each layer as a [[layer]] table")
     shape = None if "input" not in data else parse_input(data["input"])
     return StackSpec(build_layers(data[key], inline=False), shape)
 
@@ -202,7 +213,8 @@ def _check_repeat(raw: dict[str, Any], path: str, where: str, inline: bool) -> t
         raise SpecFileError(f"{where}: layers: empty; a repeat needs at least one layer")
     if times * count > MAX_LAYERS:
         raise SpecFileError(
-            f"{where}: times: {times:,} x {count:,} layers is more than {MAX_LAYERS:,}; use a smaller times"
+            f"{where}: times: {count_text(times)} x {count:,} layers is more than {MAX_LAYERS:,}; "
+            "use a smaller times"
         )
     return (times, body), times * count
 
@@ -242,7 +254,7 @@ def _int(value: Any, key: str, minimum: int, inline: bool) -> int:
     elif type(value) is not int:
         raise InvalidSpecError(key, f"got {_shown(value)}; it must be {_rule(minimum)}")
     if value < minimum:
-        raise InvalidSpecError(key, f"got {value}; it must be {_rule(minimum)}")
+        raise InvalidSpecError(key, f"got {_shown(value)}; it must be {_rule(minimum)}")
     return value
 
 
@@ -287,7 +299,7 @@ def _real(value: Any, key: str, inline: bool, low: float = -math.inf, high: floa
     )
     if inline and isinstance(value, str) and _REAL.fullmatch(value):
         value = float(value)
-    if type(value) not in (int, float) or not math.isfinite(value) or not low <= value <= high:
+    if type(value) not in (int, float) or not _finite(value) or not low <= value <= high:
         raise InvalidSpecError(key, f"got {_shown(value)}; it must be {rule}")
     if low == 0 and high == math.inf and value == 0:
         raise InvalidSpecError(key, f"got {value}; it must be {rule}")
@@ -332,10 +344,27 @@ def _rule(minimum: int) -> str:
     return "a positive integer" if minimum == 1 else "an integer >= 0"
 
 
+def _finite(value: float) -> bool:
+    """A finite number, and an integer float can hold (math.isfinite would overflow on 10^400)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _shown(value: Any) -> str:
+    """A value as a message shows it: cut short where it is long, so the message stays one line."""
     if isinstance(value, bool):
         return str(value).lower()
-    return repr(value) if isinstance(value, str | int | float) else type_name(value)
+    if type(value) is int:
+        return count_text(value)
+    shown = repr(value) if isinstance(value, str | float) else type_name(value)
+    return shown if len(shown) <= 40 else f"{shown[:24]}...{shown[-8:]} ({len(value):,} characters)"
+
+
+def count_text(value: int) -> str:
+    """An integer as a message shows it: with separators, or its size where it is past 15 digits."""
+    return f"{value:,}" if abs(value) < 10**15 else f"{'-' * (value < 0)}about 10^{len(str(abs(value))) - 1}"
 
 
 PRESETS = ("mobilenet_v1", "vgg16")

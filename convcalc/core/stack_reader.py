@@ -121,6 +121,5 @@ def _inline_layer(words: list[Any], path: str) -> dict[str, Any]:
 
 
 def type_name(value: Any) -> str:
-    return {dict: "a table", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), type(value).__name__
-    )
+    names = {dict: "a table", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), type(value).__name__)

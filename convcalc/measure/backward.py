@@ -110,6 +110,9 @@ def model_backward(model: Any, x: Any, held: int, notes: list[str]) -> dict[str,
     except Exception as exc:  # noqa: BLE001 -- the user's own code failed in its backward or hooks
         notes.append(f"--backward: not measured: the training step failed: {error_line(exc)}")
         return None
+    if m["no_gradient"]:  # nothing to differentiate: zeros here would read as a step that costs nothing
+        notes.append(f"--backward: no backward ran: {m['no_gradient']}")
+        return None
     memory = {key: m[key] for key in ("weight_bytes", "grad_bytes", "sgd_state_bytes", "adam_state_bytes")}
     saved = m["saved_bytes"]
     kept = memory["weight_bytes"] + memory["grad_bytes"] + saved

@@ -41,7 +41,7 @@ from typing import Any
 
 from ..core.results import TRAINING_FIGURES, Check, Training
 from .checks import check
-from .witness import counting
+from .witness import attention_by_matmuls, counting
 
 MEMORY_KEYS = ("weight_bytes", "grad_bytes", "sgd_state_bytes", "adam_state_bytes", "saved_bytes")
 
@@ -75,7 +75,7 @@ def model_training(module: Any, x: Any) -> dict[str, Any]:
         "backward_flops": step["flops"] - grouped.overcount,
         "witness_backward_flops": step["flops"],
         "grouped_overcount_flops": grouped.overcount,
-        **{key: step[key] for key in (*MEMORY_KEYS, "witness", "witness_note", "device")},
+        **{key: step[key] for key in (*MEMORY_KEYS, "witness", "witness_note", "device", "no_gradient")},
     }
 
 
@@ -117,9 +117,12 @@ def _pass(module: Any, x: Any, input_grad: bool, layers: Mapping[str, Any], opti
             p.requires_grad_(False)
     try:
         x = x.detach().requires_grad_(input_grad)
-        with _recording(module, layers) as record:
-            outputs = [t for t in _tensors(module(x)) if t.requires_grad]
-        with counting() as tally:
+        # enable_grad: a training step computes gradients, whatever a model's module set at import
+        with torch.enable_grad(), _recording(module, layers) as record, attention_by_matmuls():
+            produced = _tensors(module(x))
+            outputs = [t for t in produced if t.requires_grad]
+        record["no_gradient"] = "" if outputs else _why_no_gradient(produced)
+        with torch.enable_grad(), counting() as tally:
             record.update(tally=tally, witness=tally.witness, witness_note=tally.note, device=x.device.type)
             if outputs:
                 torch.autograd.backward(outputs, [torch.ones_like(t) for t in outputs])
@@ -130,6 +133,15 @@ def _pass(module: Any, x: Any, input_grad: bool, layers: Mapping[str, Any], opti
             for p in trainable:
                 p.requires_grad_(True)
     return _collect(record, layers, trainable if optimizers else [])
+
+
+def _why_no_gradient(outputs: list[Any]) -> str:
+    if not outputs:
+        return "its forward returns no tensor"
+    return "no tensor its forward returns carries a gradient (integer outputs, or ones made without grad)"
+
+
+_PASS_KEYS = ("flops", "witness", "witness_note", "input_grad", "device", "no_gradient")
 
 
 def _collect(record: dict, layers: Mapping[str, Any], params: list) -> dict:
@@ -146,7 +158,10 @@ def _collect(record: dict, layers: Mapping[str, Any], params: list) -> dict:
     for p in params:
         p.grad = None
     return {
-        **{key: record[key] for key in ("flops", "witness", "witness_note", "input_grad", "device")},
+        **{
+            key: record[key]
+            for key in ("flops", "witness", "witness_note", "input_grad", "device", "no_gradient")
+        },
         "saved_bytes": sum(record["saved"].values()),
         **memory[None],
         "layers": per_layer,

@@ -4,16 +4,19 @@ torch is imported inside functions only."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
+import sys
+from collections.abc import Iterator
 from math import prod
 from typing import Any
 
 from ..core import formulas
 from ..core.bench import Bench, Peaks
-from ..core.errors import InvalidSpecError, term
+from ..core.errors import ConvCalcError, InvalidSpecError, term
 from ..core.network import LayerRow, NetworkReport, analytic_figures, totals
-from ..core.plan import FREE_SHARE, INT64, Plan, gib, oversized
+from ..core.plan import FREE_SHARE, INT64, Plan, cost, gib, oversized, too_costly
 from ..core.results import json_value
 from ..core.spec import DTYPE_BYTES
 from .bench import bench_run, model_traffic
@@ -82,9 +85,9 @@ def model_totals(model: Any, traced: Trace, x: Any, dtype: str) -> dict[str, Any
     )
 
 
-# Weights and input a model may hold when its forward cannot run on meta and convcalc runs it on the
-# cpu unasked; a bigger one is left to --device cpu, which the user chooses knowing the cost.
-FALLBACK_BYTES = 1 << 28
+# Weights and input a model may hold when its forward cannot run on meta, even with the values it reads
+# guessed, so that what a cpu pass would take is not known: convcalc runs it unasked only this small.
+FALLBACK_BYTES = 1 << 26
 
 
 META_REASON = "built and run on the meta device: shapes, parameters and FLOPs, no weights and no data"
@@ -104,7 +107,7 @@ def run_model(
     """Trace a module where it is, or build TARGET (a string) on device first: the rows, torch's totals;
     with peaks, the forward pass timed where it ran for real."""
     notes: list[str] = []
-    with recording_warnings() as lines, output_to_stderr():
+    with recording_warnings() as lines, output_to_stderr(), room_to_recurse():
         if isinstance(model, str):
             title = title or model
             model, device, traced, x, reason = _target_pass(model, shape, batch, dtype, device, notes)
@@ -144,6 +147,26 @@ def run_model(
     )
 
 
+RECURSION_ROOM = 2000  # frames the trace's hooks and modes add at the bottom of a deeply nested model
+
+
+@contextlib.contextmanager
+def room_to_recurse() -> Iterator[None]:
+    """Room for the frames a trace adds below what torch itself needs, so that a model nested as deep as
+    torch can run is traced; one line where torch's own walk of a deeper one runs out of it."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + RECURSION_ROOM)
+    try:
+        yield
+    except RecursionError:
+        raise ConvCalcError(
+            f"model: its modules nest deeper than Python's recursion limit ({limit:,} frames) lets torch "
+            "walk them"
+        ) from None
+    finally:
+        sys.setrecursionlimit(limit)
+
+
 def _bench_model(model: Any, traced: Trace, x: Any, dtype: str, peaks: Peaks, verification: Any) -> Bench:
     """The model's forward pass timed where it ran for real; on meta, why not."""
     device = "cpu" if x.device.type == "cpu" else str(x.device)
@@ -153,7 +176,9 @@ def _bench_model(model: Any, traced: Trace, x: Any, dtype: str, peaks: Peaks, ve
     return bench_run(build, tuple(x.shape), dtype, device, chosen, traced.flops, traffic, peaks)
 
 
-def _model_pass(model: Any, shape: tuple[int, ...], batch: int, dtype: str | None) -> tuple[Trace, Any]:
+def _model_pass(
+    model: Any, shape: tuple[int, ...], batch: int, dtype: str | None, guess_values: bool = False
+) -> tuple[Trace, Any]:
     import torch
 
     if dtype is not None:
@@ -169,7 +194,7 @@ def _model_pass(model: Any, shape: tuple[int, ...], batch: int, dtype: str | Non
             "input_size", f"{too_big}; use a smaller {term('input_size')} or {term('batch')}"
         )
     x = torch.zeros(size, device=where, dtype=kind)
-    return trace(model.eval(), x, str(kind).removeprefix("torch.")), x
+    return trace(model.eval(), x, str(kind).removeprefix("torch."), guess_values=guess_values), x
 
 
 def _target_pass(
@@ -218,26 +243,44 @@ def _real_pass(
     failure: ForwardError,
     notes: list[str],
 ) -> tuple[Any, str, Trace, Any, str]:
-    """The model built and run on the device asked for, or on the cpu when meta could not run it and its
-    weights fit in memory; the meta failure stands where they do not."""
+    """The model built and run on the device asked for, or on the cpu when meta could not run it and the
+    plan every unasked real pass keeps to allows it there (asked for a device: only its free memory);
+    else the meta failure stands, with what a cpu pass would take."""
     device = "cpu" if wanted == "meta" else wanted
-    weights = sum(t.numel() * t.element_size() for t in [*meta_model.parameters(), *meta_model.buffers()])
-    held = weights + prod((batch, *shape)) * 8  # the input, in the widest dtype
+    need, seconds = _cpu_cost(meta_model, shape, batch, dtype)
+    if wanted == "meta":
+        weights = sum(t.numel() * t.element_size() for t in [*meta_model.parameters(), *meta_model.buffers()])
+        unknown = need is None and weights + prod((batch, *shape)) * 8 > FALLBACK_BYTES
+        if unknown or (need is not None and too_costly(need, seconds)):
+            raise ForwardError(f"{failure}{_insist(failure, need, seconds)}") from None
     free = free_memory(device)
-    if wanted == "meta" and held > FALLBACK_BYTES:  # not asked for: only a model small enough to be safe
-        hint = (
-            ""
-            if "overflow" in str(failure).lower()
-            else f"; it needs a real pass: run it with {term('device')} cpu"
-        )
-        raise ForwardError(f"{failure}{hint}") from None
-    if free is not None and held > free * FREE_SHARE:
-        raise failure
+    if free is not None and need is not None and need > free * FREE_SHARE:
+        raise ForwardError(f"{failure}; a pass on {device} would need about {gib(need)}, more than is free")
     if wanted == "meta":
         notes.append(f"run on the cpu: its forward cannot run on the meta device ({failure})")
     model, built_on, _ = build_model(factory, target, device)
     traced, x = _model_pass(model, shape, batch, dtype)
     return model, built_on, traced, x, f"real forward pass on {built_on}"
+
+
+def _cpu_cost(model: Any, shape: tuple[int, ...], batch: int, dtype: str | None) -> tuple[int | None, float]:
+    """What a cpu pass of a model whose forward cannot run on meta would take, from a meta pass with the
+    values it reads guessed (0): its tensors, the convolutions' workspace, its work; None if that fails."""
+    try:
+        traced, x = _model_pass(model, shape, batch, dtype, guess_values=True)
+    except ForwardError:
+        return None, 0.0
+    convs = [step.conv for record in traced.records for step in record.steps or () if step.conv]
+    work = max(traced.flops // 2 - sum(c.macs for c in convs), 0)
+    return cost(convs, "cpu", _model_bytes(model, traced, x), work, passes=1)
+
+
+def _insist(failure: ForwardError, need: int | None, seconds: float) -> str:
+    """The hint after a forward that cannot run on meta: what a cpu pass would take, and how to insist."""
+    if "overflow" in str(failure).lower():
+        return ""
+    what = "an amount not known" if need is None else f"about {gib(need)} and {seconds:.2g} s"
+    return f"; a real pass on the cpu would take {what}: run it with {term('device')} cpu to insist"
 
 
 def _model_bytes(model: Any, traced: Trace, x: Any) -> int:

@@ -6,7 +6,7 @@ ResNet-50 trace, more than the rest of it. For these ops the meta result is only
 shape and dtype anyone can state, so this mode, the outermost one (after the FLOP witness has counted
 the op), answers them itself -- and only when every input is an ordinary floating-point meta tensor of
 one dtype and the shapes fit, so anything torch would refuse or type-promote still goes to torch.
-Convolutions, pooling and every other op are torch's. tests/test_trace.py checks that a trace with
+Convolutions, pooling and every other op are torch's. tests/measure/test_trace.py checks that a trace with
 and without it gives the same shapes and counts.
 """
 

@@ -8,8 +8,11 @@ torch is imported inside the workers' functions only.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import signal
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -17,36 +20,87 @@ from itertools import islice
 from typing import Any
 
 from ..core.analysis import analyze
-from ..core.plan import unrepresentable
+from ..core.plan import FREE_SHARE, unrepresentable
 from ..core.spec import ConvSpec
 from ..core.sweep import MISMATCH, SweepRow
+from .planned import free_memory
 
 CHUNK = 32  # rows a worker verifies per task: milliseconds of work against one message each way
+WORKER_BYTES = 320 << 20  # a worker's memory once it has imported torch and built a layer on meta
 AHEAD = 4  # tasks in flight per worker: enough to keep it busy while the writer catches up
 OK = "ok"
 
 Task = list[tuple[tuple[Any, ...], tuple[Any, ...]] | None]  # per row: settings and figures, or None
 
 
+def pool_size(jobs: int | None) -> int:
+    """The workers a pool starts: as many as asked (the CPUs by default), but no more than the CPUs and
+    what the free memory holds, each worker holding torch."""
+    cpus = os.cpu_count() or 1
+    wanted = cpus if jobs is None else jobs
+    free = free_memory("cpu")
+    room = max(1, int(free * FREE_SHARE) // WORKER_BYTES) if free is not None else cpus
+    return max(1, min(wanted, cpus, room))
+
+
 def verify_rows(rows: Iterable[SweepRow], jobs: int) -> Iterator[SweepRow]:
     """Each row with its verdict (SweepRow.verified), in order: 'ok', 'skipped: why', 'MISMATCH: ...',
-    or '' for an invalid row (nothing to build). jobs 1 verifies in this process; more start a pool."""
+    or '' for an invalid row (nothing to build). jobs 1 verifies in this process; more start a pool,
+    whose workers end with this process however it ends (SIGTERM and SIGHUP stop the pool first)."""
     rows = iter(rows)
     if jobs == 1:
         for chunk in iter(lambda: list(islice(rows, CHUNK)), []):
             yield from _verified(chunk, verify_chunk(_task(chunk)))
         return
     context = multiprocessing.get_context("spawn")  # fork is unsafe beside threads, and absent on Windows
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_leave_interrupts) as pool:
+    with (
+        _ended_by_signals(),
+        ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_start) as pool,
+    ):
         try:
             yield from _in_order(pool, rows, jobs * AHEAD)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _leave_interrupts() -> None:
-    """In a worker: Ctrl-C is the main process's to handle (it stops the pool), not a traceback each."""
+class Ended(BaseException):
+    """SIGTERM or SIGHUP reached the process while a pool ran: the pool is shut down, then it exits."""
+
+    def __init__(self, signum: int) -> None:
+        self.code = 128 + signum
+
+
+@contextlib.contextmanager
+def _ended_by_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise Ended where they would end the process at once, so that the pool's own
+    shutdown runs (no orphaned workers, no leaked semaphores); their handlers are put back after."""
+
+    ended: list[int] = []
+
+    def end(signum: int, frame: Any) -> None:
+        if not ended:  # once: a second signal while the pool shuts down waits for it
+            ended.append(signum)
+            raise Ended(signum)
+
+    saved = {}
+    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signum is not None and threading.current_thread() is threading.main_thread():
+            saved[signum] = signal.signal(signum, end)
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
+def _worker_start() -> None:
+    """In a worker: Ctrl-C is the main process's to handle (it stops the pool), not a traceback each; and
+    on Linux the worker is ended with the main process, even when that one is killed outright."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(Exception):  # prctl: Linux only
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _in_order(pool: Executor, rows: Iterator[SweepRow], ahead: int) -> Iterator[SweepRow]:

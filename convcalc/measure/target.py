@@ -66,7 +66,8 @@ def _import_file(path: str) -> Any:
     except BaseException as exc:  # a script's sys.exit() or argparse is the user's, not ours
         raise TargetError(f"TARGET: importing {path} raised {_line(exc)}") from None
     finally:
-        sys.path.remove(str(file.resolve().parent))
+        with contextlib.suppress(ValueError):  # the module may have rewritten sys.path itself
+            sys.path.remove(str(file.resolve().parent))
     return module
 
 

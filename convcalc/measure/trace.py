@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +19,7 @@ from ..core.kinds import Step, layer_step, receptive
 from ..core.modules import layer_from_module
 from .fields import Field, Fields, field_mode
 from .shortcut import shortcut_mode
-from .witness import counting
+from .witness import attention_by_matmuls, counting
 
 
 class ForwardError(ConvCalcError):
@@ -57,12 +56,19 @@ class Trace:
     output_shape: tuple[int, ...] | None
 
 
-def trace(model: Any, x: Any, dtype: str, shortcut: bool = True) -> Trace:
+def trace(model: Any, x: Any, dtype: str, shortcut: bool = True, guess_values: bool = False) -> Trace:
     """Run model(x) once, without gradients, and record every submodule; ForwardError if it raises.
 
-    shortcut: on meta, answer simple ops' shapes without torch's Python references (shortcut.py)."""
+    shortcut: on meta, answer simple ops' shapes without torch's Python references (shortcut.py).
+    guess_values: on meta, answer a value the forward reads from a tensor (.item(), bool(t)) with 0, so
+    that a forward that needs data still runs there: an estimate of its cost, not its figures."""
     import torch
 
+    if isinstance(model, torch.jit.ScriptModule):  # it refuses the hooks a trace needs
+        raise ConvCalcError(
+            "model: a TorchScript module; convcalc traces an nn.Module's forward: give the module before "
+            "torch.jit.script or torch.jit.trace"
+        )
     records = {id(m): Record(name, m) for name, m in model.named_modules(remove_duplicate=True)}
     fields = Fields([*model.parameters(), *model.buffers()])
     if x.dim() >= 3:
@@ -72,7 +78,8 @@ def trace(model: Any, x: Any, dtype: str, shortcut: bool = True) -> Trace:
     culprits: dict[int, Record] = {}  # id(exception) -> the module it was raised in
     # Outermost, so the FLOP witness has counted an op before the shortcut answers it.
     outer = shortcut_mode() if shortcut and x.device.type == "meta" else contextlib.nullcontext()
-    with outer, counting() as tally:
+    values = zero_values() if guess_values and x.device.type == "meta" else contextlib.nullcontext()
+    with outer, counting() as tally, values:
         handles = _hook(model, records, order, tally, fields, dtype, culprits)
         try:
             # no_grad: inference_mode hides ops from the count
@@ -90,6 +97,23 @@ def trace(model: Any, x: Any, dtype: str, shortcut: bool = True) -> Trace:
     return Trace(_with_uncalled(order, records), tally.total(), tally.witness, tally.note, shape)
 
 
+def zero_values() -> Any:
+    """A dispatch mode in which a meta tensor's value, read as a Python number, is 0 (False)."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class ZeroValues(TorchDispatchMode):
+        pass
+
+    def dispatch(self: Any, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        if func is torch.ops.aten._local_scalar_dense.default and args[0].device.type == "meta":
+            return args[0].dtype.is_floating_point and 0.0 or (False if args[0].dtype == torch.bool else 0)
+        return func(*args, **(kwargs or {}))
+
+    ZeroValues.__torch_dispatch__ = dispatch  # after creation: no dynamo shim (see witness.py)
+    return ZeroValues()
+
+
 def _with_uncalled(order: list[Record], records: dict[int, Record]) -> list[Record]:
     """The modules called, in order; each one never called (a weight used functionally, as
     MultiheadAttention's out_proj) placed after its parent's last row, so the nesting reads right."""
@@ -101,33 +125,6 @@ def _with_uncalled(order: list[Record], records: dict[int, Record]) -> list[Reco
         inside = [i for i, r in enumerate(rows) if r.name == parent or r.name.startswith(parent + ".")]
         rows.insert(inside[-1] + 1 if inside and parent else len(rows), record)
     return rows
-
-
-@contextlib.contextmanager
-def attention_by_matmuls() -> Iterator[None]:
-    """Attention through its math path, whose matmuls torch's FLOP formulas count, on every device.
-
-    Without gradients, nn.MultiheadAttention takes a fused fast path and the cpu's SDPA a flash kernel,
-    and torch's flop counter has a formula for neither: their FLOPs would vanish from the count.
-    """
-    import torch
-
-    mha = getattr(torch.backends, "mha", None)
-    fast = mha.get_fastpath_enabled() if mha else None
-    try:
-        from torch.nn.attention import SDPBackend, sdpa_kernel
-
-        math = sdpa_kernel(SDPBackend.MATH)
-    except ImportError:  # torch < 2.3: the older switch
-        math = torch.backends.cuda.sdp_kernel(enable_flash=False, enable_mem_efficient=False)
-    try:
-        if mha:
-            mha.set_fastpath_enabled(False)
-        with math:
-            yield
-    finally:
-        if mha:
-            mha.set_fastpath_enabled(fast)
 
 
 def _hook(
@@ -154,12 +151,14 @@ def _hook(
     def after(module: Any, args: tuple[Any, ...], out: Any) -> None:
         record = records[id(module)]
         record.flops += tally.total() - record._starts.pop()
-        # always_call: a forward that raised (or let an error through) calls this with out None, while
-        # its error is being handled; one handled before the trace began is not this module's.
-        raised = sys.exc_info()[1] if out is None else None
+        # always_call: a forward that raised calls this with out None, and a hook of the module's own that
+        # raised after it with its output, while the error is handled; one handled before the trace began
+        # is not this module's.
+        raised = sys.exc_info()[1]
         if raised is not None and raised is not before_trace:
             culprits.setdefault(id(raised), record)  # the innermost module the error left first
-            return
+            if out is None:
+                return
         tensor = _first_tensor(out)
         if tensor is None:
             return
@@ -214,9 +213,14 @@ def _first_tensor(out: Any) -> Any:
 
 def _failure(model: Any, where: Record | None, exc: Exception) -> str:
     """Which module raised (the innermost one the error left), and the error's first line."""
-    name = where.name if where and where.name else "the model"
+    name = short(where.name) if where and where.name else "the model"
     cls = type(where.module if where else model).__name__
     return f"forward pass failed in {printable(name)} ({cls}): {error_line(exc)}"
+
+
+def short(name: str, most: int = 60) -> str:
+    """A module's name as a message shows it: the start and the end of one nested very deep."""
+    return name if len(name) <= most else f"{name[: most // 2]}...{name[-(most // 3) :]}"
 
 
 def error_line(exc: BaseException) -> str:

@@ -20,7 +20,8 @@ FULL = "FlopCounterMode"
 
 # Normalisations: FlopCounterMode decomposes them into element-wise ops and reductions, none of which
 # it counts, so running them whole counts the same -- and saves torch's Python decomposition, about
-# 15 ms a call on the meta device (0.8 s for ResNet-50's 53 BatchNorms). tests/test_witness.py checks it.
+# 15 ms a call on the meta device (0.8 s for ResNet-50's 53 BatchNorms); tests/measure/test_witness.py
+# checks it.
 UNCOUNTED_NORMS = (
     "native_batch_norm",
     "_native_batch_norm_legit",
@@ -125,3 +126,30 @@ def _self_test(mode: type) -> None:
         layer(torch.zeros(1, 1, 1))
     if counter.flops != 2:
         raise RuntimeError(f"a 1x1 convolution counted {counter.flops} FLOPs, not 2")
+
+
+@contextmanager
+def attention_by_matmuls() -> Iterator[None]:
+    """Attention through its math path, whose matmuls torch's FLOP formulas count, on every device.
+
+    Without gradients, nn.MultiheadAttention takes a fused fast path and the cpu's SDPA a flash kernel,
+    and torch's flop counter has a formula for neither: their FLOPs would vanish from the count.
+    """
+    import torch
+
+    mha = getattr(torch.backends, "mha", None)
+    fast = mha.get_fastpath_enabled() if mha else None
+    try:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        math = sdpa_kernel(SDPBackend.MATH)
+    except ImportError:  # torch < 2.3: the older switch
+        math = torch.backends.cuda.sdp_kernel(enable_flash=False, enable_mem_efficient=False)
+    try:
+        if mha:
+            mha.set_fastpath_enabled(False)
+        with math:
+            yield
+    finally:
+        if mha:
+            mha.set_fastpath_enabled(fast)

@@ -113,9 +113,11 @@ def _network_line(report: NetworkReport, v: Verification, versions: bool) -> str
     compared = [row for row in report.layers if row.ok is not None]
     differ = [row.name for row in compared if not row.ok] + [c.key for c in v.checks if c.ok is False]
     agree = (
-        f"all {len(compared)} layers modelled agree"
-        if len(compared) != 1
+        "no layer is modelled by convcalc"
+        if not compared
         else "the one layer modelled agrees"
+        if len(compared) == 1
+        else f"all {len(compared)} layers modelled agree"
     )
     verdict = (
         agree if not differ else f"DIFFERS: {', '.join(differ[:8])}" + (", ..." if len(differ) > 8 else "")

@@ -144,6 +144,8 @@ class _Sample:
     def read(self, points: Iterable[Point]) -> None:
         fronts, cloud = self.fronts, self.cloud
         for seen, point in enumerate(points):  # few allocations per point: a million take a second
+            if _finite(point) and not (type(point.x) is float and type(point.y) is float):
+                point = Point(point.label, float(point.x), float(point.y))  # an int past int64 breaks numpy
             if seen < MAX_CLOUD:
                 cloud.points.append(point)
             elif seen == cloud.next:

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
 
-from ..core.results import FIGURES, MEMORY_KEYS, ConvResult
-from ..core.sweep import DEPTHWISE, REQUIRED, SETTINGS, Sweep, SweepRow
+from ..core.results import FIGURES, MEMORY_KEYS
+from ..core.sweep import DEPTHWISE, REQUIRED, SETTINGS, FigureRow, Sweep, SweepRow
 from .cells import BYTES, COUNT, SHAPE, TEXT, plain, shape_text, text
 from .sheet import md_row
 
@@ -44,6 +44,23 @@ def figures(row: SweepRow) -> tuple[Any, ...]:
     return (r.output_shape, *counts, r.effective_kernel, r.receptive_field, *memory)
 
 
+def _figure_row(row: SweepRow) -> FigureRow:
+    """A SweepRow (sweep.rows(), --verify's) as the writers take it."""
+    if row.result is None:
+        return FigureRow(row.settings, None, None, row.reason, row.verified)
+    return FigureRow(row.settings, row.result.spec.dim, figures(row), row.reason, row.verified)
+
+
+def _figure_rows(rows: Iterable[SweepRow | FigureRow]) -> Iterator[FigureRow]:
+    """sweep.figure_rows() as they are, sweep.rows() converted: one engine's rows, so the first says."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return iter(())
+    rows = itertools.chain((first,), rows)
+    return rows if isinstance(first, FigureRow) else map(_figure_row, rows)
+
+
 def setting_text(value: Any) -> str:
     """A setting as its option takes it: 3, 3x5, same, true; '' for dim when inferred."""
     if value is None:
@@ -65,7 +82,7 @@ class _Texts:
 
 def render_sweep(
     sweep: Sweep,
-    rows: Iterable[SweepRow],
+    rows: Iterable[SweepRow] | Iterable[FigureRow],
     fmt: str,
     *,
     valid_only: bool = False,
@@ -73,8 +90,8 @@ def render_sweep(
     ascii_only: bool = False,
     advance: Callable[[int], None] | None = None,
 ) -> Iterator[str]:
-    """The rows (sweep.rows(), in its order) in fmt, a chunk of text at a time; verified: with the
-    verified column; advance(n) after each n rows read, kept or not."""
+    """The rows (sweep.figure_rows() or sweep.rows(), in their order) in fmt, a chunk of text at a
+    time; verified: with the verified column; advance(n) after each n rows read, kept or not."""
     texts: Iterable[Any] = itertools.repeat(())
     if fmt == "jsonl":
         line = _json_line(verified, ascii_only)
@@ -87,12 +104,12 @@ def render_sweep(
         else:
             yield ",".join(columns(verified)) + "\n"
             line = _csv_line(verified)
-    yield from _chunks(zip(rows, texts), line, valid_only, advance)
+    yield from _chunks(zip(_figure_rows(rows), texts), line, valid_only, advance)
 
 
 def _chunks(
-    rows: Iterable[tuple[SweepRow, Any]],
-    line: Callable[[SweepRow, Any], str],
+    rows: Iterable[tuple[FigureRow, Any]],
+    line: Callable[[FigureRow, Any], str],
     valid_only: bool,
     advance: Callable[[int], None] | None,
 ) -> Iterator[str]:
@@ -101,7 +118,7 @@ def _chunks(
     read = 0
     for row, texts in rows:
         read += 1
-        if not (valid_only and row.result is None):
+        if not (valid_only and row.figures is None):
             lines.append(line(row, texts))
         if read == CHUNK:
             if advance:
@@ -114,46 +131,59 @@ def _chunks(
         yield "".join(lines)
 
 
-def _settings_texts(row: SweepRow, texts: tuple[str, ...]) -> list[str]:
+def _settings_texts(row: FigureRow, texts: tuple[str, ...]) -> list[str]:
     """The settings as text: groups 'dw' as the number it stands for, dim as inferred where valid."""
     cells = list(texts)
     if cells[_GROUPS] == DEPTHWISE:
         cells[_GROUPS] = cells[0]
-    if row.result is not None:
-        cells[_DIM] = str(row.result.spec.dim)
+    if row.figures is not None:
+        cells[_DIM] = str(row.dim)
     return cells
 
 
-def _csv_line(verified: bool) -> Callable[[SweepRow, tuple[str, ...]], str]:
+def _csv_line(verified: bool) -> Callable[[FigureRow, tuple[str, ...]], str]:
     """A function writing one row as a CSV line. A valid row's cells are numbers, words and shapes,
     which never need quoting, so they are joined as they are; an invalid row's reason goes through csv."""
     buffer: list[str] = []
     writer = csv.writer(_Appender(buffer), lineterminator="\n")
 
-    def line(row: SweepRow, texts: tuple[str, ...]) -> str:
-        r = row.result
+    def line(row: FigureRow, texts: tuple[str, ...]) -> str:
+        values = row.figures
         if texts[_GROUPS] == DEPTHWISE:
             texts = (*texts[:_GROUPS], texts[0], *texts[_GROUPS + 1 :])
-        if r is None or verified:
+        if values is None or verified:
             cells = _settings_texts(row, texts)
-            cells += [shape_text(v) if type(v) is tuple else v for v in figures(row)]
+            cells += [shape_text(v) if type(v) is tuple else v for v in values or _BLANK_FIGURES]
             cells.append(plain(TEXT, row.reason))
             writer.writerow([*cells, plain(TEXT, row.verified)] if verified else cells)
             return buffer.pop()
         # dim is the last setting, and the reason (the last column) is empty
-        return f"{','.join(texts[:_DIM])},{r.spec.dim},{csv_figures(r)},\n"
+        return f"{','.join(texts[:_DIM])},{row.dim},{csv_figures(values)},\n"
 
     return line
 
 
-def csv_figures(r: ConvResult) -> str:
-    """figures() of a valid row as CSV cells: one format, since a sweep writes millions of them."""
-    m = r.memory
+def csv_figures(values: tuple[Any, ...]) -> str:
+    """A valid row's figures (FIGURES' order) as CSV cells: one format, since a sweep writes millions."""
+    shape, weight, bias, params, macs, flops, adds, effective, receptive, pb, ib, ob, fb, tb = values
+    effective = _SHAPE_TEXTS.get(effective) or _kept_shape_text(effective)
+    receptive = _SHAPE_TEXTS.get(receptive) or _kept_shape_text(receptive)
     return (
-        f"{shape_text(r.output_shape)},{r.weight_params},{r.bias_params},{r.params},{r.macs},{r.flops},"
-        f"{r.bias_adds},{shape_text(r.effective_kernel)},{shape_text(r.receptive_field)},{m.param_bytes},"
-        f"{m.input_bytes},{m.output_bytes},{m.forward_backward_bytes},{m.total_bytes}"
+        f"{shape_text(shape)},{weight},{bias},{params},{macs},{flops},{adds},{effective},{receptive},"
+        f"{pb},{ib},{ob},{fb},{tb}"
     )
+
+
+# A sweep's effective kernels and receptive fields as text: a few, each on many rows. Keyed by the
+# tuple, whose text it is (a valid layer's sizes are ints, never 3.0 or True); bounded.
+_SHAPE_TEXTS: dict[tuple[int, ...], str] = {}
+
+
+def _kept_shape_text(shape: tuple[int, ...]) -> str:
+    if len(_SHAPE_TEXTS) >= 1024:
+        _SHAPE_TEXTS.clear()
+    text = _SHAPE_TEXTS[shape] = shape_text(shape)
+    return text
 
 
 class _Appender:
@@ -163,17 +193,17 @@ class _Appender:
         self.write = buffer.append
 
 
-def _json_line(verified: bool, ascii_only: bool) -> Callable[[SweepRow, Any], str]:
+def _json_line(verified: bool, ascii_only: bool) -> Callable[[FigureRow, Any], str]:
     encode = json.JSONEncoder(ensure_ascii=ascii_only).encode
     keys = columns(verified)
 
-    def line(row: SweepRow, _: Any) -> str:
+    def line(row: FigureRow, _: Any) -> str:
         settings = [list(v) if type(v) is tuple else v for v in row.settings]
-        if row.result is not None:
-            settings[_DIM] = row.result.spec.dim
-        values = [list(v) if type(v) is tuple else v for v in figures(row)]
-        if row.result is None:
-            values = [None] * len(values)
+        if row.figures is not None:
+            settings[_DIM] = row.dim
+            values = [list(v) if type(v) is tuple else v for v in row.figures]
+        else:
+            values = [None] * len(FIGURES)
         record = [*settings, *values, row.reason, *([row.verified or ""] if verified else [])]
         return encode(dict(zip(keys, record))) + "\n"
 
@@ -200,10 +230,10 @@ def _markdown_head(sweep: Sweep, keep: list[int], verified: bool) -> str:
     )
 
 
-def _markdown_line(row: SweepRow, texts: tuple[str, ...], keep: list[int], verified: bool) -> str:
+def _markdown_line(row: FigureRow, texts: tuple[str, ...], keep: list[int], verified: bool) -> str:
     settings = _settings_texts(row, texts)
     cells = [settings[i] for i in keep]
-    for key, value in zip(FIGURES, figures(row)):
+    for key, value in zip(FIGURES, row.figures or _BLANK_FIGURES):
         kind = SHAPE if key in _SHAPES else BYTES if key in MEMORY_KEYS else COUNT
         cells.append(text(kind, value) if value != "" else "")
     cells.append(text(TEXT, row.reason))

@@ -1,6 +1,7 @@
 """ResNet-50 (He et al. 2016; torchvision's layout: stride on the 3x3 conv, "ResNet v1.5"), written out
-so the benchmarks and tests need no torchvision. torchvision's table gives 25,557,032 parameters and
-4.09 GFLOPS, which are multiply-accumulates: 4,089,184,256 by FlopCounterMode / 2 at 1x3x224x224."""
+so the docs' example (`convcalc model docs/examples/resnet.py:resnet50`), the benchmarks and the tests
+need no torchvision. torchvision's table gives 25,557,032 parameters and 4.09 GFLOPS, which are
+multiply-accumulates: 4,089,184,256 by FlopCounterMode / 2 at 1x3x224x224."""
 
 from __future__ import annotations
 

@@ -12,10 +12,10 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import tuples, valid_settings  # tests/strategies.py
 from torch.utils.flop_counter import FlopCounterMode
 
 from convcalc import ConvSpec, InvalidSpecError, analyze
-from convcalc.core.formulas import effective_kernel
 from convcalc.measure.witness import LIGHT, count_flops
 
 # 6 layer types x 350 = 2,100 valid configurations a run.
@@ -46,64 +46,6 @@ def build(spec_kwargs: dict, device: str) -> torch.nn.Module:
     )
 
 
-def tuples(dim, low, high):
-    return st.tuples(*[st.integers(low, high)] * dim)
-
-
-@st.composite
-def valid_settings(draw, dim: int, transposed: bool) -> dict:
-    groups = draw(st.integers(1, 4))
-    kernel = draw(tuples(dim, 1, 5))
-    stride = draw(tuples(dim, 1, 4))
-    dilation = draw(tuples(dim, 1, 3))
-    mode = (
-        "zeros"
-        if transposed
-        else draw(st.sampled_from(["zeros", "zeros", "reflect", "replicate", "circular"]))
-    )
-    words = [] if transposed or any(s != 1 for s in stride) else ["same", "valid"]
-    padding = draw(st.one_of(tuples(dim, 0, 4), *[st.just(w) for w in words]))
-    output_padding = tuple(
-        draw(st.integers(0, max(s, d) - 1)) if transposed else 0 for s, d in zip(stride, dilation)
-    )
-    pads = _pads(padding, kernel, dilation, dim)
-    low = []
-    for k, s, d, (left, right), op in zip(kernel, stride, dilation, pads, output_padding):
-        if transposed:  # output (n-1)s - 2p + k_eff + op >= 1
-            need = 2 * left - effective_kernel(k, d) - op + 1
-            low.append(1 + -(-need // s) if need > 0 else 1)
-        else:  # padded input at least the effective kernel; reflect/circular need room for the padding
-            room = (
-                max(left, right) + (1 if mode == "reflect" else 0) if mode in ("reflect", "circular") else 1
-            )
-            low.append(max(1, effective_kernel(k, d) - left - right, room))
-    input_size = tuple(draw(st.integers(n, n + 12)) for n in low)
-    return dict(
-        dim=dim,
-        transposed=transposed,
-        groups=groups,
-        in_channels=groups * draw(st.integers(1, 3)),
-        out_channels=groups * draw(st.integers(1, 3)),
-        kernel_size=kernel,
-        stride=stride,
-        dilation=dilation,
-        padding=padding,
-        output_padding=output_padding,
-        padding_mode=mode,
-        bias=draw(st.booleans()),
-        batch=draw(st.integers(1, 3)),
-        input_size=input_size,
-    )
-
-
-def _pads(padding, kernel, dilation, dim):
-    if padding == "valid":
-        return [(0, 0)] * dim
-    if padding == "same":
-        return [((d * (k - 1)) // 2, d * (k - 1) - (d * (k - 1)) // 2) for k, d in zip(kernel, dilation)]
-    return [(p, p) for p in padding]
-
-
 def assert_matches_torch(kwargs: dict) -> None:
     result = analyze(ConvSpec(**kwargs))
     layer = build(kwargs, "meta")
@@ -124,6 +66,7 @@ def assert_matches_torch(kwargs: dict) -> None:
 LAYERS = [(dim, transposed) for transposed in (False, True) for dim in (1, 2, 3)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("dim", "transposed"), LAYERS, ids=[f"{'T' if t else ''}{d}d" for d, t in LAYERS])
 def test_analytic_equals_torch(dim, transposed):
     @settings(max_examples=VALID_EXAMPLES)
@@ -198,6 +141,7 @@ def convcalc_accepts(kwargs: dict) -> bool:
     return True
 
 
+@pytest.mark.slow
 @settings(max_examples=1500)
 @given(any_settings())
 def test_accepts_and_rejects_like_torch(kwargs):

@@ -7,10 +7,9 @@ import json
 import pytest
 import torch
 from hypothesis import given, settings
-from hypothesis import strategies as st
+from strategies import compare_settings  # tests/strategies.py
 
 from convcalc import ConvSpec, compare_report
-from convcalc.core.kinds import ACTIVATIONS
 from convcalc.core.variants import build_variants, default_groups
 from convcalc.measure.build import shared_depthwise
 
@@ -158,39 +157,7 @@ def test_invalid_base_layer_is_one_line(run):
     assert run("compare 6 12 3 -m 0").exit_code == 2
 
 
-@st.composite
-def compare_settings(draw):
-    dim = draw(st.integers(1, 3))
-    cin = draw(st.integers(1, 6))
-    kernel = draw(st.integers(1, 4))
-    stride = draw(st.integers(1, 3))
-    padding = draw(st.integers(0, 2))
-    dilation = draw(st.integers(1, 2))
-    mode = draw(st.sampled_from(["zeros", "zeros", "reflect", "replicate", "circular"]))
-    size = max(dilation * (kernel - 1) + 1, padding + 1) + draw(st.integers(0, 6))
-    same = stride == 1 and draw(st.booleans())
-    spec = ConvSpec(
-        cin,
-        cin * draw(st.integers(1, 3)),
-        kernel,
-        stride=stride,
-        padding="same" if same else padding,
-        dilation=dilation,
-        dim=dim,
-        input_size=size,
-        batch=draw(st.integers(1, 2)),
-        bias=draw(st.booleans()),
-        padding_mode=mode,
-    )
-    return dict(
-        base=spec,
-        groups=draw(st.none() | st.lists(st.integers(1, 6), max_size=2)),
-        multiplier=draw(st.integers(1, 3)),
-        bn=draw(st.booleans()),
-        act=draw(st.none() | st.sampled_from(sorted(ACTIVATIONS))),
-    )
-
-
+@pytest.mark.slow
 @settings(max_examples=60)
 @given(compare_settings())
 def test_every_variant_equals_torch(kwargs):

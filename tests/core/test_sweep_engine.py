@@ -1,5 +1,6 @@
 """core/sweep.py: the list and range grammar, the lazy product, and rows equal to ConvSpec + analyze()
-one layer at a time; and ConvSpec's kept geometry, which must not change a single verdict."""
+one layer at a time (figure_rows(), which the command writes, too); and ConvSpec's kept geometry, which
+must not change a single verdict."""
 
 import itertools
 import tracemalloc
@@ -11,8 +12,8 @@ from hypothesis import strategies as st
 from convcalc import ConvSpec, InvalidSpecError, analyze
 from convcalc.cli import words
 from convcalc.core import geometry
-from convcalc.core.sweep import SHORT, Steps, parse_sweep, parse_values, product
-from convcalc.render.sweep import csv_figures, figures, render_sweep
+from convcalc.core.sweep import SHORT, Steps, Sweep, Values, parse_sweep, parse_values, product
+from convcalc.render.sweep import SWEEP_FORMATS, csv_figures, figures, render_sweep
 
 REQUIRED = {"c_in": "8", "c_out": "8", "kernel": "3"}
 
@@ -157,17 +158,64 @@ def test_rows_equal_conv_spec_and_analyze_one_at_a_time(options):
         if result is not None:
             assert figures(row) == tuple(result.figures().values())
             shaped = [("x".join(map(str, v)) if isinstance(v, tuple) else str(v)) for v in figures(row)]
-            assert csv_figures(result) == ",".join(shaped)
+            assert csv_figures(figures(row)) == ",".join(shaped)
 
 
-def test_rows_stream_in_constant_memory():
-    """Rendering 40,960 rows holds no more than 4,096: nothing accumulates but one chunk."""
-    sweep = parse_sweep(
-        {"c_in": "1:64", "c_out": "8:64:8", "kernel": "1:5", "groups": "1,2,dw", "stride": "1:4"}
-    )
+@settings(max_examples=150)
+@given(SWEEPS)
+def test_figure_rows_equal_rows(options):
+    """figure_rows() asks the same rules and formulas without building each row's objects: every row,
+    valid or not, has the settings, dim, figures and reason (in the library's words or the CLI's) that
+    ConvSpec + analyze() give it."""
+    sweep = parse_sweep(options, max_rows=10**9)
+    for flags in (None, words.FLAGS):
+        pairs = list(itertools.islice(zip(sweep.figure_rows(flags), sweep.rows(flags)), 2_000))
+        assert len(pairs) == min(sweep.count, 2_000)
+        for lean, row in pairs:
+            dim = row.result.spec.dim if row.valid else None
+            assert (lean.settings, lean.reason, lean.dim) == (row.settings, row.reason, dim)
+            assert lean.figures == (figures(row) if row.valid else None)
+
+
+def test_figure_rows_keep_sizes_by_value_only_when_equal_means_the_same():
+    """A Sweep built by hand may hold True beside 1: equal, but ConvSpec refuses it."""
+    axes = list(parse_sweep({"c_in": "2", "c_out": "2", "kernel": "1"}).axes)
+    axes[5] = Values("dilation", (1, True, 1))
+    sweep = Sweep(tuple(axes))
+    rows = [(row.reason, row.valid) for row in sweep.rows()]
+    assert rows[1] == ("dilation: got True; it must be a positive integer", False)
+    assert [valid for _, valid in rows] == [True, False, True]
+    assert [(row.reason, row.valid) for row in sweep.figure_rows()] == rows
+
+
+@settings(max_examples=60)
+@given(SWEEPS, st.sampled_from(SWEEP_FORMATS), st.booleans())
+def test_figure_rows_write_what_rows_write(options, fmt, valid_only):
+    sweep = parse_sweep(options, max_rows=10**9)
+
+    def text(rows):
+        return "".join(render_sweep(sweep, itertools.islice(rows, 2_000), fmt, valid_only=valid_only))
+
+    assert text(sweep.figure_rows()) == text(sweep.rows())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["rows", "figure_rows"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"c_in": "1:64", "c_out": "8:64:8", "kernel": "1:5", "groups": "1,2,dw", "stride": "1:4"},
+        # new sizes every row, each line as long (a growing input would lengthen the lines)
+        {"c_in": "4", "c_out": "8", "kernel": "1", "dilation": "10000:99999", "input": "8"},
+    ],
+)
+def test_rows_stream_in_constant_memory(engine, options):
+    """Rendering 40,960 rows holds no more than 4,096: nothing accumulates but one chunk (and at
+    most 1,024 kept sizes, however many distinct ones the sweep has)."""
+    sweep = parse_sweep(options)
 
     def peak(count):
-        rows = itertools.islice(sweep.rows(), count)
+        rows = itertools.islice(getattr(sweep, engine)(), count)
         tracemalloc.start()
         for _ in render_sweep(sweep, rows, "csv"):
             pass

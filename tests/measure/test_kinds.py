@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_stack_torch import analyzed, assert_row, run_counted  # tests/, beside this file
+from strategies import analyzed  # tests/strategies.py
+from test_stack_torch import assert_row, run_counted  # beside this file
 
 from convcalc import model_report, stack_report
 from convcalc.core.kinds import ACTIVATIONS, KINDS

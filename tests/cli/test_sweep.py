@@ -172,6 +172,7 @@ def env():
 LONG = ["sweep", "--c-in", "1:1000", "--c-out", "1:100", "--kernel", "3"]  # 100,000 rows
 
 
+@pytest.mark.slow
 def test_a_reader_that_stops_ends_it_quietly():
     """`convcalc sweep ... | head -1`: 141, nothing on stderr, and no more rows made than a pipe holds."""
     proc = subprocess.Popen(command(*LONG), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
@@ -182,6 +183,7 @@ def test_a_reader_that_stops_ends_it_quietly():
     assert proc.wait(timeout=60) == 141 and stderr == b""
 
 
+@pytest.mark.slow
 def test_closed_stdout_is_one_line_and_exit_2():
     """`convcalc sweep ... >&-`."""
     close_stdout = lambda: os.close(1)  # noqa: E731 -- in the child, before Python starts
@@ -215,6 +217,7 @@ def test_an_analytic_sweep_never_imports_torch():
     assert done.stderr.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.slow
 def test_verify_confirms_every_valid_row_in_a_pool(run):
     result = run(
         "sweep --c-in 4,6 --c-out 12 --kernel 1,3 -g 1,4,dw --transposed no,yes -p 1 -i 8 --verify -j 2"
@@ -272,14 +275,18 @@ def test_help_lists_the_grammar(run):
 def test_every_column_is_documented(run):
     from pathlib import Path
 
-    schema = (Path(__file__).parent.parent / "docs" / "json-schema.md").read_text()
+    schema = (Path(__file__).parents[2] / "docs" / "json-schema.md").read_text()
     section = schema[schema.index("## `convcalc sweep`") :]
     record = json.loads(run("sweep --c-in 2 --c-out 2 --kernel 1 --verify -j 1 -f jsonl").stdout)
     missing = [key for key in record if f"`{key}`" not in section]
     assert not missing, f"sweep columns missing from docs/json-schema.md: {missing}"
 
 
-def test_jobs_default_to_the_cpus():
-    from convcalc.cli.sweep import _jobs
+def test_jobs_default_to_the_cpus_and_never_pass_them_or_the_memory(monkeypatch):
+    from convcalc.measure import sweep as pool
 
-    assert _jobs(None) == (os.cpu_count() or 1) and _jobs("1") == 1 and _jobs("3") == 3
+    cpus = os.cpu_count() or 1
+    monkeypatch.setattr(pool, "free_memory", lambda device: 64 * pool.WORKER_BYTES)
+    assert pool.pool_size(None) == cpus and pool.pool_size(1) == 1 and pool.pool_size(10 * cpus) == cpus
+    monkeypatch.setattr(pool, "free_memory", lambda device: pool.WORKER_BYTES)  # room for one worker
+    assert pool.pool_size(None) == 1 and pool.pool_size(16) == 1

@@ -11,8 +11,8 @@ from convcalc.measure.trace import ForwardError, trace
 
 
 def _resnet50() -> nn.Module:
-    path = Path(__file__).parent.parent / "bench" / "resnet.py"
-    spec = importlib.util.spec_from_file_location("bench_resnet", path)
+    path = Path(__file__).parents[2] / "docs" / "examples" / "resnet.py"
+    spec = importlib.util.spec_from_file_location("example_resnet", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.resnet50()

@@ -1,7 +1,7 @@
 """Where the output goes: a narrow or normal terminal, a pipe, an ASCII stream, a closed or full one.
 
 Golden files pin the tables at 60 and 100 columns, through a pipe (no width: whole lines) and on an
-ASCII stream; regenerate with `pytest tests/test_terminal.py --update-golden`. The stream cases run the
+ASCII stream; regenerate with `pytest tests/cli/test_terminal.py --update-golden`. The stream cases run the
 real command in a subprocess, since they are about file descriptors and encodings.
 """
 
@@ -22,8 +22,7 @@ from convcalc.cli import app
 from convcalc.render.cells import BYTES, COUNT, TEXT
 from convcalc.render.sheet import Column, Sheet, write_table
 
-GOLDEN = Path(__file__).parent / "golden" / "terminal"
-VERSIONS = re.compile(r"(torch|torchinfo) \d+\.\d+[^\s,;]*")
+GOLDEN = Path(__file__).parents[1] / "golden" / "terminal"
 WIDE = ["compare", "64", "128", "3", "-p", "1", "-i", "56", "--no-bias", "-g", "2", "-g", "32", "-g", "3"]
 CONV = ["conv", "3", "6", "3", "--depthwise", "-p", "1"]
 BIG = ["conv", "64", "64", "3", "--dim", "3", "--input", "512"]  # too big for a real pass
@@ -40,11 +39,15 @@ CASES = {
     "conv_ascii.txt": ("100", "ascii", CONV),
     "conv_meta_60.txt": ("60", "utf-8", BIG + ["--device", "meta"]),
     "stack_60.txt": ("60", "utf-8", ["stack", "--preset", "mobilenet_v1", "--no-verify"]),
-    "model_60.txt": ("60", "utf-8", ["model", "bench/resnet.py:resnet50", "-i", "3x224x224", "--depth", "2"]),
+    "model_60.txt": (
+        "60",
+        "utf-8",
+        ["model", "docs/examples/resnet.py:resnet50", "-i", "3x224x224", "--depth", "2"],
+    ),
     "model_ascii_pipe.txt": (
         None,
         "ascii",
-        ["model", "bench/resnet.py:resnet50", "-i", "3x64x64", "--depth", "1"],
+        ["model", "docs/examples/resnet.py:resnet50", "-i", "3x64x64", "--depth", "1"],
     ),
 }
 
@@ -55,17 +58,11 @@ def invoke(columns, encoding, args):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_terminal_golden(update_golden, name):
+def test_terminal_golden(golden, name):
     columns, encoding, args = CASES[name]
     result = invoke(columns, encoding, args)
     assert result.exit_code == 0, result.output
-    text = VERSIONS.sub(lambda m: f"{m.group(1)} <version>", result.stdout)
-    path = GOLDEN / name
-    if update_golden:
-        GOLDEN.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    assert path.exists(), f"missing {path}; run pytest --update-golden"
-    assert text == path.read_text()
+    golden(result.stdout, GOLDEN / name)
 
 
 def table_lines(text):
@@ -148,6 +145,7 @@ def env(**extra):
     return {**inherited, "COLUMNS": "100", **extra}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
 def test_real_stream_encodings_get_ascii_not_a_traceback(encoding):
     out = subprocess.run(
@@ -163,6 +161,7 @@ def test_real_stream_encodings_get_ascii_not_a_traceback(encoding):
 WRITES = [["conv", "6", "10", "3", "--no-verify"], ["conv", "-h"], ["--version"]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", WRITES, ids=" ".join)
 def test_closed_stdout_is_one_line_and_exit_2(args):
     script = "import os, sys; os.close(1); os.execv(sys.argv[1], sys.argv[1:])"
@@ -178,6 +177,7 @@ def test_closed_stdout_is_one_line_and_exit_2(args):
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
 @pytest.mark.parametrize("args", WRITES, ids=" ".join)
 def test_full_disk_is_one_line_and_exit_2(args):
@@ -188,6 +188,7 @@ def test_full_disk_is_one_line_and_exit_2(args):
     assert len(lines) == 1 and lines[0].startswith("convcalc: error: cannot write the output:")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", WRITES, ids=" ".join)
 def test_closed_pipe_ends_quietly(args):
     """`convcalc ... | true`: the reader is gone before convcalc writes; no traceback, not exit 1."""
@@ -210,6 +211,7 @@ def test_csv_through_a_pipe_is_whole(run):
     assert len({len(row) for row in rows}) == 1
 
 
+@pytest.mark.slow
 def test_torch_warnings_become_one_note_not_stderr_paths():
     """torch warns of a zero-padded copy for 'same' with an even kernel: a note, and JSON's warnings."""
     args = ("conv", "6", "10", "4", "-p", "same", "-d", "3", "-i", "16")
@@ -226,6 +228,7 @@ HUGE = "9" * 4300  # the longest value accepted: its --explain JSON is about 240
 LONG_OUTPUT = ["conv", HUGE, HUGE, "3", "--no-verify", "-f", "json", "--explain"]
 
 
+@pytest.mark.slow
 def test_reader_that_stops_midway_is_a_closed_pipe():
     """Python's buffered stdout dropped the rest of a partial write and exited 0 with the output cut."""
     proc = subprocess.Popen(command(*LONG_OUTPUT), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
@@ -236,6 +239,7 @@ def test_reader_that_stops_midway_is_a_closed_pipe():
     assert proc.wait() == 141 and stderr == b""
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="file-size limits are POSIX")
 def test_file_size_limit_is_one_line_and_exit_2(tmp_path):
     import resource
@@ -267,6 +271,7 @@ def test_ascii_markdown_escapes_what_transliteration_adds():
     assert text.isascii() and "Cin\\*Cout\\*k^2" in text
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
 def test_bad_input_with_a_full_stderr_still_exits_2():
     with open("/dev/full", "w") as full:
@@ -288,6 +293,7 @@ def test_choice_errors_carry_no_pydantic_prefix(run):
     assert result.stderr.startswith("convcalc: error: Invalid value for '--act': 'swish' is not one of")
 
 
+@pytest.mark.slow
 def test_failed_expect_outranks_a_closed_pipe():
     """A CI check's verdict must survive `| true`: exit 1 and its line, not 141 and nothing."""
     proc = subprocess.Popen(

@@ -109,6 +109,7 @@ def test_svg_keeps_text_as_text_and_labels_the_points(tmp_path, mpl):
     assert {"standard", "grouped g=2"} <= grey  # a few points: the dominated ones too, in grey
 
 
+@pytest.mark.slow
 def test_output_is_reproducible_byte_for_byte(tmp_path, mpl):
     for fmt in ("svg", "pdf", "png"):
         first, second = tmp_path / f"a.{fmt}", tmp_path / f"b.{fmt}"
@@ -144,6 +145,7 @@ def test_a_long_front_gets_a_spread_of_labels_and_text_is_literal(tmp_path, mpl)
     assert {"cost in $, log scale", "$y$", "50% & <more>"} <= set(texts)  # not mathtext, escaped XML
 
 
+@pytest.mark.slow
 def test_a_million_points_in_constant_memory(tmp_path, mpl):
     xs = [float(1 + (i * 37) % 1009) for i in range(1009)]
     ys = [float(1 + (i * 53) % 1013) for i in range(1013)]
@@ -220,6 +222,7 @@ def run_python(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_without_matplotlib_the_message_is_one_line(tmp_path):
     result = run_python(f"""
         import sys
@@ -234,6 +237,7 @@ def test_without_matplotlib_the_message_is_one_line(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_checking_imports_no_matplotlib_and_writing_no_pyplot(tmp_path, mpl):
     result = run_python(f"""
         import sys

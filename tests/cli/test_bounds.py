@@ -1,63 +1,25 @@
 """Every input ends in bounded time and memory: exit 0 with exact figures, or one line and exit 2.
 
-The commands run in fresh processes under an address-space limit, so a regression fails the test
-instead of the machine; each reports its own peak memory.
+The commands run away from pytest, in one process under an address-space limit (tests/isolated.py), so a
+regression fails the test instead of the machine; each reports its own peak memory. The closed forms
+and the plan behind the bounds, without torch, are in tests/core/test_plan.py.
 """
 
 import json
-import resource
-import subprocess
-import sys
 from math import prod
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convcalc import ConvSpec, InvalidSpecError, analyze
 from convcalc.core import formulas
-from convcalc.core.plan import INT64, choose, forward_bytes, probe_size, unrepresentable
-from convcalc.core.spec import check_device
 
 PEAK_LIMIT = 1.5 * 2**30  # bytes of peak RSS any command may reach
-GUARD = 8 * 2**30  # address space a command may reserve before the kernel refuses it
-
-DRIVER = """
-import json, resource, shlex, sys
-from typer.testing import CliRunner
-from convcalc.cli import app
-runner = CliRunner()
-out = []
-for line in sys.stdin.read().splitlines():
-    r = runner.invoke(app, shlex.split(line), env={"COLUMNS": "100"})
-    crashed = r.exception is not None and not isinstance(r.exception, SystemExit)
-    out.append({"command": line, "code": r.exit_code, "stdout": r.stdout, "stderr": r.stderr,
-                "crashed": repr(r.exception) if crashed else None})
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"runs": out, "peak": peak}))
-"""
 
 
-def _guard() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (GUARD, GUARD))
-
-
-def run_isolated(commands: list[str], timeout: float = 120) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", DRIVER],
-        input="\n".join(commands),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        preexec_fn=_guard,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout)
-
-
-def assert_clean(runs: dict) -> None:
-    assert runs["peak"] < PEAK_LIMIT, f"peak RSS {runs['peak'] / 2**30:.2f} GiB"
-    for r in runs["runs"]:
+def assert_clean(runs: list[dict]) -> None:
+    for r in runs:
+        assert r["peak"] < PEAK_LIMIT, f"{r['command']}: peak RSS {r['peak'] / 2**30:.2f} GiB"
         assert r["crashed"] is None, f"{r['command']}: {r['crashed']}"
         assert r["code"] in (0, 2), f"{r['command']}: exit {r['code']}\n{r['stderr']}"
         if r["code"] == 2:
@@ -97,11 +59,12 @@ ADVERSARIAL_COMMANDS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ISSUE_COMMANDS + ADVERSARIAL_COMMANDS, ids=lambda c: c[:60])
-def test_issue_commands_end_cleanly(command):
-    runs = run_isolated([command])
+def test_issue_commands_end_cleanly(isolated, command):
+    runs = isolated([command])
     assert_clean(runs)
-    (r,) = runs["runs"]
+    (r,) = runs
     if "-g 7" in command:
         assert r["code"] == 2 and "greatest common divisor is 1,000,000,000,000" in r["stderr"]
     elif "9999" in command:
@@ -110,8 +73,9 @@ def test_issue_commands_end_cleanly(command):
         assert r["code"] == 0
 
 
-def test_unrepresentable_layers_print_analytic_figures_and_say_why():
-    (r,) = run_isolated(["conv 3 64 3 -i 1000000 -b 1000000 -f json"])["runs"]
+@pytest.mark.slow
+def test_unrepresentable_layers_print_analytic_figures_and_say_why(isolated):
+    (r,) = isolated(["conv 3 64 3 -i 1000000 -b 1000000 -f json"])
     data = json.loads(r["stdout"])
     assert data["params"] == 64 * 3 * 3 * 3 + 64
     assert data["macs"] == 10**6 * 999998**2 * 64 * 3 * 3 * 3
@@ -155,65 +119,13 @@ def expected(layer: dict) -> tuple[int, int]:
     return params, layer["batch"] * prod(out) * layer["c_out"] * (layer["c_in"] // g) * k
 
 
+@pytest.mark.slow
 @settings(max_examples=6)
 @given(st.lists(huge_command(), min_size=8, max_size=8))
-def test_huge_and_odd_values_end_cleanly_with_exact_figures(cases):
-    runs = run_isolated([command for command, _ in cases])
+def test_huge_and_odd_values_end_cleanly_with_exact_figures(isolated, cases):
+    runs = isolated([command for command, _ in cases])
     assert_clean(runs)
-    for r, (_, layer) in zip(runs["runs"], cases):
+    for r, (_, layer) in zip(runs, cases):
         if r["code"] == 0:
             data = json.loads(r["stdout"])
             assert (data["params"], data["macs"]) == expected(layer), r["command"]
-
-
-# Pure bounds, no torch.
-
-
-@pytest.mark.parametrize(
-    ("k", "s", "d"), [(k, s, d) for k in range(1, 13) for s in range(1, 9) for d in range(1, 7)]
-)
-def test_transposed_receptive_field_closed_form_equals_counting_taps(k, s, d):
-    by_residue: dict[int, list[int]] = {}
-    for tap in range(k):
-        by_residue.setdefault(tap * d % s, []).append(tap * d)
-    counted = max((max(offsets) - min(offsets)) // s + 1 for offsets in by_residue.values())
-    assert formulas.transposed_receptive_field(k, s, d) == counted
-
-
-def test_divisors_are_complete_when_small_and_bounded_when_huge():
-    assert formulas.divisors(36) == [1, 2, 3, 4, 6, 9, 12, 18, 36]
-    n = 2**12 * 3**4 * 5**3 * 7  # below 2^32: every divisor
-    found = formulas.divisors(n)
-    assert found == sorted(set(found)) and all(n % d == 0 for d in found)
-    assert len(found) == 13 * 5 * 4 * 2  # (12+1)(4+1)(3+1)(1+1): all of them
-    huge = formulas.divisors(2**100 * 3)
-    assert huge[:4] == [1, 2, 3, 4] and huge[-1] == 2**100 * 3 and len(huge) < 2 * 2**16
-
-
-def test_the_plan_covers_the_whole_batch_unfolded_on_cpu():
-    """The float64 slow path unfolds every sample: 48 x 32 x 3x3 x 256x256 values, not one sample's."""
-    result = analyze(ConvSpec(32, 1, 3, padding=1, input_size=256, batch=48, dtype="float64"))
-    columns = 48 * 32 * 3 * 3 * 256 * 256 * 8
-    tensors = (48 * 32 * 256 * 256 + 2 * 48 * 1 * 256 * 256 + 1 * 32 * 3 * 3 + 1) * 8  # output twice
-    assert forward_bytes(result, "cpu") == columns + tensors
-    assert choose([result], "cpu", full=False, free=None).mode == "meta"
-
-
-def test_settings_and_tensors_beyond_int64_are_named():
-    assert "in_channels=" in unrepresentable([analyze(ConvSpec(INT64, 1, 1, input_size=1))])
-    assert "the output tensor" in unrepresentable([analyze(ConvSpec(1, 2**40, 1, input_size=2**22))])
-    assert unrepresentable([analyze(ConvSpec(6, 10, 3))]) == ""
-    assert choose([analyze(ConvSpec(1, 1, 1, input_size=INT64))], "cpu", False, None).mode == "skipped"
-
-
-def test_probe_grows_with_the_receptive_field_not_the_stride_or_input():
-    assert probe_size(False, 3, 1, 1).inputs == 3
-    assert probe_size(False, 3, 10**6, 1).inputs == 3
-    assert probe_size(True, 512, 512, 1).inputs == 3
-    assert probe_size(True, 10**8, 1, 1) is None and probe_size(False, 1, 1, 2**31) is None
-
-
-@pytest.mark.parametrize("device", ["cuda\n", "cpu\n", "meta\n"])
-def test_a_device_with_a_trailing_newline_is_refused(device):
-    with pytest.raises(InvalidSpecError, match="unknown device"):
-        check_device(device)

@@ -162,7 +162,7 @@ def test_padding_accepted_exactly_when_torch_accepts(mode):
 
 
 def test_documented_mistakes_say_what_the_docs_say(run):
-    usage = (Path(__file__).parent.parent / "docs" / "usage.md").read_text()
+    usage = (Path(__file__).parents[2] / "docs" / "usage.md").read_text()
     section = usage.split("## How values are written")[1].split("\n## ")[0]
     lines = re.search(r"```text\n(.*?)```", section, flags=re.S).group(1).splitlines()
     assert len(lines) >= 8

@@ -19,7 +19,7 @@ from convcalc.core.errors import InvalidSpecError
 from convcalc.measure import bench as bench_module
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible")
-NETS = Path(__file__).with_name("nets.py")
+NETS = Path(__file__).parents[1] / "nets.py"
 KEYS = {"median_s", "iqr_s", "flops_per_s", "bytes", "intensity", "roofline_fraction"}
 
 
@@ -138,6 +138,7 @@ def test_stack_bench_counts_every_layer_but_views():
     assert report.bench.median_s > 0
 
 
+@pytest.mark.slow
 def test_cli_formats_carry_the_bench(run):
     result = run("compare 8 16 3 -p 1 -i 16 --bench --no-verify -f csv")
     assert result.exit_code == 0, result.output

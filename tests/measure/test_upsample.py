@@ -9,7 +9,8 @@ import pytest
 import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from test_stack_torch import analyzed, extent, positive_paths  # tests/, beside this file
+from strategies import analyzed  # tests/strategies.py
+from test_stack_torch import extent, positive_paths  # beside this file
 
 from convcalc.core.errors import SpecFileError
 from convcalc.core.stack_grammar import parse_stack

@@ -13,177 +13,16 @@ from typing import Any
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from strategies import FLAT, PLAIN, Shape, analyzed, per_dim, sized, stacks  # tests/strategies.py
 from torch.utils.flop_counter import FlopCounterMode
 
 from convcalc.core.errors import SpecFileError
-from convcalc.core.kinds import ACTIVATIONS as ACTIVATION_KINDS
-from convcalc.core.spec import DTYPE_BYTES, PADDING_MODES
+from convcalc.core.spec import DTYPE_BYTES
 from convcalc.core.stack_analysis import StackLayer, StackResult, analyze_stack
 from convcalc.core.stack_grammar import parse_stack, preset
 from convcalc.measure.build import build_stack
-
-Shape = tuple[int, ...]
-
-
-def analyzed(text: str, shape: Shape, batch: int = 1, dtype: str = "float32") -> StackResult:
-    return analyze_stack(parse_stack(text, "inline").layers, shape, batch, dtype)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Random valid stacks, drawn layer by layer so that each fits the shape the stack has reached.
-
-
-def sized(values: Sequence[int]) -> str:
-    """An inline size: one value when every dimension agrees, else one per dimension (3x1)."""
-    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
-
-
-def flag(value: bool) -> str:
-    return "true" if value else "false"
-
-
-def per_dim(draw: Any, dim: int, low: int, high: int) -> Shape:
-    return tuple(draw(st.integers(low, high)) for _ in range(dim))
-
-
-@st.composite
-def window(draw: Any, spatial: Shape, modes: bool = False) -> list[str]:
-    """kernel, stride, dilation and padding of a convolution that fits: n + 2p >= dilation*(k-1) + 1."""
-    dim = len(spatial)
-    kernel, stride, dilation = per_dim(draw, dim, 1, 3), per_dim(draw, dim, 1, 2), per_dim(draw, dim, 1, 2)
-    effective = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
-    least = [max(0, -(-(e - n) // 2)) for e, n in zip(effective, spatial)]
-    padding = tuple(draw(st.integers(low, low + 2)) for low in least)
-    words = ["valid"] * all(n >= e for n, e in zip(spatial, effective)) + ["same"] * (set(stride) == {1})
-    chosen = draw(st.sampled_from([sized(padding), *words]))
-    fields = [f"kernel={sized(kernel)}", f"stride={sized(stride)}", f"dilation={sized(dilation)}"]
-    fields.append(f"padding={chosen}")
-    if modes and chosen not in words and all(p < n for p, n in zip(padding, spatial)):  # reflect: p < n
-        fields.append(f"padding_mode={draw(st.sampled_from(PADDING_MODES))}")
-    return fields
-
-
-@st.composite
-def transposed_window(draw: Any, spatial: Shape) -> list[str]:
-    """A transposed window whose output (n-1)*s - 2p + dilation*(k-1) + output_padding + 1 is >= 1."""
-    dim = len(spatial)
-    kernel, dilation = per_dim(draw, dim, 1, 3), per_dim(draw, dim, 1, 2)
-    stride = per_dim(draw, dim, 1, 2) if max(spatial) <= 8 else (1,) * dim  # keep the maps small
-    output_padding = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
-    most = [
-        ((n - 1) * s + d * (k - 1) + op) // 2
-        for n, s, k, d, op in zip(spatial, stride, kernel, dilation, output_padding)
-    ]
-    padding = tuple(draw(st.integers(0, min(2, m))) for m in most)
-    return [
-        "transposed=true",
-        f"kernel={sized(kernel)}",
-        f"stride={sized(stride)}",
-        f"dilation={sized(dilation)}",
-        f"padding={sized(padding)}",
-        f"output_padding={sized(output_padding)}",
-    ]
-
-
-@st.composite
-def conv(draw: Any, shape: Shape, transposed: bool) -> str:
-    channels = shape[0]
-    groups = draw(st.sampled_from([g for g in range(1, channels + 1) if channels % g == 0]))
-    out = groups * draw(st.integers(1, 2))
-    strided_up = transposed and draw(st.integers(0, 3)) == 0
-    fields = draw(transposed_window(shape[1:]) if strided_up else window(shape[1:], modes=True))
-    return " ".join(["conv", f"out={out}", f"groups={groups}", *fields, f"bias={flag(draw(st.booleans()))}"])
-
-
-@st.composite
-def separable(draw: Any, shape: Shape, kind: str) -> str:
-    """depthwise (with a channel multiplier), or dwsep: that and a pointwise convolution."""
-    out = [f"out={draw(st.integers(1, 6))}"] if kind == "dwsep" else []
-    fields = [f"multiplier={draw(st.integers(1, 2))}", *draw(window(shape[1:]))]
-    return " ".join([kind, *out, *fields, f"bias={flag(draw(st.booleans()))}"])
-
-
-@st.composite
-def pointwise(draw: Any, shape: Shape) -> str:
-    stride = sized(per_dim(draw, len(shape) - 1, 1, 2))
-    return f"pointwise out={draw(st.integers(1, 6))} stride={stride} bias={flag(draw(st.booleans()))}"
-
-
-@st.composite
-def pool(draw: Any, shape: Shape) -> str:
-    """maxpool or avgpool; torch wants padding <= kernel // 2 and the window inside the padded input."""
-    kind, spatial = draw(st.sampled_from(["maxpool", "avgpool"])), shape[1:]
-    kernel = tuple(draw(st.integers(1, min(3, n))) for n in spatial)
-    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
-    fields = [kind, f"kernel={sized(kernel)}", f"padding={sized(padding)}"]
-    fields.append(f"ceil_mode={flag(draw(st.booleans()))}")
-    if draw(st.booleans()):  # else the stride defaults to the kernel
-        fields.append(f"stride={sized(per_dim(draw, len(spatial), 1, 3))}")
-    if kind == "maxpool":
-        fits = [2 * (k - 1) + 1 <= n + 2 * p for k, n, p in zip(kernel, spatial, padding)]
-        fields.append(f"dilation={sized([draw(st.integers(1, 2)) if ok else 1 for ok in fits])}")
-    return " ".join(fields)
-
-
-# Layers that keep the shape, and layers for a flat (N, features) input.
-PLAIN = st.sampled_from(
-    ["bn", "bn eps=0.001 momentum=0.2", "dropout p=0.25", "leaky negative_slope=0.2", *ACTIVATION_KINDS]
-)
-FLAT = st.one_of(
-    PLAIN,
-    st.builds(lambda out, bias: f"linear out={out} bias={flag(bias)}", st.integers(1, 6), st.booleans()),
-)
-BODY = ("conv", "conv", "depthwise", "pointwise", "dwsep", "pool", "plain")
-
-
-def body_layer(shape: Shape, kinds: Sequence[str], transposed: bool) -> st.SearchStrategy[str]:
-    makers = {
-        "conv": lambda: conv(shape, transposed),
-        "depthwise": lambda: separable(shape, "depthwise"),
-        "dwsep": lambda: separable(shape, "dwsep"),
-        "pointwise": lambda: pointwise(shape),
-        "pool": lambda: pool(shape),
-        "plain": lambda: PLAIN,
-    }
-    return st.sampled_from(kinds).flatmap(lambda kind: makers[kind]())
-
-
-@st.composite
-def head(draw: Any, dim: int) -> list[str]:
-    """Optionally an adaptive pool, then optionally flatten and flat layers (linear, bn, ...)."""
-    layers = []
-    if draw(st.booleans()):
-        layers.append(f"adaptive_avgpool out={sized(per_dim(draw, dim, 1, 3))}")
-    if draw(st.booleans()):
-        layers += ["flatten", *draw(st.lists(FLAT, min_size=1, max_size=3))]
-    return layers
-
-
-@st.composite
-def stacks(
-    draw: Any,
-    dims: Sequence[int] = (0, 1, 2, 3),
-    kinds: Sequence[str] = BODY,
-    tail: bool = True,
-    max_layers: int = 6,
-    transposed: bool = True,
-) -> tuple[str, Shape]:
-    """(inline text, input (C, *spatial)): 1 to max_layers layers, each valid where it stands."""
-    dim = draw(st.sampled_from(dims))
-    shape = (draw(st.integers(1, 4)), *per_dim(draw, dim, 3, 9 if dim < 3 else 6))
-    if dim == 0:  # features only: (N, C)
-        return "; ".join(draw(st.lists(FLAT, min_size=1, max_size=max_layers))), shape
-    layers: list[str] = []
-    current = shape
-    for _ in range(draw(st.integers(1, max_layers))):
-        layers.append(draw(body_layer(current, kinds, transposed)))
-        current = analyzed("; ".join(layers), shape).output_shape[1:]
-    if tail:
-        layers += draw(head(dim))
-    return "; ".join(layers), shape
-
 
 # ---------------------------------------------------------------------------------------------------
 # 1. Shapes, parameters, buffers and FLOPs of every row, from the real modules.
@@ -220,6 +59,7 @@ def assert_row(row: StackLayer, module: Any, seen: tuple[Shape, Shape, int], flo
     assert flops == row.flops == 2 * row.macs, row.name
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(stack=stacks(), batch=st.integers(1, 2), dtype=st.sampled_from(list(DTYPE_BYTES)))
 def test_every_row_is_what_torch_builds_and_counts(stack: tuple[str, Shape], batch: int, dtype: str):
@@ -377,7 +217,11 @@ def back(row: StackLayer, lo: int, hi: int, axis: int) -> tuple[int, int]:
 
 
 def fits(result: StackResult) -> bool:
-    """Whether the outputs measure_spans picks read only real inputs, padding nowhere on their paths."""
+    """Whether the outputs measure_spans picks read only real inputs, padding nowhere on their paths.
+
+    Every row on the way back, not only the first: a transposed row's padding crops its output, so
+    inputs a later row reads from its padding can map back to real inputs of the network.
+    """
     q = offsets(result)[-1][0] + 1 if len(result.input_shape) > 2 else 1
     for index, row in enumerate(result.layers):
         if row.receptive_field is None or len(row.output_shape) == 2:
@@ -389,8 +233,8 @@ def fits(result: StackResult) -> bool:
             hi = lo + q - 1
             for earlier in reversed(result.layers[: index + 1]):
                 lo, hi = back(earlier, lo, hi, axis)
-            if lo < 0 or hi >= result.input_shape[2 + axis]:
-                return False
+                if lo < 0 or hi >= earlier.input_shape[2 + axis]:  # padding of this row's input
+                    return False
     return True
 
 
@@ -447,6 +291,28 @@ def measured_roomy(layers: Sequence[dict], shape: Shape) -> StackResult:
 FIELD_KINDS = ("conv", "conv", "depthwise", "pointwise", "dwsep", "pool", "pool", "plain")
 
 
+# A cropping transposed layer (padding > 0), then one whose padding the measured outputs read: the
+# real inputs they map back to lie inside the network's input, but no path reaches them.
+CROPPED_THEN_PADDED = [
+    (
+        "conv out=1 groups=1 transposed=true kernel=1 stride=1 dilation=1 padding=1 output_padding=0 "
+        "bias=false; maxpool kernel=3 padding=1 ceil_mode=false dilation=1",
+        (2, 9),
+    ),
+    (
+        "conv out=1 groups=1 transposed=true kernel=1 stride=1 dilation=1 padding=1x0 output_padding=0 "
+        "bias=false; depthwise multiplier=1 kernel=1 stride=2x1 dilation=1 padding=1x0 bias=false",
+        (2, 3, 3),
+    ),
+    (
+        "conv out=2 groups=1 transposed=true kernel=1 stride=1 dilation=1 padding=0x1 output_padding=0 "
+        "bias=false; conv out=1 groups=1 kernel=1x2 stride=1x2 dilation=1 padding=0x1 bias=false",
+        (2, 3, 3),
+    ),
+]
+
+
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None)
 @given(
     stack=st.one_of(
@@ -454,6 +320,9 @@ FIELD_KINDS = ("conv", "conv", "depthwise", "pointwise", "dwsep", "pool", "pool"
         stacks((3,), FIELD_KINDS, tail=False, max_layers=2),
     )
 )
+@example(stack=CROPPED_THEN_PADDED[0])
+@example(stack=CROPPED_THEN_PADDED[1])
+@example(stack=CROPPED_THEN_PADDED[2])
 def test_receptive_field_and_jump_are_the_measured_ones(stack: tuple[str, Shape]):
     text, shape = stack
     measured_roomy(parse_stack(text, "inline").layers, shape)
@@ -488,6 +357,7 @@ def unpadded(draw: Any) -> tuple[str, Shape]:
     return "; ".join([*layers, "flatten", *draw(st.lists(FLAT, max_size=2))]), shape
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(stack=unpadded())
 def test_whole_map_receptive_fields_are_the_measured_ones(stack: tuple[str, Shape]):
@@ -549,6 +419,7 @@ def test_whole_map_receptive_fields_are_measured(text: str, shape: Shape, expect
     assert_measured(result)
 
 
+@pytest.mark.slow
 def test_vgg16_conv5_3_sees_196_pixels():
     layers = parse_stack(preset("vgg16"), "toml").layers
     end = next(i for i, layer in enumerate(layers) if layer["name"] == "maxpool5")

@@ -17,6 +17,7 @@ from convcalc.measure.verify import verify
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible")
 
 
+@pytest.mark.slow
 @settings(max_examples=200)
 @given(k=st.integers(1, 9), s=st.integers(1, 9), d=st.integers(1, 5), transposed=st.booleans())
 def test_probe_equals_analytic_receptive_field(k, s, d, transposed):

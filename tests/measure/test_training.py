@@ -18,9 +18,7 @@ import pytest
 import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from test_compare import compare_settings  # tests/, beside this file
-from test_differential import valid_settings
-from test_stack_torch import analyzed, stacks
+from strategies import analyzed, compare_settings, stacks, valid_settings  # tests/strategies.py
 
 from convcalc import ConvSpec, analyze
 from convcalc.core.backward import conv_training, stack_training, total, variant_training
@@ -209,12 +207,14 @@ def convs(draw: Any, small: bool = False) -> ConvSpec:
     return spec
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(spec=convs(), input_grad=st.booleans())
 def test_random_convs_on_meta(spec: ConvSpec, input_grad: bool):
     assert_conv(spec, "meta", input_grad)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(spec=convs(small=True), input_grad=st.booleans())
 def test_random_convs_on_cpu(spec: ConvSpec, input_grad: bool):
@@ -289,12 +289,14 @@ def assert_stack(result: StackResult, device: str) -> None:
     assert whole == total(layers)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(stack=stacks(max_layers=5), batch=st.integers(2, 3), dtype=st.sampled_from(list(DTYPE_BYTES)))
 def test_random_stacks_on_meta(stack: tuple[str, tuple[int, ...]], batch: int, dtype: str):
     assert_stack(analyzed(stack[0], stack[1], batch, dtype), "meta")
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(stack=stacks(dims=(0, 1, 2), max_layers=4), dtype=st.sampled_from(list(DTYPE_BYTES)))
 def test_random_stacks_on_cpu(stack: tuple[str, tuple[int, ...]], dtype: str):
@@ -305,6 +307,7 @@ def test_random_stacks_on_cpu(stack: tuple[str, tuple[int, ...]], dtype: str):
 # 4. compare's variants, and a model measured alone.
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(kwargs=compare_settings(), input_grad=st.booleans(), device=st.sampled_from(["meta", "meta", "cpu"]))
 def test_variants(kwargs: dict, input_grad: bool, device: str):

@@ -1,5 +1,5 @@
 """--backward through every command: the figures as arithmetic, torch's verdict, --expect, the formats, the
-plan's bounds. core/backward.py's rules against torch over random layers are in tests/test_training.py."""
+plan's bounds. core/backward.py's rules against torch over random layers: tests/measure/test_training.py."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nets  # tests/nets.py, beside this file
+import nets  # tests/nets.py
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from convcalc.core.results import TRAINING_FIGURES
 
-NETS = Path(__file__).with_name("nets.py")
+NETS = Path(__file__).parents[1] / "nets.py"
 
 
 def checks(data: dict) -> dict[str, dict]:

@@ -38,6 +38,7 @@ def test_no_verify_never_imports_torch(command, params):
     assert "'torch'" not in done.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 def test_verify_does_import_torch():
     # the probe above would pass trivially if it could not see torch at all
     assert "'torch'" in loaded("conv", "6", "10", "3", "--device", "meta", "-f", "json")
@@ -47,6 +48,7 @@ def loaded(*args):
     return run_probe(*args).stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [
@@ -61,6 +63,7 @@ def test_verified_path_skips_dynamo_and_sympy(command):
     assert loaded(*args, "-f", "json") == "['torch']"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["json", "csv", "markdown", "latex"])
 def test_no_verify_formats_skip_torch_and_rich(fmt):
     assert loaded("conv", "6", "10", "3", "--no-verify", "-f", fmt) == "[]"

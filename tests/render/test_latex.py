@@ -9,7 +9,7 @@ import pytest
 
 from convcalc.render.sheet import LATEX_PREAMBLE, latex_escape
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parents[1] / "golden"
 PDFLATEX = shutil.which("pdflatex")
 
 
@@ -42,6 +42,7 @@ def compile_latex(tmp_path: Path, table: str) -> str:
 def test_golden_latex_compiles_and_fits(tmp_path, name):
     log = compile_latex(tmp_path, (GOLDEN / name).read_text())
     assert "Overfull \\hbox" not in log, "the table is wider than the text"
+    assert "Overfull \\vbox" not in log and "Float too large" not in log, "the table is taller than the page"
     assert "Missing character" not in log and "LaTeX Error" not in log
 
 

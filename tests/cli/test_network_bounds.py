@@ -8,6 +8,9 @@ import textwrap
 
 import pytest
 
+# Every test starts an interpreter of its own, most of them importing torch: seconds each.
+pytestmark = pytest.mark.slow
+
 HOSTILE = textwrap.dedent(
     """
     import os, torch, torch.nn as nn
@@ -114,7 +117,7 @@ def test_control_characters_in_names_are_escaped(hostile):
 
 @pytest.mark.parametrize("batch", ["100000000000000", str(2**63 - 1), str(10**21)])
 def test_a_batch_past_64_bits_is_one_line(batch):
-    one_line(convcalc("model", "bench/resnet.py:resnet50", "-i", "3x224x224", "-b", batch), "--input")
+    one_line(convcalc("model", "docs/examples/resnet.py:resnet50", "-i", "3x224x224", "-b", batch), "--input")
 
 
 def test_huge_integers_in_a_stack_are_figures_not_tracebacks():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-SCHEMA = Path(__file__).parent.parent / "docs" / "json-schema.md"
+SCHEMA = Path(__file__).parents[2] / "docs" / "json-schema.md"
 
 
 def documented(command: str) -> list[str]:

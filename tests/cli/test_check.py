@@ -20,7 +20,7 @@ import pytest
 
 from convcalc import BudgetError, CheckReport, FormatError, SnapshotError, check_report, render
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # where this environment's `convcalc` is
 # A small model on the meta device, fast; it counts its module's runs and its builds in files beside it.
 MODEL = """
@@ -659,7 +659,7 @@ def docs_project(tmp_path: Path) -> Path:
     package = tmp_path / "mypkg"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    shutil.copy(ROOT / "bench" / "resnet.py", package / "resnet.py")
+    shutil.copy(ROOT / "docs" / "examples" / "resnet.py", package / "resnet.py")
     (package / "nets.py").write_text("from .resnet import resnet50 as build  # noqa: F401\n")
     return tmp_path
 

@@ -3,6 +3,7 @@
 import itertools
 import tracemalloc
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -41,6 +42,7 @@ def test_rows_equal_one_layer_at_a_time(configs):
         assert (row.result, row.reason, row.valid) == (result, reason, result is not None)
 
 
+@pytest.mark.slow
 def test_the_stream_is_lazy_and_flat_in_memory():
     """Consuming 20,000 rows holds no more than consuming 2,000: nothing accumulates."""
 

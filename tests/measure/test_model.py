@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import nets  # tests/nets.py, beside this file
+import nets  # tests/nets.py
 import pytest
 import torch
 from torch import nn
@@ -22,7 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from convcalc.api import model_report
 from convcalc.core.network import TOTALS
 
-NETS = Path(__file__).with_name("nets.py")
+NETS = Path(__file__).parents[1] / "nets.py"
 MODELS = sorted(nets.INPUTS)
 CONV_MODELS = [
     "grouped_conv",
@@ -196,6 +196,7 @@ def moved(at: tuple[int, ...], dim: int) -> tuple[int, ...]:
     return tuple(i + (d == dim) for d, i in enumerate(at))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CONV_MODELS)
 def test_receptive_field_and_jump_by_gradient(name):
     model, shape = prepared(name), nets.INPUTS[name]
