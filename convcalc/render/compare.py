@@ -9,7 +9,15 @@ from ..core.conventions import COMPARE_CONVENTION, SPEED_CONVENTION, TRAINING_CO
 from ..core.formulas import ratio
 from .bench import MIN_BLOCKS, busy_line, peaks_text
 from .cells import BAR, BYTES, COUNT, MARK, PERCENT, RATIO, SECONDS, SHAPE, SI, TEXT, Cell, shape_text
-from .lines import check_format, expectation_lines, input_line, to_json, verification_line, warning_lines
+from .lines import (
+    check_format,
+    expectation_lines,
+    input_line,
+    padding_lines,
+    to_json,
+    verification_line,
+    warning_lines,
+)
 from .sheet import Column, Sheet, write
 
 BAR_WIDTH = 10
@@ -207,7 +215,7 @@ def _separable_speed(report: CompareReport) -> str:
 
 def notes(report: CompareReport, versions: bool = True) -> list[str]:
     base = report.base
-    lines = [input_line(base, base.input_shape, base.dtype)]
+    lines = [input_line(base, base.input_shape, base.dtype), *padding_lines(base)]
     separable = report.separable_ratio()
     if separable:
         measured, closed = separable
