@@ -18,7 +18,7 @@ import typer
 from ..core.errors import ConvCalcError, InvalidSpecError, printable, term
 from ..core.results import FIGURES
 from ..core.spec import DTYPE_BYTES, PADDING_MODES, parse_count
-from ..core.sweep import MAX_ROWS, MISMATCH, SETTINGS, Sweep, SweepRow, parse_sweep
+from ..core.sweep import AXES, MAX_ROWS, MISMATCH, Sweep, SweepRow, parse_sweep
 from ..render.sweep import SWEEP_FORMATS, Progress, render_sweep
 from . import emit
 from .command import Command, command_app
@@ -52,9 +52,15 @@ def sweep(
     c_out: COut,
     kernel: Kernel,
     stride: Annotated[str, _list("--stride", "-s", help="Strides, e.g. 1,2.")] = "1",
-    padding: Annotated[str, _list("--padding", "-p", help="Paddings: integers, same, valid.")] = "0",
+    padding: Annotated[
+        str, _list("--padding", "-p", help="Paddings: integers, same, valid, tf-same, before+after: 0+1.")
+    ] = "0",
     dilation: Annotated[str, _list("--dilation", "-d", help="Dilations, e.g. 1:3.")] = "1",
     output_padding: Annotated[str, _list("--output-padding", help="Output paddings (transposed).")] = "0",
+    output_size: Annotated[
+        str | None,
+        _list("--output-size", help="Output sizes of a transposed layer (they set its output padding)."),
+    ] = None,
     groups: Annotated[str, _list("--groups", "-g", help="Groups; dw: groups = that row's c_in.")] = "1",
     bias: Annotated[str, _list("--bias", help="Bias: on, off, or on,off.")] = "on",
     transposed: Annotated[str, _list("--transposed", help="ConvTranspose: no, yes, or no,yes.")] = "no",
@@ -103,7 +109,7 @@ def sweep(
     """Sweep any of conv's settings over lists and ranges: one row per combination (CSV, JSON lines or
     Markdown), streamed in constant memory; invalid combinations keep the reason. See docs/sweep.md."""
     no_digit_limit()
-    given = {**{name: value for name, value in locals().items() if name in SETTINGS}, "input": input_size}
+    given = {**{name: value for name, value in locals().items() if name in AXES}, "input": input_size}
     plan = parse_sweep(given, _positive(max_rows, "max_rows"))
     workers = _jobs(jobs)  # checked with or without --verify; a pool is started only to verify
     plotting = _plot_axes(plot, plot_x, plot_y)
