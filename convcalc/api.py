@@ -162,12 +162,15 @@ def stack_report(
     peak_tflops: float | None = None,
     peak_gbps: float | None = None,
     backward: bool = False,
+    depth: int | None = None,
 ) -> NetworkReport:
     """Analyze a stack (a .toml or .json file, an inline string, a parsed StackSpec, or a shipped preset
     by name: mobilenet_v1, vgg16) on an input
     (C, *spatial) -- input_size, else the spec's own; unless verify is False, build it in torch as one
     nn.Sequential on device and compare every layer; with bench, time its forward pass there; with
-    backward, add a training step's figures (the batch needing no gradient), per layer and in total."""
+    backward, add a training step's figures (the batch needing no gradient), per layer and in total.
+    depth, for its table: 2, a layer with the batchnorm, activations and dropout after it per row; 1, with
+    runs of repeated blocks as one row; 0, the totals alone; None (or 3 and more), every layer."""
     from .core.backward import stack_training
     from .core.network import NetworkReport, stack_rows, stack_totals, with_backward
     from .core.stack_analysis import analyze_stack
@@ -190,10 +193,13 @@ def stack_report(
             "input_size", f"the spec names no input; give one, e.g. {term('input_size')} 3x224x224"
         )
     check_device(device)
+    if depth is not None and (type(depth) is not int or depth < 0):
+        raise InvalidSpecError("depth", f"got {depth!r}; it must be an integer >= 0")
     peaks = _peaks(bench, device, peak_tflops, peak_gbps)
     result = analyze_stack(stack.layers, shape, batch, dtype)
     name = title or preset or (spec if isinstance(spec, str) and len(spec) <= 60 else "stack")
     report = NetworkReport("stack", name, result.input_shape, dtype, stack_rows(result), stack_totals(result))
+    report = replace(report, depth=depth)
     if backward:
         report = with_backward(report, *stack_training(result, device))
     report = replace(report, expectations=check_expectations(report.figures(), list(expect)))
