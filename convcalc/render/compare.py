@@ -90,6 +90,7 @@ def compare_sheet(report: CompareReport, versions: bool = True) -> Sheet:
         notes=notes(report, versions),
         csv_prefix=[("variant", [row.variant.name for row in report.rows])],
         label="tab:convcalc-compare",
+        latex="parts",  # its type never smaller than its notes': split where it is wider than the text
     )
 
 

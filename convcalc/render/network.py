@@ -104,6 +104,8 @@ def network_sheet(
         rows=rows,
         notes=notes(report, len(shown), versions),
         label=f"tab:convcalc-{report.command}",
+        latex="long",  # a longtable: a network's rows run over pages
+        totals=1,
     )
 
 

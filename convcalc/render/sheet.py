@@ -45,6 +45,10 @@ class Sheet:
     extra: list[str] = field(default_factory=list)  # preformatted lines, such as --explain's formulas
     csv_prefix: list[tuple[str, list[Any]]] = field(default_factory=list)  # leading CSV columns
     label: str = ""  # the LaTeX \label, e.g. tab:convcalc-conv
+    # LaTeX's layout (render/latex.py): "float", one table shrunk to the text width where wider; "parts",
+    # split into tables that fit where it is wider, its type kept; "long", a longtable across pages
+    latex: str = "float"
+    totals: int = 0  # the last rows are totals, set apart by a rule in LaTeX
 
     def byte_unit(self) -> tuple[int, str]:
         """One unit for every byte figure of the sheet, from the largest: a table reads down a column."""
