@@ -19,7 +19,7 @@ from ..core.errors import ConvCalcError, InvalidSpecError, printable, term
 from ..core.results import FIGURES
 from ..core.spec import DTYPE_BYTES, PADDING_MODES, parse_count
 from ..core.sweep import AXES, MAX_ROWS, MISMATCH, Sweep, SweepRow, parse_sweep
-from ..render.sweep import SWEEP_FORMATS, Progress, render_sweep
+from ..render.sweep import BENEFITS, SWEEP_FORMATS, Progress, plot_axes, render_sweep
 from . import emit
 from .command import Command, command_app
 from .options import no_digit_limit, one_of
@@ -30,6 +30,7 @@ command = command_app()  # this command alone; cli/group.py loads it when it run
 
 SweepFormat = Enum("SweepFormat", {f: f for f in SWEEP_FORMATS}, type=str)
 NUMERIC = [key for key in FIGURES if key not in ("output_shape", "effective_kernel", "receptive_field")]
+PLOTTED = [*NUMERIC, *BENEFITS]  # counts and bytes (lower is better), then what a layer gives (higher is)
 
 
 def _list(*names: str, help: str, required: bool = False) -> Any:  # noqa: A002 -- typer's own word
@@ -102,9 +103,17 @@ def sweep(
         ),
     ] = None,
     plot_x: Annotated[
-        str, typer.Option(metavar="FIGURE", help=f"x of --plot: {', '.join(NUMERIC)}.")
-    ] = "params",
-    plot_y: Annotated[str, typer.Option(metavar="FIGURE", help="y of --plot, as --plot-x.")] = "macs",
+        str | None,
+        typer.Option(
+            metavar="FIGURE",
+            help=f"x of --plot: {', '.join(PLOTTED)}.",
+            show_default="chosen from what the sweep varies",
+        ),
+    ] = None,
+    plot_y: Annotated[
+        str | None,
+        typer.Option(metavar="FIGURE", help="y of --plot, as --plot-x.", show_default="as --plot-x"),
+    ] = None,
 ) -> None:
     """Sweep any of conv's settings over lists and ranges: one row per combination (CSV, JSON lines or
     Markdown), streamed in constant memory; invalid combinations keep the reason. See docs/sweep.md."""
@@ -112,7 +121,7 @@ def sweep(
     given = {**{name: value for name, value in locals().items() if name in AXES}, "input": input_size}
     plan = parse_sweep(given, _positive(max_rows, "max_rows"))
     workers = _jobs(jobs)  # checked with or without --verify; a pool is started only to verify
-    plotting = _plot_axes(plot, plot_x, plot_y)
+    plotting = _plot_axes(plan, plot, plot_x, plot_y)
     with _output(output) as stream:
         code = _run(
             plan, fmt.value, stream, valid_only, workers if verify else 0, plotting, output is not None
@@ -131,19 +140,21 @@ def _positive(text: str, name: str) -> int:
     return value
 
 
-def _plot_axes(path: str | None, x: str, y: str) -> tuple[str, str, str] | None:
-    """(path, x, y) for --plot, checked before any work; None without --plot."""
+def _plot_axes(plan: Sweep, path: str | None, x: str | None, y: str | None) -> tuple[str, ...] | None:
+    """(path, x, y, why) for --plot, checked before any work; None without --plot. An axis not given is
+    chosen from what the sweep varies (render/sweep.plot_axes), and why says so."""
     for name, key in (("plot_x", x), ("plot_y", y)):
-        if key not in NUMERIC:
+        if key is not None and key not in PLOTTED:
             raise ConvCalcError(
-                f"{term(name)}: {key!r} is not a figure to plot; use one of {', '.join(NUMERIC)}"
+                f"{term(name)}: {key!r} is not a figure to plot; use one of {', '.join(PLOTTED)}"
             )
     if path is None:
         return None
     from ..render.plot import check_plot_path
 
     check_plot_path(path)
-    return path, x, y
+    chosen_x, chosen_y, why = plot_axes(plan)
+    return path, x or chosen_x, y or chosen_y, why if x is None and y is None else ""
 
 
 class _Stopped(Exception):
@@ -190,7 +201,7 @@ def _run(
     write: Callable[[str], None],
     valid_only: bool,
     workers: int,
-    plotting: tuple[str, str, str] | None,
+    plotting: tuple[str, ...] | None,
     to_file: bool,
 ) -> int:
     """Stream the rows to write (and to the plot); the exit code."""
@@ -258,15 +269,17 @@ class _Tally:
             self.valid.clear()
 
 
-def _plot(plan: Sweep, rows: Iterable[SweepRow], path: str, x: str, y: str) -> None:
+def _plot(plan: Sweep, rows: Iterable[SweepRow], path: str, x: str, y: str, why: str) -> None:
     from ..render.plot import write_plot
     from ..render.sweep import plot_points
 
+    chosen = f"; axes: {why} (--plot-x and --plot-y choose others)" if why else ""
     write_plot(
         path,
         plot_points(plan, rows, x, y),
-        x_label=FIGURES[x],
-        y_label=FIGURES[y],
+        x_label=BENEFITS.get(x) or FIGURES[x],
+        y_label=BENEFITS.get(y) or FIGURES[y],
         title=f"convcalc sweep over {', '.join(plan.swept()) or 'one layer'}",
-        note=f"each point a valid configuration, of {plan.count:,} swept; labels: the settings swept",
+        note=f"each point a valid configuration, of {plan.count:,} swept; labels: the settings swept{chosen}",
+        higher=(x in BENEFITS, y in BENEFITS),
     )

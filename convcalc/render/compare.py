@@ -173,6 +173,7 @@ def plot_compare(report: CompareReport, path: str) -> int:
         if report.rows[0].bench:
             note += "; no variant was timed (see the notes), so params against MACs"
     note += "".join(f"; not drawn, {why}: {', '.join(names)}" for why, names in left_out.items() if names)
+    note += "".join(f"; {line}" for line in busy_line([row.bench for row in timed]))  # as the table warns
     return write_plot(path, points, **axes, title=f"compare: {report.standard.layer}", note=note)
 
 

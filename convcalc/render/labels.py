@@ -1,6 +1,8 @@
-"""Labels of a plot's points: the Pareto front's, placed where they overlap no other label and no marker.
+"""Labels of a plot's points: every point of the Pareto front labelled (a spread of them on a front too long
+to label each), none over another label or a marker.
 
-matplotlib is imported by its caller (render/plot.py); this module only reads the axes it is given.
+matplotlib is imported by its caller (render/plot.py); this module reads the axes and the renderer it is
+given. Labels are measured as drawn, in the figure's final layout.
 """
 
 from __future__ import annotations
@@ -9,52 +11,104 @@ from typing import Any
 
 from ..core.errors import printable
 
-MAX_LABELS = 12  # front points labelled; a longer front gets a spread of labels
+MAX_LABELS = 12  # front points labelled each; a longer front gets a spread of labels
 MAX_LABEL_CHARS = 28
-_CORNERS = ((-1, -1), (1, -1), (1, 1), (-1, 1))  # where a label may go, below-left first
+FONT_SIZE = 5.5  # points
+_GAP = (3.0, 2.0)  # points between a point and its label, across and up
+_MARKER = 1.8  # points: a marker's radius, and a little room
+_GRID = 24  # positions across and up the axes a label far from its point may take
+_LEADER = {"arrowstyle": "-", "linewidth": 0.3, "color": "0.5", "shrinkA": 0, "shrinkB": 1.5}
 
 
-def label_points(ax: Any, front: list[Any], cloud: list[Any]) -> None:
-    """Label both ends of the front and a spread between; with a few points (compare), the others too, in
-    grey. A label goes below and left of its point, where the front leaves the plot empty, else in the first
-    other corner inside the axes and off the markers; the ends of the front and a few points take a corner
-    over a marker rather than none. Never over another label: where none is free, the point goes without."""
+def label_points(ax: Any, renderer: Any, front: list[Any], cloud: list[Any], empty: tuple[int, int]) -> int:
+    """Label the front's points (its ends first; a spread of MAX_LABELS on a longer front) and, beside a short
+    front among few points (compare), the others in grey where there is room. A label goes beside its point,
+    on the side the front leaves empty (empty: -1 or 1 across and up) first; where no side is free, as near
+    as a free place allows, joined to it by a thin line. Returns the front points labelled."""
     n, few = len(front), len(cloud) <= MAX_LABELS
-    spread = {round(k * (n - 1) / (MAX_LABELS - 1)) for k in range(MAX_LABELS)} if n > 1 else {0}
-    chosen = [front[i] for i in sorted(spread, key=lambda i: (0 < i < n - 1, i))]  # the ends first
-    others = [p for p in cloud if p not in front] if few else []  # few: the front is short too
-    ax.get_xlim()  # autoscale now, so that data -> axes fraction is final
-    marks = (ax.transData + ax.transAxes.inverted()).transform(
-        [(p.x, p.y) for p in [*chosen, *others, *front]]
+    indices = (
+        range(n) if n <= MAX_LABELS else {round(k * (n - 1) / (MAX_LABELS - 1)) for k in range(MAX_LABELS)}
     )
-    pt = [ax.figure.dpi / 72 / size for size in ax.bbox.size]  # one point, as a fraction of the axes
-    placed: list[tuple[float, ...]] = []
-    for k, ((fx, fy), point) in enumerate(zip(marks, [*chosen, *others])):
+    order = sorted(indices, key=lambda i: (0 < i < n - 1, i))  # the ends first
+    chosen = [front[i] for i in order]
+    others = [p for p in cloud if p not in front] if few else []
+    owners = [*order, *range(n, n + len(others))]  # each label's point among the markers
+    to_axes = ax.transAxes.inverted()
+    marks = (ax.transData + to_axes).transform([(p.x, p.y) for p in [*front, *others]])
+    points = [ax.figure.dpi / 72 / size for size in ax.bbox.size]  # one point as a fraction of the axes
+    place = _Places(marks, points)
+    labelled = 0
+    for k, (point, owner) in enumerate(zip([*chosen, *others], owners)):
         label = printable(point.label)
         label = label if len(label) <= MAX_LABEL_CHARS else label[: MAX_LABEL_CHARS - 1] + "…"
-        wide, high = len(label) * 3.4 * pt[0], 7 * pt[1]  # 5.5 pt type
-        tries = [(corner, marks) for corner in _CORNERS]
-        tries += [(corner, marks[:0]) for corner in _CORNERS] if few or k < 2 else []
-        for (sx, sy), obstacles in tries:
-            x0 = fx + (3 * pt[0] if sx > 0 else -3 * pt[0] - wide)  # 3 pt, 2 pt from the point
-            y0 = fy + (2 * pt[1] if sy > 0 else -2 * pt[1] - high)
-            if _free((x0, y0, x0 + wide, y0 + high), placed, obstacles, pt):
-                placed.append((x0, y0, x0 + wide, y0 + high))
-                ax.annotate(
-                    label, (point.x, point.y), (3 * sx, 2 * sy), textcoords="offset points", fontsize=5.5,
-                    ha="left" if sx > 0 else "right", va="bottom" if sy > 0 else "top", parse_math=False,
-                    color="black" if k < len(chosen) else "0.4",
-                )  # fmt: skip
-                break
+        wide, high = _size(ax, renderer, label)
+        at = (ax.transData + to_axes).transform((point.x, point.y))
+        spot, leader = place.beside(at, wide, high, empty, owner), None
+        if spot is None and k < len(chosen):  # a front point: as near as a free place allows, with a line
+            spot, leader = place.away(at, wide, high), dict(_LEADER)
+        if spot is None:
+            continue
+        color = "black" if k < len(chosen) else "0.4"
+        ax.annotate(
+            label, (point.x, point.y), spot, textcoords="axes fraction", ha="left", va="bottom",
+            fontsize=FONT_SIZE, parse_math=False, color=color, arrowprops=leader,
+        )  # fmt: skip
+        labelled += k < len(chosen)
+    return labelled
 
 
-def _free(box: tuple[float, ...], placed: list[tuple[float, ...]], marks: Any, pt: list[float]) -> bool:
-    """Inside the axes, over no label placed and no marker (1.5 pt in radius)."""
-    x0, y0, x1, y1 = box
-    if x0 < 0 or y0 < 0 or x1 > 1 or y1 > 1:
-        return False
-    if any(x0 < b[2] and b[0] < x1 and y0 < b[3] and b[1] < y1 for b in placed):
-        return False
-    mx, my = marks[:, 0], marks[:, 1]
-    r = 1.5 * pt[0], 1.5 * pt[1]
-    return not ((mx > x0 - r[0]) & (mx < x1 + r[0]) & (my > y0 - r[1]) & (my < y1 + r[1])).any()
+def _size(ax: Any, renderer: Any, label: str) -> tuple[float, float]:
+    """A label's width and height as drawn, in fractions of the axes."""
+    probe = ax.text(0, 0, label, fontsize=FONT_SIZE, parse_math=False, transform=ax.transAxes)
+    box = probe.get_window_extent(renderer).transformed(ax.transAxes.inverted())
+    probe.remove()
+    return box.width, box.height
+
+
+class _Places:
+    """Where labels may go, in axes fractions: inside the axes, off every marker, over no label placed."""
+
+    def __init__(self, marks: Any, points: list[float]) -> None:
+        self.marks, self.pt, self.taken = marks, points, []
+
+    def beside(
+        self, at: Any, wide: float, high: float, empty: tuple[int, int], owner: int
+    ) -> tuple[float, float] | None:
+        """A corner beside the point (the empty side's first) nearer its own marker than any other's, so a
+        label without a line is read as its point's."""
+        ex, ey = empty
+        for sx, sy in ((ex, ey), (-ex, ey), (ex, -ey), (-ex, -ey)):
+            x0 = at[0] + (_GAP[0] * self.pt[0] if sx > 0 else -_GAP[0] * self.pt[0] - wide)
+            y0 = at[1] + (_GAP[1] * self.pt[1] if sy > 0 else -_GAP[1] * self.pt[1] - high)
+            if self._nearest(x0 + wide / 2, y0 + high / 2) == owner and self._take(x0, y0, wide, high):
+                return x0, y0
+        return None
+
+    def _nearest(self, x: float, y: float) -> int:
+        """The marker nearest a place, in points (an axes fraction is longer across than up)."""
+        dx = (self.marks[:, 0] - x) / self.pt[0]
+        dy = (self.marks[:, 1] - y) / self.pt[1]
+        return int((dx * dx + dy * dy).argmin())
+
+    def away(self, at: Any, wide: float, high: float) -> tuple[float, float] | None:
+        """The free place nearest the point, on a grid over the axes."""
+        spots = [
+            (i / _GRID * (1 - wide), j / _GRID * (1 - high))
+            for i in range(_GRID + 1)
+            for j in range(_GRID + 1)
+        ]
+        spots.sort(key=lambda s: (s[0] + wide / 2 - at[0]) ** 2 + (s[1] + high / 2 - at[1]) ** 2)
+        return next((spot for spot in spots if self._take(*spot, wide, high)), None)
+
+    def _take(self, x0: float, y0: float, wide: float, high: float) -> bool:
+        x1, y1 = x0 + wide, y0 + high
+        if x0 < 0 or y0 < 0 or x1 > 1 or y1 > 1:
+            return False
+        if any(x0 < b[2] and b[0] < x1 and y0 < b[3] and b[1] < y1 for b in self.taken):
+            return False
+        rx, ry = _MARKER * self.pt[0], _MARKER * self.pt[1]
+        mx, my = self.marks[:, 0], self.marks[:, 1]
+        if ((mx > x0 - rx) & (mx < x1 + rx) & (my > y0 - ry) & (my < y1 + ry)).any():
+            return False
+        self.taken.append((x0, y0, x1, y1))
+        return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
@@ -316,8 +317,36 @@ SHORT_NAMES |= {"transposed": "T", "output_padding": "op", "padding_mode": "mode
 SHORT_NAMES |= {OUTPUT_SIZE: "out"}
 
 
+# What a plot may put on an axis beside the counts and bytes of FIGURES: what a layer gives, where higher
+# is better (the Pareto front keeps the most of it for the least cost).
+BENEFITS = {
+    "receptive_field": "receptive field",  # input positions, every dimension's multiplied
+    "output_size": "output size",  # spatial positions of the output, multiplied
+    "c_out": "output channels",
+}
+# The settings that change each benefit, in the order a default plot looks for them.
+_CHANGES = (
+    ("receptive_field", {"kernel", "dilation"}),
+    ("output_size", {"stride", "padding", "input", "output_padding", "output_size", "transposed"}),
+    ("c_out", {"c_out"}),
+)
+
+
+def plot_axes(sweep: Sweep) -> tuple[str, str, str]:
+    """A plot's axes chosen from what the sweep varies, and why: MACs against the receptive field where
+    kernels or dilations vary, against the output size where strides, paddings or inputs do, against the
+    output channels where those do; else params against MACs."""
+    swept = set(sweep.swept())
+    for benefit, settings in _CHANGES:
+        varied = sorted(swept & settings)
+        if varied:
+            return "macs", benefit, f"{', '.join(varied)} swept: MACs against {BENEFITS[benefit]}"
+    return "params", "macs", ""
+
+
 def plot_points(sweep: Sweep, rows: Iterable[SweepRow], x: str, y: str) -> Iterator[Any]:
-    """A Point per valid row: figures x and y, labelled with the settings swept (c_in=64 k=3 g=dw)."""
+    """A Point per valid row: figures x and y (FIGURES' or BENEFITS'), labelled with the settings swept
+    (c_in=64 k=3 g=dw)."""
     from .plot import Point
 
     swept = [i for i, axis in enumerate(sweep.axes) if axis.count > 1]
@@ -325,7 +354,17 @@ def plot_points(sweep: Sweep, rows: Iterable[SweepRow], x: str, y: str) -> Itera
     at = {key: i for i, key in enumerate(FIGURES)}
     for row in rows:
         values = figures(row)
-        yield Point(_label(row, swept, depthwise), _float(values[at[x]]), _float(values[at[y]]))
+        yield Point(_label(row, swept, depthwise), _value(row, values, at, x), _value(row, values, at, y))
+
+
+def _value(row: SweepRow, values: tuple[Any, ...], at: dict[str, int], key: str) -> float:
+    if key == "receptive_field":
+        return _float(math.prod(row.result.receptive_field))
+    if key == "output_size":
+        return _float(math.prod(row.result.output_shape[2:]))
+    if key == "c_out":
+        return _float(row.settings[1])
+    return _float(values[at[key]])
 
 
 def _label(row: SweepRow, swept: list[int], depthwise: bool) -> str:
