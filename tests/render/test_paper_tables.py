@@ -82,6 +82,7 @@ MOBILENET = (
 )
 
 
+@pytest.mark.slow  # pdflatex twice, five times
 @needs_pdflatex
 @pytest.mark.parametrize(
     ("command", "width"),
@@ -108,6 +109,7 @@ def test_compare_keeps_the_notes_type():
     assert not re.search(r"\\(scriptsize|tiny)", table)
 
 
+@pytest.mark.slow  # pdflatex twice, three times
 @needs_pdflatex
 def test_compare_is_whole_where_it_fits_and_in_parts_where_not_never_shrunk(run, tmp_path):
     latex = run(COMPARE).stdout
@@ -121,6 +123,7 @@ def test_compare_is_whole_where_it_fits_and_in_parts_where_not_never_shrunk(run,
     assert "SHRUNK" not in pdflatex(tmp_path, latex, options="twocolumn")
 
 
+@pytest.mark.slow
 @needs_pdflatex
 @pytest.mark.parametrize("options", ["", "twocolumn"])
 def test_compare_with_more_columns_is_never_shrunk(run, tmp_path, options):
