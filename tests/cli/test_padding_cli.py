@@ -183,3 +183,36 @@ def test_the_new_json_keys_are_documented(run, command):
         if f'"{key}"' in text:
             assert f"`{key}`" in schema
     assert '"pads"' in text or '"output_size"' in text
+
+
+PROBE = """
+import sys
+from convcalc.cli import main
+sys.argv = ["convcalc"] + sys.argv[1:]
+try:
+    main()
+except SystemExit:
+    pass
+print("torch" in sys.modules, file=sys.stderr)
+"""
+
+
+@pytest.mark.slow  # fresh interpreters
+@pytest.mark.parametrize(
+    "command",
+    [
+        "conv 3 8 3 -s 2 -p tf-same --explain",
+        "conv 3 8 3 -p 0+1x1 --padding-mode reflect -i 8 -f latex",
+        "conv 4 6 3 -T -s 2 -i 7 --output-size 16 -f json",
+        "stack --preset mobilenet_v1 --depth 1 --columns kind,kernel,stride,params%,macs% -f latex",
+    ],
+)
+def test_the_new_forms_answer_without_torch(command):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *command.split(), "--no-verify"], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stdout
+    assert done.stderr.strip().splitlines()[-1] == "False"
