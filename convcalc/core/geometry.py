@@ -15,6 +15,7 @@ from typing import Any
 
 from . import formulas
 from .errors import InvalidSpecError, term
+from .padding import check_output_size, per_side
 from .vocabulary import (
     DEFAULT_INPUT,
     DIM_FIELDS,
@@ -138,33 +139,11 @@ def _normalise(g: Geometry) -> None:
         elif value is None:  # output_size, when not given
             continue
         elif isinstance(value, Sides) and name == "padding":  # one before+after pair for every dimension
-            g.padding = _per_side((value,) * dim)
+            g.padding = per_side((value,) * dim)
         else:
             setattr(g, name, _as_tuple(value, dim, name))
             if name == "padding":
-                g.padding = _per_side(g.padding)
-
-
-def _per_side(padding: tuple) -> tuple:
-    """A padding with any dimension written as a (before, after) pair (or Sides) as a pair per dimension;
-    as one value per dimension where every dimension pads its two sides alike."""
-    if not any(isinstance(p, tuple | list | Sides) for p in padding):
-        return padding
-    pairs = []
-    for p in padding:
-        if isinstance(p, Sides):
-            p = (p.before, p.after)
-        elif not isinstance(p, tuple | list):
-            p = (p, p)
-        elif len(p) != 2:
-            raise InvalidSpecError(
-                "padding",
-                f"a dimension takes one value or a before+after pair such as 0+1, not {len(p)} values",
-            )
-        pairs.append(tuple(p))
-    if all(type(b) is type(a) and b == a for b, a in pairs):
-        return tuple(b for b, _ in pairs)
-    return tuple(pairs)
+                g.padding = per_side(g.padding)
 
 
 def _infer_dim(spec: Geometry) -> int:
@@ -352,35 +331,7 @@ def _check_transposed(spec: Geometry) -> None:
                 f"{op} must be smaller than stride ({s}) or dilation ({d}); use 0..{max(s, d) - 1}",
             )
     if spec.output_size is not None:
-        _check_output_size(spec)
-
-
-def _check_output_size(spec: Geometry) -> None:
-    """output_size sets output_padding, as torch's forward(x, output_size=...) does; refused as torch
-    refuses it where no output_padding from 0 to stride - 1 gives it."""
-    if any(spec.output_padding):
-        raise InvalidSpecError(
-            "output_size",
-            f"it sets the output padding; give {term('output_size')} or {term('output_padding')}, not both",
-        )
-    dims = list(zip(spec.input_size, spec.kernel_size, spec.stride, spec.padding, spec.dilation))
-    paddings = [formulas.output_padding_for(*dim, size) for dim, size in zip(dims, spec.output_size)]
-    if None in paddings:
-        low = [formulas.transposed_output_size(*dim, 0) for dim in dims]
-        high = [size + s - 1 for size, (_, _, s, _, _) in zip(low, dims)]
-        raise InvalidSpecError(
-            "output_size",
-            f"requested {_x(spec.output_size)}, but valid sizes range from {_x(low)} to {_x(high)} for an "
-            f"input of {_x(spec.input_size)} (output padding 0 to stride - 1, as torch's "
-            "forward(x, output_size=...)); use a size in that range",
-        )
-    spec.output_padding = tuple(paddings)
-
-
-def _x(values: Size) -> str:
-    """Sizes as a message writes them: 15x15, a huge one as its order (about 10^22), on one short line."""
-    big = max(map(abs, values))
-    return "x".join(map(str, values)) if big < 10**15 else f"a size of about 10^{len(str(big)) - 1}"
+        check_output_size(spec)
 
 
 def _check_padding_mode(spec: Geometry) -> None:
