@@ -46,6 +46,7 @@ _WHERE = {
     "Report": "core.results",
     "Verification": "core.results",
     "ConvSpec": "core.spec",
+    "Sides": "core.spec",
     "render_compare": "render.compare",
     "render": "render.dispatch",
 }

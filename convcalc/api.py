@@ -163,12 +163,15 @@ def stack_report(
     peak_tflops: float | None = None,
     peak_gbps: float | None = None,
     backward: bool = False,
+    depth: int | None = None,
 ) -> NetworkReport:
     """Analyze a stack (a .toml or .json file, an inline string, a parsed StackSpec, or a shipped preset
     by name: mobilenet_v1, vgg16) on an input
     (C, *spatial) -- input_size, else the spec's own; unless verify is False, build it in torch as one
     nn.Sequential on device and compare every layer; with bench, time its forward pass there; with
-    backward, add a training step's figures (the batch needing no gradient), per layer and in total."""
+    backward, add a training step's figures (the batch needing no gradient), per layer and in total.
+    depth, for its table: 2, a layer with the batchnorm, activations and dropout after it per row; 1, with
+    runs of repeated blocks as one row; 0, the totals alone; None (or 3 and more), every layer."""
     from .core.backward import stack_training
     from .core.network import NetworkReport, stack_rows, stack_totals, with_backward
     from .core.stack_analysis import analyze_stack
@@ -191,10 +194,13 @@ def stack_report(
             "input_size", f"the spec names no input; give one, e.g. {term('input_size')} 3x224x224"
         )
     check_device(device)
+    if depth is not None and (type(depth) is not int or depth < 0):
+        raise InvalidSpecError("depth", f"got {depth!r}; it must be an integer >= 0")
     peaks = _peaks(bench, device, peak_tflops, peak_gbps)
     result = analyze_stack(stack.layers, shape, batch, dtype)
     name = title or preset or (spec if isinstance(spec, str) and len(spec) <= 60 else "stack")
     report = NetworkReport("stack", name, result.input_shape, dtype, stack_rows(result), stack_totals(result))
+    report = replace(report, depth=depth)
     if backward:
         report = with_backward(report, *stack_training(result, device))
     report = replace(report, expectations=check_expectations(report.figures(), list(expect)))
@@ -269,19 +275,21 @@ def sweep_rows(
     batch: Any = 1,
     dtype: Any = "float32",
     dim: Any = None,
+    output_size: Any = None,
     verify: bool = False,
     jobs: int | None = None,
     max_rows: int | None = None,
     words: Mapping[str, str] | None = None,
 ) -> SweepRows:
     """Every combination of conv's settings, one row each: a lazy iterator of SweepRow (its settings, in
-    SETTINGS' order; the ConvResult, or None and the reason ConvSpec gives), in constant memory.
+    AXES' order; the ConvResult, or None and the reason ConvSpec gives), in constant memory.
 
     Each setting takes a value (64, (3, 5), 'same', 'dw' for depthwise groups, True), a list of values,
     a range, or text in the command's grammar ('8:64:8', '1,3x5', 'on,off'); the size is known before any
     row is made (rows.count), and refused past max_rows (100,000,000 unless given). With verify, each valid
     row is built on the meta device in a pool of jobs processes (at most the CPUs and what memory holds)
     and row.verified holds torch's verdict; rows.mismatches counts the disagreements seen so far.
+    output_size: a transposed layer's output sizes, which set its output padding (a column only if given).
     words: how a reason names the settings (the command passes its options), else by their names.
     """
     from .core.sweep import MAX_ROWS, SweepRows, parse_sweep
@@ -290,7 +298,7 @@ def sweep_rows(
         "c_in": c_in, "c_out": c_out, "kernel": kernel, "stride": stride, "padding": padding,
         "dilation": dilation, "groups": groups, "bias": bias, "transposed": transposed,
         "output_padding": output_padding, "padding_mode": padding_mode, "input": input, "batch": batch,
-        "dtype": dtype, "dim": dim,
+        "dtype": dtype, "dim": dim, "output_size": output_size,
     }  # fmt: skip
     sweep = parse_sweep(settings, MAX_ROWS if max_rows is None else max_rows)
     if not verify:

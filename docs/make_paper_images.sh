@@ -23,7 +23,9 @@ render() { # NAME CONVCALC-ARGUMENTS...: one table on a page of article's text w
     cat "$tmp/table.tex"
     echo '\end{document}'
   } >"$tmp/$name.tex"
-  (cd "$tmp" && pdflatex -interaction=nonstopmode -halt-on-error "$name.tex" >/dev/null)
+  for _ in 1 2; do # twice: a longtable settles its column widths on the second run
+    (cd "$tmp" && pdflatex -interaction=nonstopmode -halt-on-error "$name.tex" >/dev/null)
+  done
   # Cut the page under its last line of text.
   local bottom
   bottom=$(pdftotext -bbox "$tmp/$name.pdf" - | sed -n 's/.*yMax="\([0-9.]*\)".*/\1/p' | sort -g | tail -1)
@@ -34,4 +36,5 @@ render() { # NAME CONVCALC-ARGUMENTS...: one table on a page of article's text w
 }
 
 render paper-compare compare 64 128 3 -p 1 -i 56 --no-bias -g 2 -g 32 -g 3
+render paper-mobilenet stack --preset mobilenet_v1 --device meta --depth 1 --columns kind,kernel,stride,output,params,macs
 render paper-conv conv 6 10 3 -g 2 --no-bias -i 32 --explain

@@ -61,6 +61,15 @@ def conv(
     output_padding: Annotated[
         str, typer.Option(metavar="SIZE", help="Extra output size of a transposed conv: 1, or 1x0.")
     ] = "0",
+    output_size: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SIZE",
+            help="Output size of a transposed conv, as torch's forward takes output_size: 16, or 16x8. "
+            "It sets --output-padding.",
+            show_default=False,
+        ),
+    ] = None,
     groups: Annotated[
         str, typer.Option("--groups", "-g", metavar="N", help="Groups; must divide C_IN and C_OUT.")
     ] = "1",
@@ -98,6 +107,7 @@ def conv(
         bias=bias,
         transposed=transposed,
         output_padding=parse_size(output_padding, "output_padding", minimum=0),
+        output_size=None if output_size is None else parse_size(output_size, "output_size"),
     )
     if depthwise:
         spec = _depthwise(spec, count)

@@ -29,7 +29,14 @@ Kernel = Annotated[
 ]
 Stride = Annotated[str, typer.Option("--stride", "-s", metavar="SIZE", help="Stride: 2, or 2x1.")]
 Padding = Annotated[
-    str, typer.Option("--padding", "-p", metavar="PADDING", help="Padding: 1, 1x2, same or valid.")
+    str,
+    typer.Option(
+        "--padding",
+        "-p",
+        metavar="PADDING",
+        help="Padding: 1, 1x2, same, valid, tf-same (TensorFlow's 'SAME', any stride), or before+after "
+        "per side: 0+1, 0+1x1.",
+    ),
 ]
 Dilation = Annotated[str, typer.Option("--dilation", "-d", metavar="SIZE", help="Dilation: 2, or 2x1.")]
 Dim = Annotated[

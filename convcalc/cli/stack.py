@@ -11,7 +11,16 @@ from ..api import stack_report
 from ..core.spec import parse_count
 from ..core.stack_grammar import PRESETS
 from .command import Command, command_app
-from .network import ALL_DEFAULT, Columns, NetInput, columns_option, network_input, network_outcome, title_of
+from .network import (
+    ALL_DEFAULT,
+    Columns,
+    NetInput,
+    columns_option,
+    depth_option,
+    network_input,
+    network_outcome,
+    title_of,
+)
 from .options import (
     BackwardOpt,
     Batch,
@@ -64,6 +73,15 @@ def stack(
     fmt: FormatOpt = Format.table,
     expect: Expect = None,
     columns: Columns = ALL_DEFAULT,
+    depth: Annotated[
+        str | None,
+        typer.Option(
+            metavar="N",
+            help="Group the table's rows: 2, a layer with the batchnorm and activations after it; 1, also "
+            "repeated blocks as one row (5 x); 0, the totals alone.",
+            show_default="every layer",
+        ),
+    ] = None,
     bench: BenchOpt = False,
     peak_tflops: PeakTflops = None,
     peak_gbps: PeakGbps = None,
@@ -92,5 +110,6 @@ def stack(
         title=None if spec is None else title_of(spec),
         **speed(bench, peak_tflops, peak_gbps),
         backward=backward,
+        depth=None if depth is None else depth_option(depth),
     )
     return network_outcome(make, fmt, chosen)

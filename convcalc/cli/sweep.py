@@ -19,9 +19,9 @@ from ..api import sweep_rows
 from ..core.errors import ConvCalcError, InvalidSpecError, printable, term
 from ..core.results import FIGURES
 from ..core.spec import DTYPE_BYTES, PADDING_MODES, parse_count
-from ..core.sweep import MAX_ROWS, SETTINGS, Sweep, SweepRow, SweepRows
+from ..core.sweep import AXES, MAX_ROWS, Sweep, SweepRow, SweepRows
 from ..measure.sweep import Ended
-from ..render.sweep import SWEEP_FORMATS, Progress, render_sweep
+from ..render.sweep import BENEFITS, SWEEP_FORMATS, Progress, plot_axes, render_sweep
 from . import emit
 from .command import Command, command_app
 from .options import no_digit_limit, one_of
@@ -32,6 +32,7 @@ command = command_app()  # this command alone; cli/group.py loads it when it run
 
 SweepFormat = Enum("SweepFormat", {f: f for f in SWEEP_FORMATS}, type=str)
 NUMERIC = [key for key in FIGURES if key not in ("output_shape", "effective_kernel", "receptive_field")]
+PLOTTED = [*NUMERIC, *BENEFITS]  # counts and bytes (lower is better), then what a layer gives (higher is)
 
 
 def _list(*names: str, help: str, required: bool = False) -> Any:  # noqa: A002 -- typer's own word
@@ -54,9 +55,15 @@ def sweep(
     c_out: COut,
     kernel: Kernel,
     stride: Annotated[str, _list("--stride", "-s", help="Strides, e.g. 1,2.")] = "1",
-    padding: Annotated[str, _list("--padding", "-p", help="Paddings: integers, same, valid.")] = "0",
+    padding: Annotated[
+        str, _list("--padding", "-p", help="Paddings: integers, same, valid, tf-same, before+after: 0+1.")
+    ] = "0",
     dilation: Annotated[str, _list("--dilation", "-d", help="Dilations, e.g. 1:3.")] = "1",
     output_padding: Annotated[str, _list("--output-padding", help="Output paddings (transposed).")] = "0",
+    output_size: Annotated[
+        str | None,
+        _list("--output-size", help="Output sizes of a transposed layer (they set its output padding)."),
+    ] = None,
     groups: Annotated[str, _list("--groups", "-g", help="Groups; dw: groups = that row's c_in.")] = "1",
     bias: Annotated[str, _list("--bias", help="Bias: on, off, or on,off.")] = "on",
     transposed: Annotated[str, _list("--transposed", help="ConvTranspose: no, yes, or no,yes.")] = "no",
@@ -98,18 +105,26 @@ def sweep(
         ),
     ] = None,
     plot_x: Annotated[
-        str, typer.Option(metavar="FIGURE", help=f"x of --plot: {', '.join(NUMERIC)}.")
-    ] = "params",
-    plot_y: Annotated[str, typer.Option(metavar="FIGURE", help="y of --plot, as --plot-x.")] = "macs",
+        str | None,
+        typer.Option(
+            metavar="FIGURE",
+            help=f"x of --plot: {', '.join(PLOTTED)}.",
+            show_default="chosen from what the sweep varies",
+        ),
+    ] = None,
+    plot_y: Annotated[
+        str | None,
+        typer.Option(metavar="FIGURE", help="y of --plot, as --plot-x.", show_default="as --plot-x"),
+    ] = None,
 ) -> None:
     """Sweep any of conv's settings over lists and ranges: one row per combination (CSV, JSON lines or
     Markdown), streamed in constant memory; invalid combinations keep the reason. See docs/sweep.md."""
     no_digit_limit()
-    given = {**{name: value for name, value in locals().items() if name in SETTINGS}, "input": input_size}
+    given = {**{name: value for name, value in locals().items() if name in AXES}, "input": input_size}
     wanted = None if jobs is None else _positive(jobs, "jobs")  # checked with or without --verify
-    plotting = _plot_axes(plot, plot_x, plot_y, output)
     limit = _positive(max_rows, "max_rows")
     rows = sweep_rows(**given, verify=verify, jobs=wanted, max_rows=limit, words=FLAGS)
+    plotting = _plot_axes(rows.sweep, plot, plot_x, plot_y, output)
     if verify:
         _say_pool(wanted)
     try:
@@ -138,12 +153,15 @@ def _positive(text: str, name: str) -> int:
     return value
 
 
-def _plot_axes(path: str | None, x: str, y: str, output: str | None) -> tuple[str, str, str] | None:
-    """(path, x, y) for --plot, checked before any work; None without --plot."""
+def _plot_axes(
+    plan: Sweep, path: str | None, x: str | None, y: str | None, output: str | None
+) -> tuple[str, ...] | None:
+    """(path, x, y, why) for --plot, checked before any row is made; None without --plot. An axis not
+    given is chosen from what the sweep varies (render/sweep.plot_axes), and why says so."""
     for name, key in (("plot_x", x), ("plot_y", y)):
-        if key not in NUMERIC:
+        if key is not None and key not in PLOTTED:
             raise ConvCalcError(
-                f"{term(name)}: {key!r} is not a figure to plot; use one of {', '.join(NUMERIC)}"
+                f"{term(name)}: {key!r} is not a figure to plot; use one of {', '.join(PLOTTED)}"
             )
     if path is None:
         return None
@@ -152,7 +170,8 @@ def _plot_axes(path: str | None, x: str, y: str, output: str | None) -> tuple[st
     check_plot_path(path)
     if output is not None and _same_file(path, output):
         raise ConvCalcError(f"--plot: {printable(path)} is also --output; give the plot a file of its own")
-    return path, x, y
+    chosen_x, chosen_y, why = plot_axes(plan)
+    return path, x or chosen_x, y or chosen_y, why if x is None and y is None else ""
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -211,7 +230,7 @@ def _run(
     fmt: str,
     write: Callable[[str], None],
     valid_only: bool,
-    plotting: tuple[str, str, str] | None,
+    plotting: tuple[str, ...] | None,
     to_file: bool,
 ) -> int:
     """Stream the rows to write (and to the plot); the exit code."""
@@ -271,15 +290,17 @@ class _Tally:
             self.valid.clear()
 
 
-def _plot(plan: Sweep, rows: Iterable[SweepRow], path: str, x: str, y: str) -> None:
+def _plot(plan: Sweep, rows: Iterable[SweepRow], path: str, x: str, y: str, why: str) -> None:
     from ..render.plot import write_plot
     from ..render.sweep import plot_points
 
+    chosen = f"; axes: {why} (--plot-x and --plot-y choose others)" if why else ""
     write_plot(
         path,
         plot_points(plan, rows, x, y),
-        x_label=FIGURES[x],
-        y_label=FIGURES[y],
+        x_label=BENEFITS.get(x) or FIGURES[x],
+        y_label=BENEFITS.get(y) or FIGURES[y],
         title=f"convcalc sweep over {', '.join(plan.swept()) or 'one layer'}",
-        note=f"each point a valid configuration, of {plan.count:,} swept; labels: the settings swept",
+        note=f"each point a valid configuration, of {plan.count:,} swept; labels: the settings swept{chosen}",
+        higher=(x in BENEFITS, y in BENEFITS),
     )

@@ -15,6 +15,7 @@ FLAGS = {
     "dilation": "--dilation",
     "groups": "--groups",
     "output_padding": "--output-padding",
+    "output_size": "--output-size",
     "padding_mode": "--padding-mode",
     "input_size": "--input",
     "batch": "--batch",

@@ -6,6 +6,7 @@ Standard library only.
 from __future__ import annotations
 
 from .results import ConvResult
+from .vocabulary import TF_SAME
 
 
 def _x(values) -> str:
@@ -40,16 +41,64 @@ def _output_lines(result: ConvResult) -> list[str]:
         result.output_shape[2:],
     )
     if spec.transposed:
-        lines = ["output = (in - 1) x stride - 2 x padding + dilation x (kernel - 1) + output_padding + 1"]
+        lines = _output_size_lines(result)
+        lines += ["output = (in - 1) x stride - 2 x padding + dilation x (kernel - 1) + output_padding + 1"]
         lines += [
             f"  dim {i}: ({n} - 1) x {s} - 2 x {p} + {d} x ({k} - 1) + {op} + 1 = {out}"
             for i, (n, k, s, (p, _), d, op, out) in enumerate(dims, 1)
         ]
         return lines
-    lines = ["output = floor((in + pad_left + pad_right - dilation x (kernel - 1) - 1) / stride) + 1"]
+    lines = _tf_same_lines(result)
+    lines += ["output = floor((in + pad_left + pad_right - dilation x (kernel - 1) - 1) / stride) + 1"]
     lines += [
         f"  dim {i}: floor(({n} + {left} + {right} - {d} x ({k} - 1) - 1) / {s}) + 1 = {out}"
         for i, (n, k, s, (left, right), d, _, out) in enumerate(dims, 1)
+    ]
+    return lines
+
+
+def _tf_same_lines(result: ConvResult) -> list[str]:
+    """TensorFlow's 'SAME': the total padding that gives ceil(in / stride), split with the odd one after."""
+    spec = result.spec
+    if spec.padding != TF_SAME:
+        return []
+    lines = [
+        "padding tf-same (TensorFlow's 'SAME'): total = max((ceil(in / stride) - 1) x stride "
+        "+ dilation x (kernel - 1) + 1 - in, 0); pad_left = floor(total / 2), pad_right = total - pad_left"
+    ]
+    lines += [
+        f"  dim {i}: max((ceil({n} / {s}) - 1) x {s} + {d} x ({k} - 1) + 1 - {n}, 0) = {left + right}: "
+        f"pad_left {left}, pad_right {right}"
+        for i, (n, k, s, d, (left, right)) in enumerate(
+            zip(spec.input_size, spec.kernel_size, spec.stride, spec.dilation, spec.pads), 1
+        )
+    ]
+    return lines
+
+
+def _output_size_lines(result: ConvResult) -> list[str]:
+    """output_size's output_padding: what is left beyond the formula's size at output_padding 0."""
+    spec = result.spec
+    if spec.output_size is None:
+        return []
+    lines = [
+        "output_padding = output_size - ((in - 1) x stride - 2 x padding + dilation x (kernel - 1) + 1), "
+        "from 0 to stride - 1 (torch's forward(x, output_size=...))"
+    ]
+    lines += [
+        f"  dim {i}: {size} - (({n} - 1) x {s} - 2 x {p} + {d} x ({k} - 1) + 1) = {op}"
+        for i, (n, k, s, p, d, op, size) in enumerate(
+            zip(
+                spec.input_size,
+                spec.kernel_size,
+                spec.stride,
+                spec.padding,
+                spec.dilation,
+                spec.output_padding,
+                spec.output_size,
+            ),
+            1,
+        )
     ]
     return lines
 

@@ -22,6 +22,15 @@ def same_padding(kernel: int, dilation: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
+def tf_same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TensorFlow's (and JAX's) 'SAME': the output is ceil(in / stride), the total padding the least that
+    gives it, max((out - 1)*stride + dilation*(k-1) + 1 - in, 0); before gets the floor half, after the
+    rest (TensorFlow's guide to convolution padding; jax.lax.padtype_to_pads)."""
+    out = -(-size // stride)  # ceil(in / stride)
+    total = max((out - 1) * stride + effective_kernel(kernel, dilation) - size, 0)
+    return total // 2, total - total // 2
+
+
 def conv_output_size(
     size: int, kernel: int, stride: int, pad_left: int, pad_right: int, dilation: int
 ) -> int:
@@ -34,6 +43,16 @@ def transposed_output_size(
 ) -> int:
     """(in - 1)*stride - 2*padding + dilation*(k-1) + output_padding + 1 (torch docs of ConvTranspose)."""
     return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+
+
+def output_padding_for(
+    size: int, kernel: int, stride: int, padding: int, dilation: int, output_size: int
+) -> int | None:
+    """The output_padding that gives a transposed convolution this output size, or None where torch's
+    forward(x, output_size=...) refuses it: sizes from the formula's at output_padding 0 to stride - 1
+    more (torch's ConvTranspose _output_padding)."""
+    extra = output_size - transposed_output_size(size, kernel, stride, padding, dilation, 0)
+    return extra if 0 <= extra < stride else None
 
 
 def weight_params(in_channels: int, out_channels: int, kernel: Size, groups: int) -> int:

@@ -15,12 +15,24 @@ from typing import Any
 
 from . import formulas
 from .errors import InvalidSpecError, term
-from .vocabulary import DEFAULT_INPUT, DIM_FIELDS, PADDING_MODES, PADDING_WORDS, IntOrSize, Size, what
+from .padding import check_output_size, per_side
+from .vocabulary import (
+    DEFAULT_INPUT,
+    DIM_FIELDS,
+    PADDING_MODES,
+    PADDING_WORDS,
+    TF_SAME,
+    IntOrSize,
+    Sides,
+    Size,
+    padding_text,
+    what,
+)
 
 Problem = tuple[str, str]  # an InvalidSpecError's setting and rule, kept to raise again
 GEOMETRY_FIELDS = (*DIM_FIELDS, "dim", "padding_mode", "transposed")
 _GEOMETRY_OF = attrgetter(*GEOMETRY_FIELDS)
-_KEY_TYPES = {int, str, tuple, type(None)}
+_KEY_TYPES = {int, str, tuple, type(None), Sides}
 _UNCHECKED = object()
 
 
@@ -37,6 +49,7 @@ class Geometry:
     output_padding: Any
     input_size: Any
     padding: Any
+    output_size: Any
     dim: Any
     padding_mode: Any
     transposed: Any
@@ -90,9 +103,19 @@ def _key(key: tuple) -> tuple | None:
     kinds = set(map(type, key[:-1]))
     if not kinds <= _KEY_TYPES or type(key[-1]) is not bool:
         return None
-    if tuple in kinds and not all(INT.issuperset(map(type, v)) for v in key if type(v) is tuple):
+    plain = tuple not in kinds or all(INT.issuperset(map(type, v)) for v in key if type(v) is tuple)
+    if not (plain and Sides not in kinds) and not all(map(_exact, key[:-1])):  # per side: ints alone
         return None
     return key
+
+
+def _exact(value: Any) -> bool:
+    """Whether a per-side padding (pairs, or Sides) holds ints alone; any other value passes here."""
+    if type(value) is Sides:
+        return type(value.before) is int and type(value.after) is int
+    if type(value) is tuple:
+        return all(type(v) is int or (type(v) is tuple and INT.issuperset(map(type, v))) for v in value)
+    return True
 
 
 def _problem(check: Callable[[Geometry], None], sizes: Geometry) -> Problem | None:
@@ -111,10 +134,16 @@ def _normalise(g: Geometry) -> None:
         value = getattr(g, name)
         if type(value) is int:  # the common case first: one value for every dimension
             setattr(g, name, (value,) * dim)
-        elif isinstance(value, str):  # padding 'same' or 'valid', kept as a word as torch keeps it
+        elif isinstance(value, str):  # padding 'same', 'valid' or 'tf-same', kept as a word as torch keeps it
             setattr(g, name, value.lower())
+        elif value is None:  # output_size, when not given
+            continue
+        elif isinstance(value, Sides) and name == "padding":  # one before+after pair for every dimension
+            g.padding = per_side((value,) * dim)
         else:
             setattr(g, name, _as_tuple(value, dim, name))
+            if name == "padding":
+                g.padding = per_side(g.padding)
 
 
 def _infer_dim(spec: Geometry) -> int:
@@ -144,10 +173,11 @@ def _as_tuple(value: IntOrSize, dim: int, name: str) -> Size:
         return (value,) * dim
     value = tuple(value)
     if len(value) != dim:
-        example = "x".join([str(value[0])] * dim)  # the user's own first value, once per dimension
+        written = [padding_text((v,)) if name == "padding" else str(v) for v in value]
+        example = "x".join([written[0]] * dim)  # the user's own first value, once per dimension
         raise InvalidSpecError(
             name,
-            f"{'x'.join(map(str, value))} has {len(value)} values but the layer is {dim}-D; "
+            f"{'x'.join(written)} has {len(value)} values but the layer is {dim}-D; "
             f"write {dim} values such as {example}, or one value for every dimension",
         )
     return value
@@ -172,9 +202,12 @@ def _check_sizes(g: Geometry) -> None:
             value = getattr(g, name)
             for v in value if isinstance(value, tuple) else (value,):
                 at_least(name, v, minimum)
+    if g.output_size is not None:
+        for v in g.output_size:
+            at_least("output_size", v, 1)
     padding = g.padding
     if isinstance(padding, tuple) and not (set(map(type, padding)) == {int} and min(padding) >= 0):
-        for v in padding:
+        for v in (v for p in padding for v in (p if isinstance(p, tuple) else (p,))):
             _check_padding_value(g, v)
 
 
@@ -186,6 +219,7 @@ def _check_rules(g: Geometry) -> None:
         and g.padding_mode == "zeros"
         and not g.transposed
         and not any(g.output_padding)
+        and g.output_size is None
     )
     if not usual:
         _check_words(g)
@@ -203,7 +237,12 @@ def _pads(spec: Geometry) -> tuple[tuple[int, int], ...]:
         return ((0, 0),) * spec.dim
     if spec.padding == "same":
         return tuple(formulas.same_padding(k, d) for k, d in zip(spec.kernel_size, spec.dilation))
-    return tuple((p, p) for p in spec.padding)
+    if spec.padding == TF_SAME:
+        return tuple(
+            formulas.tf_same_padding(n, k, s, d)
+            for n, k, s, d in zip(spec.input_size, spec.kernel_size, spec.stride, spec.dilation)
+        )
+    return tuple(p if type(p) is tuple else (p, p) for p in spec.padding)
 
 
 def _output_spatial(spec: Geometry) -> Size:
@@ -246,28 +285,42 @@ def _check_words(spec: Geometry) -> None:
             "padding_mode", f"unknown mode {spec.padding_mode!r}; use one of {', '.join(PADDING_MODES)}"
         )
     if isinstance(spec.padding, str) and spec.padding not in PADDING_WORDS:
-        raise InvalidSpecError("padding", f"{spec.padding!r} is not a padding; use same, valid or integers")
+        raise InvalidSpecError(
+            "padding", f"{spec.padding!r} is not a padding; use same, valid, tf-same or integers"
+        )
     if spec.padding == "same" and any(s != 1 for s in spec.stride):
         raise InvalidSpecError(
             "padding",
             f"'same' needs stride 1 (torch rejects it for strided convolutions), got stride "
-            f"{'x'.join(map(str, spec.stride))}; give the padding as integers instead, "
-            f"e.g. {term('padding')} 1",
+            f"{'x'.join(map(str, spec.stride))}; use tf-same for TensorFlow's 'SAME' (output "
+            f"ceil(input / stride)) or integers, e.g. {term('padding')} 1",
         )
 
 
 def _check_transposed(spec: Geometry) -> None:
     if not spec.transposed:
-        if any(spec.output_padding):
+        given = ("output_padding",) * any(spec.output_padding) + ("output_size",) * bool(spec.output_size)
+        if given:
             raise InvalidSpecError(
-                "output_padding",
-                f"only transposed convolutions have it; add {term('transposed=True')} or drop it",
+                given[0], f"only transposed convolutions have it; add {term('transposed=True')} or drop it"
             )
         return
+    if spec.padding == TF_SAME:
+        raise InvalidSpecError(
+            "padding",
+            f"'tf-same' works only for convolutions; for a transposed convolution's output of input x "
+            f"stride (TensorFlow's 'SAME'), give {term('output_size')} with integer padding",
+        )
     if isinstance(spec.padding, str):
         raise InvalidSpecError(
             "padding",
             f"'{spec.padding}' works only for convolutions; a transposed convolution takes integers, e.g. 0",
+        )
+    if any(type(p) is tuple for p in spec.padding):
+        raise InvalidSpecError(
+            "padding",
+            f"{padding_text(spec.padding)}: a transposed convolution pads both sides alike in torch; "
+            "give one value per dimension, e.g. 1",
         )
     if spec.padding_mode != "zeros":
         raise InvalidSpecError("padding_mode", "transposed convolutions support only 'zeros', as torch")
@@ -277,6 +330,8 @@ def _check_transposed(spec: Geometry) -> None:
                 "output_padding",
                 f"{op} must be smaller than stride ({s}) or dilation ({d}); use 0..{max(s, d) - 1}",
             )
+    if spec.output_size is not None:
+        check_output_size(spec)
 
 
 def _check_padding_mode(spec: Geometry) -> None:
@@ -308,10 +363,10 @@ def _check_output(spec: Geometry) -> None:
                 f"lower {term('padding')}",
             )
         padded = n + sum(spec.pads[axis])
-        if spec.pads[axis][0] < 0 and (padded < 1 or k_eff <= n):  # the crop, not the kernel, empties it
+        if min(spec.pads[axis]) < 0 and (padded < 1 or k_eff <= n):  # the crop, not the kernel, empties it
             raise InvalidSpecError(
                 "padding",
-                f"{spec.pads[axis][0]} crops the input of {n} to {max(padded, 0)} along dimension "
+                f"{min(spec.pads[axis])} crops the input of {n} to {max(padded, 0)} along dimension "
                 f"{axis + 1}, less than the effective kernel {k_eff}; use {(k_eff - n + 1) // 2} or more",
             )
         raise InvalidSpecError(

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import formulas
 from .conventions import NETWORK_CONVENTION, TRAINING_CONVENTION
-from .results import SCHEMA_VERSION, Check, ConvResult, Expectation, Verification, json_value
+from .results import SCHEMA_VERSION, Check, ConvResult, Expectation, Verification, json_value, sided
 from .spec import DTYPE_BYTES, Size
 from .stack_analysis import StackResult
 
@@ -219,6 +219,8 @@ def analytic_figures(
             "bias_params": conv.bias_params,
             "effective_kernel": conv.effective_kernel,
         }
+        if sided(conv.spec):  # tf-same or per side: each side's padding, as conv's JSON gives it
+            figures["conv"]["pads"] = [list(pair) for pair in conv.spec.pads]
     return figures
 
 

@@ -13,7 +13,7 @@ from math import prod
 from typing import Any
 
 from .formulas import effective_kernel
-from .spec import ConvSpec
+from .spec import ConvSpec, pads_first
 
 INT64 = 1 << 63  # torch's sizes, strides and storage byte counts are signed 64-bit
 INT32 = 1 << 31  # torch's CPU transposed-convolution kernel keeps stride and dilation in 32 bits
@@ -97,7 +97,7 @@ def unrepresentable(stages: list[Any]) -> str:
         spec: ConvSpec = result.spec
         values = [(name, getattr(spec, name)) for name in _SETTINGS]
         values += [(name, v) for name in _SIZES for v in getattr(spec, name)]
-        values += [("padding", v) for v in spec.padding if isinstance(spec.padding, tuple)]
+        values += [("padding", v) for pair in spec.pads for v in pair]
         for name, value in values:
             if abs(value) >= INT64:
                 return f"{name}={value:,} is beyond torch's 64-bit integers"
@@ -147,7 +147,7 @@ def forward_bytes(result: Any, device: str) -> int:
     """Bytes a real forward pass may hold at its peak, erring high, batch included."""
     spec, mem = result.spec, result.memory
     need = mem.input_bytes + mem.output_bytes + mem.param_bytes
-    if spec.padding_mode != "zeros" or spec.padding == "same":
+    if spec.padding_mode != "zeros" or spec.padding == "same" or pads_first(spec):
         padded = (n + left + right for n, (left, right) in zip(spec.input_size, spec.pads))
         need += prod((spec.batch, spec.in_channels, *padded)) * spec.element_bytes
     if device.partition(":")[0] == "cpu":

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from .conventions import CONVENTION, TRAINING_CONVENTION
-from .spec import ConvSpec, Size, layer_repr
+from .spec import ConvSpec, Size, layer_repr, pads_first
+from .vocabulary import TF_SAME
 
 if TYPE_CHECKING:
     from .bench import Bench
@@ -261,6 +262,7 @@ class Report:
             "layer": r.layer,
             "kind": r.spec.kind,
             "settings": r.spec.settings(),
+            **({"pads": [list(p) for p in r.spec.pads]} if sided(r.spec) else {}),
             "input_shape": list(r.input_shape),
             "output_shape": list(r.output_shape),
             "params": r.params,
@@ -294,6 +296,12 @@ def _figure_rows(result: ConvResult) -> list[tuple[str, str, Any]]:
 def backward_dict(training: Training) -> dict[str, Any]:
     """--backward's figures as JSON holds them, with their convention."""
     return {**training.figures(), "convention": TRAINING_CONVENTION}
+
+
+def sided(spec: ConvSpec) -> bool:
+    """Whether the padding names no sizes torch's ConvNd would print (tf-same, per side): the JSON then
+    gives the padding of each side as `pads`."""
+    return spec.padding == TF_SAME or pads_first(spec) is not None
 
 
 def json_value(value: Any) -> Any:

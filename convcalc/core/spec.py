@@ -14,8 +14,19 @@ from . import formulas
 from .errors import InvalidSpecError, term
 from .geometry import INT, Geometry, at_least, geometry
 from .vocabulary import DEFAULT_INPUT as DEFAULT_INPUT  # re-exported, as the vocabulary always was
-from .vocabulary import DIM_FIELDS, DTYPE_BYTES, MAX_DIGITS, PADDING_WORDS, IntOrSize, Size, what
+from .vocabulary import (
+    DIM_FIELDS,
+    DTYPE_BYTES,
+    MAX_DIGITS,
+    PAD_MODULES,
+    PADDING_WORDS,
+    TF_SAME,
+    IntOrSize,
+    Size,
+    what,
+)
 from .vocabulary import PADDING_MODES as PADDING_MODES  # re-exported, as the vocabulary always was
+from .vocabulary import Sides as Sides  # re-exported: a padding's before+after, for every dimension
 
 _DEVICE = re.compile(r"^(cpu|meta|mps|auto|cuda(:\d+)?)$")
 
@@ -25,7 +36,10 @@ _DEVICE = re.compile(r"^(cpu|meta|mps|auto|cuda(:\d+)?)$")
 # the full-width '６'); a '-' is read, so that ConvSpec can name the rule a negative value breaks.
 _INTEGER = re.compile(r"-?\d+", re.ASCII)
 _SIZE_RULE = "{what} such as 3, or one per dimension: 3x5"
-PADDING_RULE = "same, valid, an integer such as 1, or one per dimension: 1x2"
+PADDING_RULE = (
+    "same, valid, an integer such as 1, one per dimension: 1x2, before+after: 0+1 or 0+1x0+1, or tf-same"
+)
+_SIDES = re.compile(r"(-?\d+)\+(-?\d+)", re.ASCII)
 
 
 def _integers(text: str, name: str, rule: str, sizes: bool = True) -> IntOrSize:
@@ -49,10 +63,22 @@ def parse_size(text: str, name: str, minimum: int = 1) -> IntOrSize:
     return _integers(text, name, _SIZE_RULE.format(what=what(minimum)))
 
 
-def parse_padding(text: str, name: str = "padding") -> IntOrSize | str:
-    """A padding: 'same', 'valid', an integer or one integer per dimension."""
+def parse_padding(text: str, name: str = "padding") -> IntOrSize | Sides | tuple | str:
+    """A padding: 'same', 'valid', 'tf-same', an integer or one per dimension ('1x2'), or per side,
+    before+after: '0+1' for every dimension (Sides), '0+1x1' per dimension ((0, 1), 1)."""
     word = text.strip().lower()
-    return word if word in PADDING_WORDS else _integers(text, name, PADDING_RULE)
+    if word in PADDING_WORDS:
+        return word
+    if "+" not in word:
+        return _integers(text, name, PADDING_RULE)
+    parts = word.split("x")
+    sides = [_SIDES.fullmatch(p) for p in parts]
+    if not all(m or _INTEGER.fullmatch(p) for m, p in zip(sides, parts)):
+        raise InvalidSpecError(name, f"got {text!r}; it must be {PADDING_RULE}")
+    if max(len(v.lstrip("-")) for v in re.split(r"[+x]", word)) > MAX_DIGITS:
+        raise InvalidSpecError(name, f"a value has more than {MAX_DIGITS:,} digits; write a shorter integer")
+    values = tuple((int(m[1]), int(m[2])) if m else int(p) for m, p in zip(sides, parts))
+    return Sides(*values[0]) if len(values) == 1 else values
 
 
 def check_device(device: str) -> str:
@@ -69,7 +95,10 @@ class ConvSpec:
     """One ConvNd / ConvTransposeNd layer plus the input it is applied to.
 
     Scalars are normalised to one value per spatial dimension; `dim` is inferred from any tuple
-    given, else 2. Padding stays 'same' or 'valid' when given so, as torch keeps it.
+    given, else 2. Padding stays 'same', 'valid' or 'tf-same' when given so, as torch keeps its words;
+    a per-side padding (Sides, or a (before, after) pair in a dimension) becomes a pair per dimension,
+    or one value per dimension where every dimension pads its two sides alike. output_size, on a
+    transposed layer, sets output_padding as torch does.
     """
 
     in_channels: int
@@ -87,6 +116,9 @@ class ConvSpec:
     batch: int = 1
     dtype: str = "float32"
     dim: int | None = None
+    # A transposed layer's output size, as torch's forward(x, output_size=...) takes it: it sets
+    # output_padding. After dim, so that positional arguments keep their places.
+    output_size: IntOrSize | None = None
     default_input: bool = field(default=False, compare=False)
     # Derived once, in __post_init__: padding applied as (left, right) per dimension, with 'same'
     # and 'valid' resolved; and the spatial output size by torch's formula for the layer type.
@@ -116,9 +148,35 @@ class ConvSpec:
         return DTYPE_BYTES[self.dtype]
 
     def settings(self) -> dict:
-        """The settings as plain JSON-ready values."""
+        """The settings as plain JSON-ready values; output_size only where given."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+        if out["output_size"] is None:
+            del out["output_size"]
+        return {k: json_ready(v) for k, v in out.items()}
+
+
+def json_ready(value: Any) -> Any:
+    """A setting as JSON holds it: sizes (tuples, a per-side padding's pairs too) as lists."""
+    if isinstance(value, tuple):
+        return [list(v) if isinstance(v, tuple) else v for v in value]
+    return str(value) if isinstance(value, Sides) else value
+
+
+def pads_first(spec: ConvSpec) -> tuple[int, ...] | None:
+    """Where torch builds the layer as a pad module, then the convolution without padding (a per-side or
+    tf-same padding whose two sides differ in some dimension): the pad module's padding, as F.pad takes
+    it (the last dimension first). None for a layer torch's ConvNd pads itself ('same' included)."""
+    if spec.padding == "same" or all(left == right for left, right in spec.pads):
+        return None
+    return tuple(p for pair in reversed(spec.pads) for p in pair)
+
+
+def torch_padding(spec: ConvSpec) -> IntOrSize | str:
+    """The padding torch's ConvNd takes for this layer: its own, tf-same resolved where both sides
+    agree, and 0 where a pad module pads first (pads_first)."""
+    if spec.padding == TF_SAME or (isinstance(spec.padding, tuple) and type(spec.padding[0]) is tuple):
+        return 0 if pads_first(spec) else tuple(left for left, _ in spec.pads)
+    return spec.padding
 
 
 _NORMALISED = (*DIM_FIELDS, "dim", "pads", "output_spatial")
@@ -181,10 +239,11 @@ def layer_repr(spec: ConvSpec) -> str:
         f"kernel_size={tup(spec.kernel_size)}",
         f"stride={tup(spec.stride)}",
     ]
-    if isinstance(spec.padding, str):
-        parts.append(f"padding={spec.padding}")
-    elif any(spec.padding):
-        parts.append(f"padding={tup(spec.padding)}")
+    padding, first = torch_padding(spec), pads_first(spec)
+    if isinstance(padding, str):
+        parts.append(f"padding={padding}")
+    elif isinstance(padding, tuple) and any(padding):
+        parts.append(f"padding={tup(padding)}")
     if any(d != 1 for d in spec.dilation):
         parts.append(f"dilation={tup(spec.dilation)}")
     if any(spec.output_padding):
@@ -193,9 +252,10 @@ def layer_repr(spec: ConvSpec) -> str:
         parts.append(f"groups={spec.groups}")
     if not spec.bias:
         parts.append("bias=False")
-    if spec.padding_mode != "zeros":
+    if spec.padding_mode != "zeros" and not first:
         parts.append(f"padding_mode={spec.padding_mode}")
-    return f"{spec.kind}({', '.join(parts)})"
+    conv = f"{spec.kind}({', '.join(parts)})"
+    return conv if not first else f"{PAD_MODULES[spec.padding_mode]}{spec.dim}d({first}) -> {conv}"
 
 
 def read_conv(module: Any, *, input_size: Any = None, batch: int = 1, dtype: str | None = None) -> ConvSpec:

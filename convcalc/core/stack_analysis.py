@@ -23,8 +23,8 @@ from typing import Any
 from . import formulas
 from .errors import InvalidSpecError, SpecFileError
 from .kinds import Step, layer_step, receptive
-from .results import ConvResult, json_value
-from .spec import DTYPE_BYTES, Size
+from .results import ConvResult
+from .spec import DTYPE_BYTES, Size, json_ready
 
 # The spec's words for the settings ConvSpec's messages name (a layer's input: the one before gives it).
 STACK_WORDS = {
@@ -119,7 +119,7 @@ def _check_run(input_shape: Size, batch: int, dtype: str) -> None:
 def _row(
     layer: Mapping[str, Any], shape: Size, step: Step, field: Size | None, jump: Size | None, dtype: str
 ) -> StackLayer:
-    settings = {k: json_value(v) for k, v in layer.items() if k not in ("kind", "name")}
+    settings = {k: json_ready(v) for k, v in layer.items() if k not in ("kind", "name")}
     return StackLayer(
         name=layer["name"],
         kind=layer["kind"],

@@ -38,7 +38,7 @@ from .kinds.base import (
     SIZE0,
     Choice,
 )
-from .spec import Size, parse_count, parse_padding, parse_size
+from .spec import Sides, Size, parse_count, parse_padding, parse_size
 from .stack_reader import MAX_BYTES, MAX_NESTING, read_file, read_inline, read_json, read_toml, type_name
 
 MAX_LAYERS = 10_000  # layers once repeats and depthwise-separable pairs are expanded
@@ -272,12 +272,26 @@ def _size(value: Any, key: str, minimum: int, inline: bool) -> int | Size:
     return value
 
 
-def _padding(value: Any, key: str, inline: bool) -> int | Size | str:
-    if not isinstance(value, str) or value.strip().lower() not in ("same", "valid"):
-        if not isinstance(value, str):
-            return _size(value, key, 0, inline)
-        return _size(parse_padding(value, key), key, 0, inline)
-    return value.strip().lower()
+def _padding(value: Any, key: str, inline: bool) -> int | Size | Sides | tuple | str:
+    """A padding: a word (same, valid, tf-same), sizes, or per side: "0+1", "0+1x1", [[0, 1], 1]."""
+    if isinstance(value, str):
+        value = parse_padding(value, key)
+        if isinstance(value, str):
+            return value
+    if isinstance(value, Sides):
+        return Sides(*(_int(v, key, 0, inline=False) for v in (value.before, value.after)))
+    if isinstance(value, list | tuple) and value and any(isinstance(v, list | tuple) for v in value):
+        return tuple(_sides(v, key) if isinstance(v, list | tuple) else _int(v, key, 0, False) for v in value)
+    return _size(value, key, 0, inline)
+
+
+def _sides(value: list | tuple, key: str) -> tuple[int, int]:
+    """One dimension's padding written as [before, after]."""
+    if len(value) != 2:
+        raise InvalidSpecError(
+            key, f"got {len(value)} values in a dimension; it takes one, or two: [before, after]"
+        )
+    return (_int(value[0], key, 0, False), _int(value[1], key, 0, False))
 
 
 def _bool(value: Any, key: str, inline: bool) -> bool:

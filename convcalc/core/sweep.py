@@ -41,6 +41,9 @@ SETTINGS = (
     "dtype",
     "dim",
 )
+# A setting written only by a sweep that gives it: a transposed layer's output size. Last, as in ConvSpec.
+OUTPUT_SIZE = "output_size"
+AXES = (*SETTINGS, OUTPUT_SIZE)  # what a row's values hold: its layer's arguments, in ConvSpec's order
 REQUIRED = ("c_in", "c_out", "kernel")
 # conv's defaults, in the sweep's grammar; dim None: inferred from the sizes, as conv does.
 DEFAULTS: dict[str, str | None] = {
@@ -56,6 +59,7 @@ DEFAULTS: dict[str, str | None] = {
     "batch": "1",
     "dtype": "float32",
     "dim": None,
+    OUTPUT_SIZE: None,
 }
 DEPTHWISE = "dw"  # a groups value: groups = that row's c_in
 MISMATCH = "MISMATCH"  # how the verdict of a row torch disagreed with begins (--verify)
@@ -65,7 +69,7 @@ _GROUPS = SETTINGS.index("groups")
 _RANGE = re.compile(r"\s*(-?\d+):(-?\d+)(?::(-?\d+))?\s*", re.ASCII)
 _WORDS = {"on": True, "yes": True, "true": True, "off": False, "no": False, "false": False}
 _INTEGER_SETTINGS = ("c_in", "c_out", "groups", "batch", "dim", "kernel", "stride", "padding", "dilation")
-_INTEGER_SETTINGS += ("output_padding", "input")
+_INTEGER_SETTINGS += ("output_padding", "input", OUTPUT_SIZE)
 # A row's sizes, picked from its values (ConvSpec's argument order) in GEOMETRY_FIELDS' order.
 _SPEC_FIELDS = [f.name for f in fields(ConvSpec) if f.init]
 _SIZE_INDICES = [_SPEC_FIELDS.index(name) for name in GEOMETRY_FIELDS]
@@ -147,7 +151,7 @@ class SweepRows:
 
 
 class SweepRow(NamedTuple):
-    """One combination: the layer's settings (SETTINGS' order, groups 'dw' resolved), and its figures or
+    """One combination: the layer's settings (AXES' order, groups 'dw' resolved), and its figures or
     why it is invalid, in ConvSpec's words; with --verify, what torch said of it."""
 
     settings: tuple[Any, ...]
@@ -179,7 +183,12 @@ class FigureRow(NamedTuple):
 class Sweep:
     """Every combination of the values of each setting, the first setting's changing slowest."""
 
-    axes: tuple[Values, ...]  # one per SETTINGS
+    axes: tuple[Values, ...]  # one per AXES
+
+    @property
+    def sized(self) -> bool:
+        """Whether output_size is given, so that its rows write it."""
+        return self.axes[-1].items != (None,)
 
     @property
     def count(self) -> int:
@@ -338,7 +347,7 @@ def parse_sweep(given: Mapping[str, Any], max_rows: int = MAX_ROWS) -> Sweep:
     if missing:
         raise InvalidSpecError(missing[0], "required: a value, a list such as 32,64 or a range, 8:64:8")
     axes = tuple(
-        Values(name, (None,)) if texts[name] is None else parse_values(name, texts[name]) for name in SETTINGS
+        Values(name, (None,)) if texts[name] is None else parse_values(name, texts[name]) for name in AXES
     )
     sweep = Sweep(axes)
     if sweep.count > max_rows:
@@ -425,7 +434,7 @@ def _value(name: str, flag: str, item: str) -> Any:
     """One value in conv's grammar for the setting."""
     if name == "padding":
         return parse_padding(item, flag)
-    if name in ("kernel", "stride", "dilation", "input"):
+    if name in ("kernel", "stride", "dilation", "input", OUTPUT_SIZE):
         return parse_size(item, flag)
     if name == "output_padding":
         return parse_size(item, flag, minimum=0)

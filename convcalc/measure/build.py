@@ -14,7 +14,7 @@ from ..core.errors import SpecFileError
 from ..core.kinds import KINDS
 from ..core.kinds.base import Recipe, Row
 from ..core.kinds.conv import conv_recipe
-from ..core.spec import ConvSpec
+from ..core.spec import ConvSpec, pads_first, torch_padding
 from ..core.stack_analysis import StackLayer, StackResult
 
 
@@ -25,7 +25,7 @@ def make(recipe: Recipe, device: str, dtype: str) -> Any:
     def torch_value(value: Any) -> Any:  # a row's settings hold sizes as lists; torch prints tuples
         return tuple(value) if isinstance(value, list) else value
 
-    args = [torch_value(v) for v in recipe.args]
+    args = [make(v, device, dtype) if isinstance(v, Recipe) else torch_value(v) for v in recipe.args]
     kwargs = {key: torch_value(v) for key, v in recipe.kwargs.items()}
     if recipe.typed:
         kwargs.update(device=device, dtype=getattr(torch, dtype))
@@ -33,8 +33,22 @@ def make(recipe: Recipe, device: str, dtype: str) -> Any:
 
 
 def build_layer(spec: ConvSpec, device: str) -> Any:
-    """The torch module spec describes, on device, in spec's dtype."""
+    """The torch module spec describes, on device, in spec's dtype: the convolution, or a Sequential of
+    the pad module and the convolution where its two sides pad differently (conv_recipe)."""
     return make(conv_recipe(spec), device, spec.dtype)
+
+
+def conv_of(module: Any) -> Any:
+    """The convolution of a module build_layer made: itself, or the last of its pad module and conv."""
+    import torch
+
+    return module[-1] if isinstance(module, torch.nn.Sequential) else module
+
+
+def is_pad(module: Any) -> bool:
+    """Whether a module is one of torch's pad modules (ZeroPad2d, ReflectionPad1d, ...): the padding a
+    layer built as pad module and conv holds, counted with its convolution."""
+    return type(module).__module__ == "torch.nn.modules.padding"
 
 
 def build_variant(variant: Any, device: str) -> Any:
@@ -61,9 +75,12 @@ def shared_depthwise(spec: ConvSpec, device: str) -> Any:
 
     m, dtype = spec.out_channels // spec.in_channels, getattr(torch, spec.dtype)
     conv = getattr(F, f"conv{spec.dim}d")
-    # F.pad wants the last dimension first; non-zero modes pad before convolving, as nn.Conv does.
+    # F.pad wants the last dimension first; non-zero modes pad before convolving, as nn.Conv does, and so
+    # does a padding whose two sides differ (per side, tf-same), as a pad module would.
     pad = [p for left_right in reversed(spec.pads) for p in left_right]
-    padding = spec.padding if spec.padding_mode == "zeros" else 0
+    first = spec.padding_mode != "zeros" or pads_first(spec) is not None
+    mode = "constant" if spec.padding_mode == "zeros" else spec.padding_mode
+    padding = 0 if first else torch_padding(spec)
 
     class SharedDepthwise(torch.nn.Module):
         def __init__(self) -> None:
@@ -72,8 +89,8 @@ def shared_depthwise(spec: ConvSpec, device: str) -> Any:
             self.bias = torch.nn.Parameter(torch.zeros(m, device=device, dtype=dtype)) if spec.bias else None
 
         def forward(self, x: Any) -> Any:
-            if spec.padding_mode != "zeros":
-                x = F.pad(x, pad, mode=spec.padding_mode)
+            if first:
+                x = F.pad(x, pad, mode=mode)
             weight = self.weight.repeat(spec.in_channels, *[1] * (spec.dim + 1))  # output o uses kernel o % M
             bias = None if self.bias is None else self.bias.repeat(spec.in_channels)
             return conv(x, weight, bias, spec.stride, padding, spec.dilation, spec.in_channels)

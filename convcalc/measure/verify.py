@@ -13,7 +13,7 @@ from typing import Any
 from ..core import formulas
 from ..core.results import Check, ConvResult, Verification
 from ..core.spec import ConvSpec
-from .build import build_layer, build_variant
+from .build import build_layer, build_variant, conv_of, is_pad
 from .checks import check, make_verification, memory_note, noting_warnings
 from .planned import UNMEASURED_ON_META, plan, resolve_device, run_planned
 from .probe import measure_receptive_field
@@ -83,7 +83,8 @@ def _checks(
     meta_asked: bool,
     on_meta: bool,
 ) -> list[Check]:
-    figures, get, layer, witness = result.figures(), measured.get, measured["module"], measured["witness"]
+    figures, get, witness = result.figures(), measured.get, measured["witness"]
+    layer = conv_of(measured["module"])  # the convolution, after its pad module where it has one
     rf, rf_note = (
         (None, "not probed on --device meta") if meta_asked else measure_receptive_field(result.spec)
     )
@@ -134,7 +135,8 @@ def measure_module(module: Any, x: Any) -> dict[str, Any]:
     import torch
 
     outputs: list[int] = []
-    leaves = [m for m in module.modules() if not list(m.children())]
+    # a pad module's output, the padded input, is the convolution's working copy, as inside ConvNd
+    leaves = [m for m in module.modules() if not list(m.children()) and not is_pad(m)]
     hooks = [
         m.register_forward_hook(lambda _m, _i, out: outputs.append(out.numel() * out.element_size()))
         for m in leaves

@@ -9,7 +9,15 @@ from ..core.conventions import COMPARE_CONVENTION, SPEED_CONVENTION, TRAINING_CO
 from ..core.formulas import ratio
 from .bench import MIN_BLOCKS, busy_line, peaks_text
 from .cells import BAR, BYTES, COUNT, MARK, PERCENT, RATIO, SECONDS, SHAPE, SI, TEXT, Cell, shape_text
-from .lines import check_format, expectation_lines, input_line, to_json, verification_line, warning_lines
+from .lines import (
+    check_format,
+    expectation_lines,
+    input_line,
+    padding_lines,
+    to_json,
+    verification_line,
+    warning_lines,
+)
 from .sheet import Column, Sheet, write
 
 BAR_WIDTH = 10
@@ -82,6 +90,7 @@ def compare_sheet(report: CompareReport, versions: bool = True) -> Sheet:
         notes=notes(report, versions),
         csv_prefix=[("variant", [row.variant.name for row in report.rows])],
         label="tab:convcalc-compare",
+        latex="parts",  # its type never smaller than its notes': split where it is wider than the text
     )
 
 
@@ -164,6 +173,7 @@ def plot_compare(report: CompareReport, path: str) -> int:
         if report.rows[0].bench:
             note += "; no variant was timed (see the notes), so params against MACs"
     note += "".join(f"; not drawn, {why}: {', '.join(names)}" for why, names in left_out.items() if names)
+    note += "".join(f"; {line}" for line in busy_line([row.bench for row in timed]))  # as the table warns
     return write_plot(path, points, **axes, title=f"compare: {report.standard.layer}", note=note)
 
 
@@ -207,7 +217,7 @@ def _separable_speed(report: CompareReport) -> str:
 
 def notes(report: CompareReport, versions: bool = True) -> list[str]:
     base = report.base
-    lines = [input_line(base, base.input_shape, base.dtype)]
+    lines = [input_line(base, base.input_shape, base.dtype), *padding_lines(base)]
     separable = report.separable_ratio()
     if separable:
         measured, closed = separable

@@ -14,6 +14,7 @@ from .lines import (
     expectation_lines,
     input_line,
     kind_of,
+    padding_lines,
     to_json,
     verification_line,
     warning_lines,
@@ -74,6 +75,7 @@ def headline(report: Report, versions: bool = True) -> list[str]:
     r = report.result
     return [
         input_line(r.spec, r.input_shape, r.memory.dtype),
+        *padding_lines(r.spec),
         verification_line(report, versions),
         *warning_lines([report.verification]),
         *bench_lines(report.bench),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import FormatError, term
 from ..core.results import Report, Verification
+from ..core.vocabulary import TF_SAME, padding_text
 
 if TYPE_CHECKING:
     from ..core.compare import CompareReport
@@ -135,6 +136,22 @@ def _network_line(report: NetworkReport, v: Verification, versions: bool) -> str
 def input_line(spec: Any, input_shape: tuple[int, ...], dtype: str) -> str:
     default = " (default --input; set it with -i)" if spec.default_input else ""
     return f"input {shape_text(input_shape)}{default}, {dtype}"
+
+
+def padding_lines(spec: Any) -> list[str]:
+    """What a layer's tf-same padding came to, and the output padding its output_size sets, where given."""
+    lines = []
+    if spec.padding == TF_SAME:
+        lines.append(
+            f"padding tf-same (TensorFlow's 'SAME': output ceil(input / stride)) pads "
+            f"{padding_text(spec.pads)} (before+after where the two differ)"
+        )
+    if spec.output_size is not None:
+        lines.append(
+            f"output_size {shape_text(spec.output_size)}: output_padding {shape_text(spec.output_padding)}, "
+            "as torch's forward(x, output_size=...) sets it"
+        )
+    return lines
 
 
 def warning_lines(verifications: Any, names: Sequence[str] = ()) -> list[str]:

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 
 from ..core.conventions import NETWORK_CONVENTION, TRAINING_CONVENTION
 from ..core.errors import FormatError, term
+from ..core.grouping import EVERY_LAYER, GroupRow, grouped
 from ..core.network import LayerRow, NetworkReport
 from .bench import bench_lines
-from .cells import BYTES, COUNT, SHAPE, SI, TEXT, Cell, byte_unit, shape_text, text
+from .cells import BYTES, COUNT, PERCENT, SHAPE, SI, TEXT, Cell, byte_unit, shape_text, text
 from .lines import check_format, expectation_lines, to_json, verification_line, warning_lines
 from .sheet import Column, Sheet, write
 
@@ -29,6 +30,11 @@ COLUMNS = {
     # --backward's per layer: the backward pass's MACs and the activations the layer saves for it
     "bwd-macs": ("bwd MACs", "r", "backward_macs", 1),
     "saved": ("saved", "r", "saved_bytes", 1),
+    # for papers: the window of each layer, and its share of the network's parameters and MACs
+    "kernel": ("kernel", "r", "kernel", 8),
+    "stride": ("stride", "r", "stride", 8),
+    "params%": ("params %", "r", "params_share", 8),
+    "macs%": ("MACs %", "r", "macs_share", 8),
 }
 DEFAULT_COLUMNS = ("kind", "output", "params", "macs", "rf", "jump", "memory")
 _KINDS = {
@@ -40,6 +46,8 @@ _KINDS = {
     "jump": SHAPE,
     "bwd-macs": SI,
     "saved": BYTES,
+    "params%": PERCENT,
+    "macs%": PERCENT,
 }
 TORCH_ONLY = "torch only"
 
@@ -83,7 +91,7 @@ def network_sheet(
         heads.append(Column(title, align, key=key, moves=moves))
     if verified:
         heads.append(Column("torch", "c", key="ok"))
-    shown = [row for row in report.layers if report.depth is None or row.depth <= report.depth]
+    shown = shown_rows(report)
     rows = [_row(report, row, columns, verified, indent) for row in shown]
     rows.append(_total(report, columns, verified))
     return Sheet(
@@ -96,7 +104,17 @@ def network_sheet(
         rows=rows,
         notes=notes(report, len(shown), versions),
         label=f"tab:convcalc-{report.command}",
+        latex="long",  # a longtable: a network's rows run over pages
+        totals=1,
     )
+
+
+def shown_rows(report: NetworkReport) -> list[LayerRow]:
+    """The rows the table shows: a model's modules down to --depth; a stack's layers, grouped at a --depth
+    below every layer's (core/grouping.py)."""
+    if report.command == "stack":
+        return grouped(report.layers, report.depth)
+    return [row for row in report.layers if report.depth is None or row.depth <= report.depth]
 
 
 def _label(report: NetworkReport, row: LayerRow, indent: bool) -> str:
@@ -117,6 +135,11 @@ def _row(
             cells.append((SHAPE, row.input_shape))
         elif name == "memory":
             cells.append((BYTES, row.figure("output_bytes")))
+        elif name in ("kernel", "stride"):
+            cells.append(_window(row, name))
+        elif name in ("params%", "macs%"):
+            key = name[:-1]
+            cells.append((PERCENT, _share(row.figure(key), report.total[key])))
         elif name.startswith("torch-"):
             key = name.removeprefix("torch-")
             cells.append((_KINDS[key], row.measured and row.measured.get(key)))
@@ -125,6 +148,31 @@ def _row(
     if verified:
         cells.append((TEXT, _verdict(row)))
     return cells
+
+
+def _window(row: LayerRow, key: str) -> Cell:
+    """A layer's kernel or stride, one value per spatial dimension (a group: its units', each once)."""
+    rows = row.window_rows if isinstance(row, GroupRow) else (row,)
+    values = list(dict.fromkeys(v for v in (_window_of(r, key) for r in rows) if v is not None))
+    if len(values) > 1:
+        return (TEXT, ", ".join(shape_text(v) for v in values))
+    return (SHAPE, values[0] if values else None)
+
+
+def _window_of(row: LayerRow, key: str) -> tuple[int, ...] | None:
+    """From the layer's settings: a pointwise kernel is 1, a pool's stride its kernel unless given; None
+    for a layer without a window (linear, flatten, an adaptive pool, an activation)."""
+    settings, dims = row.settings, len(row.input_shape or ()) - 2
+    kernel = 1 if row.kind == "pointwise" else settings.get("kernel")
+    if kernel is None or dims < 1:
+        return None
+    value = kernel if key == "kernel" else settings.get("stride") or kernel
+    return tuple(value) if isinstance(value, list | tuple) else (value,) * dims
+
+
+def _share(value: int | None, total: int | None) -> float | None:
+    """A layer's share of the network's total (a fraction; None where either is unknown or the total 0)."""
+    return None if value is None or not total else value / total
 
 
 def _verdict(row: LayerRow) -> str:
@@ -150,6 +198,10 @@ def _total(report: NetworkReport, columns: Sequence[str], verified: bool) -> lis
         "torch-macs": (SI, _checked(report, "macs")),
         "bwd-macs": (SI, (report.backward or {}).get("backward_macs")),
         "saved": (BYTES, (report.backward or {}).get("saved_bytes")),
+        "kernel": (SHAPE, None),
+        "stride": (SHAPE, None),
+        "params%": (PERCENT, _share(total["params"], total["params"])),
+        "macs%": (PERCENT, _share(total["macs"], total["macs"])),
     }
     cells: list[Cell] = [(TEXT, "total"), *(values[name] for name in columns)]
     if verified:
@@ -171,7 +223,9 @@ def notes(report: NetworkReport, shown: int, versions: bool = True) -> list[str]
     t = report.total
     lines = [f"input {shape_text(report.input_shape)}, {report.dtype}"]
     hidden = len(report.layers) - shown
-    if hidden:
+    if report.command == "stack" and report.depth is not None and report.depth < EVERY_LAYER:
+        lines.append(_grouping_line(report.depth))
+    elif hidden:
         lines.append(f"{hidden} layers deeper than --depth {report.depth} not shown; the totals count them")
     lines.append(
         f"params {t['params']:,} (trainable {t['trainable_params']:,}, non-trainable "
@@ -198,6 +252,16 @@ def notes(report: NetworkReport, shown: int, versions: bool = True) -> list[str]
     lines += expectation_lines(report.expectations)
     lines.append(NETWORK_CONVENTION)
     return lines
+
+
+def _grouping_line(depth: int) -> str:
+    """What a stack's rows stand for at a --depth below every layer's."""
+    if depth <= 0:
+        return "--depth 0: the totals alone"
+    rows = "each row is a layer with the batchnorm, activations and dropout after it"
+    if depth == 1:
+        rows += ", and a run of repeated blocks is one row (N x, its figures summed)"
+    return f"--depth {depth}: {rows}; the totals count every layer"
 
 
 def backward_lines(report: NetworkReport) -> list[str]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConvCalcError, printable, term
+from .labels import MAX_LABELS, label_points
 
 if TYPE_CHECKING:  # matplotlib is an optional extra, imported only to draw
     from matplotlib.figure import Figure
@@ -26,8 +27,6 @@ if TYPE_CHECKING:  # matplotlib is an optional extra, imported only to draw
 SUFFIXES = (".svg", ".pdf", ".png")
 MAX_CLOUD = 20_000  # points drawn besides the front; a longer stream is sampled down to this many
 RASTERIZE_ABOVE = 2_000  # a larger cloud is drawn as an image inside the vector file, which stays small
-MAX_LABELS = 12  # front points labelled; a longer front gets a spread of labels
-MAX_LABEL_CHARS = 28
 SEED = 0
 LOG_DECADES = 2  # an axis goes logarithmic when its positive values span more than two decades
 _PLOT = term("plot")
@@ -39,7 +38,6 @@ _SAVE = {"dpi": 300, "bbox_inches": "tight", "pad_inches": 0.02}  # dpi: a PNG, 
 # the legend above the axes' right corner, under the title: inside, it would hide the costliest, slowest
 # points; at the left, the y axis' offset (1e6)
 _LEGEND = {"loc": "lower right", "bbox_to_anchor": (1, 1), "ncol": 2, "frameon": False, "borderaxespad": 0.1}
-_CORNERS = ((-1, -1), (1, -1), (1, 1), (-1, 1))  # where a label may go, below-left first
 _METADATA: dict[str, dict[str, Any]] = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {}}
 
 
@@ -135,14 +133,17 @@ class _Reservoir:
 
 class _Sample:
     """What a stream of points leaves: an exact front per sign quadrant (so the points a log axis drops take
-    no front point with them) and a reservoir sample of all."""
+    no front point with them) and a reservoir sample of all. signs: 1 where lower is better on an axis, -1
+    where higher is (a receptive field): the front is kept of the points so turned, and turned back."""
 
-    def __init__(self) -> None:
+    def __init__(self, signs: tuple[int, int] = (1, 1)) -> None:
         self.fronts = [_Front() for _ in range(4)]  # by quadrant: (x > 0) + 2 * (y > 0)
         self.cloud = _Reservoir(MAX_CLOUD)
+        self.signs = signs
 
     def read(self, points: Iterable[Point]) -> None:
-        fronts, cloud = self.fronts, self.cloud
+        fronts, cloud, (sx, sy) = self.fronts, self.cloud, self.signs
+        turned = self.signs != (1, 1)
         for seen, point in enumerate(points):  # few allocations per point: a million take a second
             if _finite(point) and not (type(point.x) is float and type(point.y) is float):
                 point = Point(point.label, float(point.x), float(point.y))  # an int past int64 breaks numpy
@@ -151,19 +152,26 @@ class _Sample:
             elif seen == cloud.next:
                 cloud.keep(point)
             if _finite(point):
-                fronts[(point.x > 0) + 2 * (point.y > 0)].add(point)
+                front = fronts[(point.x > 0) + 2 * (point.y > 0)]
+                front.add(Point(point.label, sx * point.x, sy * point.y) if turned else point)
 
     def kept(self) -> tuple[list[Point], list[Point], int, tuple[bool, bool]]:
         """The front, the cloud and the count of the points the axes can show; which axes are logarithmic:
         those whose positive values, among the points drawn, span more than two decades."""
         cloud = [p for p in self.cloud.points if _finite(p)]
-        drawn = [*cloud, *chain.from_iterable(f.points for f in self.fronts)]
+        sx, sy = self.signs
+        turned_back = lambda p: Point(p.label, sx * p.x, sy * p.y)  # noqa: E731
+        drawn = [*cloud, *map(turned_back, chain.from_iterable(f.points for f in self.fronts))]
         log_x, log_y = _decades(p.x for p in drawn) > LOG_DECADES, _decades(p.y for p in drawn) > LOG_DECADES
         shown = [(q & 1 or not log_x) and (q & 2 or not log_y) for q in range(4)]
         fronts = [front for front, show in zip(self.fronts, shown) if show]
-        front = pareto_front(chain.from_iterable(f.points for f in fronts))
+        front = sorted(map(turned_back, pareto_front(chain.from_iterable(f.points for f in fronts))), key=_x)
         cloud = [p for p in cloud if shown[(p.x > 0) + 2 * (p.y > 0)]]
         return front, cloud, sum(f.count for f in fronts), (log_x, log_y)
+
+
+def _x(point: Point) -> float:
+    return point.x
 
 
 def _decades(values: Iterable[float]) -> float:
@@ -172,12 +180,20 @@ def _decades(values: Iterable[float]) -> float:
 
 
 def write_plot(
-    path: str, points: Iterable[Point], *, x_label: str, y_label: str, title: str, note: str = ""
+    path: str,
+    points: Iterable[Point],
+    *,
+    x_label: str,
+    y_label: str,
+    title: str,
+    note: str = "",
+    higher: tuple[bool, bool] = (False, False),
 ) -> int:
     """Write the figure; the number of points it stands for (finite, and positive on a log axis), whether
-    drawn or sampled away. The points are read once, lazily, in constant memory beside the front."""
+    drawn or sampled away. The points are read once, lazily, in constant memory beside the front. higher:
+    whether higher is better on x and on y (a receptive field), else lower is (a cost)."""
     check_plot_path(path)
-    sample = _Sample()
+    sample = _Sample((-1 if higher[0] else 1, -1 if higher[1] else 1))
     sample.read(points)
     front, cloud, count, log = sample.kept()
     if not count:
@@ -186,19 +202,36 @@ def write_plot(
     import matplotlib
 
     with matplotlib.rc_context(_RC):
-        figure = _figure(front, cloud, log, (x_label, y_label, title, note))
+        figure = _figure(front, cloud, log, (x_label, y_label, title, note), higher)
         data = io.BytesIO()
         figure.savefig(data, format=fmt, metadata=_METADATA[fmt], **_SAVE)
     _write_atomically(Path(path), data.getvalue())
     return count
 
 
-def _figure(front: list[Point], cloud: list[Point], log: tuple[bool, bool], texts: tuple[str, ...]) -> Figure:
-    """A single-column figure: every point a grey dot, the front marked, joined by its staircase, labelled."""
+def _figure(
+    front: list[Point],
+    cloud: list[Point],
+    log: tuple[bool, bool],
+    texts: tuple[str, ...],
+    higher: tuple[bool, bool] = (False, False),
+) -> Figure:
+    """A single-column figure: every point a grey dot, the front marked, joined by its staircase, each of its
+    points labelled (a spread on a long front, which the caption says); axes in SI prefixes (100M)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # measures text; any format is written
     from matplotlib.figure import Figure  # no pyplot: no global state, no display needed
 
     x_label, y_label, title, note = (printable(text) for text in texts)  # a control character escaped
+    if any(higher):  # a front of mixed aims: say which
+        aims = ", ".join(
+            f"{'higher' if up else 'lower'} {name}" for name, up in zip((x_label, y_label), higher)
+        )
+        note = f"{note}; front: {aims}" if note else f"front: {aims}"
+    if len(front) > MAX_LABELS:
+        spread = f"labels: {MAX_LABELS} of the {len(front)} points of the front, spread along it"
+        note = f"{note}; {spread}" if note else spread
     figure = Figure(figsize=(3.5, 2.6), layout="constrained")
+    canvas = FigureCanvasAgg(figure)
     ax = figure.add_subplot(xscale="log" if log[0] else "linear", yscale="log" if log[1] else "linear")
     big = len(cloud) > RASTERIZE_ABOVE  # drawn as an image inside the vector file, which stays small
     dots = ax.scatter(
@@ -209,62 +242,36 @@ def _figure(front: list[Point], cloud: list[Point], log: tuple[bool, bool], text
     (marks,) = ax.plot(xs, ys, "o", color="tab:blue", markersize=3)
     for axis, name, is_log in zip((ax.xaxis, ax.yaxis), (x_label, y_label), log):  # a $ is a dollar:
         axis.set_label_text(name + (", log scale" if is_log else ""), parse_math=False)  # not mathtext
+        _si_ticks(axis, is_log)
     ax.set_title(textwrap.fill(title, 48), parse_math=False, pad=14)  # 48 characters: the figure's width
     ax.legend([dots, marks], ["configurations", "Pareto front"], borderpad=0, handletextpad=0.3, **_LEGEND)
     ax.grid(True, linewidth=0.3, color="0.88")
     ax.set_axisbelow(True)
-    _label_points(ax, front, cloud)
     if note:  # a caption under the x label, left-aligned, wrapped to the figure's width
         figure.supxlabel(
             textwrap.fill(note, 85), x=0.01, ha="left", fontsize=5, color="0.3", parse_math=False
         )
+    figure.draw_without_rendering()  # the layout, final: labels are measured and placed in it
+    figure.set_layout_engine("none")
+    empty = (1 if higher[0] else -1, 1 if higher[1] else -1)  # the side of the front nothing dominates
+    label_points(ax, canvas.get_renderer(), front, cloud, empty)
     return figure
 
 
-def _label_points(ax: Any, front: list[Point], cloud: list[Point]) -> None:
-    """Label both ends of the front and a spread between; with a few points (compare), the others too, in
-    grey. A label goes below and left of its point, where the front leaves the plot empty, else in the first
-    other corner inside the axes and off the markers; the ends of the front and a few points take a corner
-    over a marker rather than none. Never over another label: where none is free, the point goes without."""
-    n, few = len(front), len(cloud) <= MAX_LABELS
-    spread = {round(k * (n - 1) / (MAX_LABELS - 1)) for k in range(MAX_LABELS)} if n > 1 else {0}
-    chosen = [front[i] for i in sorted(spread, key=lambda i: (0 < i < n - 1, i))]  # the ends first
-    others = [p for p in cloud if p not in front] if few else []  # few: the front is short too
-    ax.get_xlim()  # autoscale now, so that data -> axes fraction is final
-    marks = (ax.transData + ax.transAxes.inverted()).transform(
-        [(p.x, p.y) for p in [*chosen, *others, *front]]
-    )
-    pt = [ax.figure.dpi / 72 / size for size in ax.bbox.size]  # one point, as a fraction of the axes
-    placed: list[tuple[float, ...]] = []
-    for k, ((fx, fy), point) in enumerate(zip(marks, [*chosen, *others])):
-        label = printable(point.label)
-        label = label if len(label) <= MAX_LABEL_CHARS else label[: MAX_LABEL_CHARS - 1] + "…"
-        wide, high = len(label) * 3.4 * pt[0], 7 * pt[1]  # 5.5 pt type
-        tries = [(corner, marks) for corner in _CORNERS]
-        tries += [(corner, marks[:0]) for corner in _CORNERS] if few or k < 2 else []
-        for (sx, sy), obstacles in tries:
-            x0 = fx + (3 * pt[0] if sx > 0 else -3 * pt[0] - wide)  # 3 pt, 2 pt from the point
-            y0 = fy + (2 * pt[1] if sy > 0 else -2 * pt[1] - high)
-            if _free((x0, y0, x0 + wide, y0 + high), placed, obstacles, pt):
-                placed.append((x0, y0, x0 + wide, y0 + high))
-                ax.annotate(
-                    label, (point.x, point.y), (3 * sx, 2 * sy), textcoords="offset points", fontsize=5.5,
-                    ha="left" if sx > 0 else "right", va="bottom" if sy > 0 else "top", parse_math=False,
-                    color="black" if k < len(chosen) else "0.4",
-                )  # fmt: skip
-                break
+def si(value: float, _position: object = None) -> str:
+    """A tick in SI prefixes, as the tables write counts: 0, 500, 1.5K, 100M, 4.09G (never 1e8 offsets)."""
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g}{prefix}"
+    return f"{value:.3g}"
 
 
-def _free(box: tuple[float, ...], placed: list[tuple[float, ...]], marks: Any, pt: list[float]) -> bool:
-    """Inside the axes, over no label placed and no marker (1.5 pt in radius)."""
-    x0, y0, x1, y1 = box
-    if x0 < 0 or y0 < 0 or x1 > 1 or y1 > 1:
-        return False
-    if any(x0 < b[2] and b[0] < x1 and y0 < b[3] and b[1] < y1 for b in placed):
-        return False
-    mx, my = marks[:, 0], marks[:, 1]
-    r = 1.5 * pt[0], 1.5 * pt[1]
-    return not ((mx > x0 - r[0]) & (mx < x1 + r[0]) & (my > y0 - r[1]) & (my < y1 + r[1])).any()
+def _si_ticks(axis: Any, is_log: bool) -> None:
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    axis.set_major_formatter(FuncFormatter(si))
+    if is_log:  # decades alone: 1M, 10M, 100M
+        axis.set_minor_formatter(NullFormatter())
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

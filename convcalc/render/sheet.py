@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import textwrap
-import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .cells import BAR, BYTES, COUNT, MARK, SHAPE, TEXT, Cell, byte_unit, plain, text
+from .cells import BYTES, MARK, TEXT, Cell, byte_unit, plain, text
+from .latex import LATEX_PACKAGES as LATEX_PACKAGES  # re-exported, where the LaTeX writer always was
+from .latex import LATEX_PREAMBLE as LATEX_PREAMBLE
+from .latex import is_bar as _is_bar
+from .latex import latex_escape as latex_escape
+from .latex import write_latex
 
 _ALIGN = {"l": "left", "r": "right", "c": "center"}
 
@@ -42,6 +45,10 @@ class Sheet:
     extra: list[str] = field(default_factory=list)  # preformatted lines, such as --explain's formulas
     csv_prefix: list[tuple[str, list[Any]]] = field(default_factory=list)  # leading CSV columns
     label: str = ""  # the LaTeX \label, e.g. tab:convcalc-conv
+    # LaTeX's layout (render/latex.py): "float", one table shrunk to the text width where wider; "parts",
+    # split into tables that fit where it is wider, its type kept; "long", a longtable across pages
+    latex: str = "float"
+    totals: int = 0  # the last rows are totals, set apart by a rule in LaTeX
 
     def byte_unit(self) -> tuple[int, str]:
         """One unit for every byte figure of the sheet, from the largest: a table reads down a column."""
@@ -208,102 +215,6 @@ def write_markdown(sheet: Sheet) -> str:
 def md_row(cells: list[str]) -> str:
     # | ends a cell; * would start emphasis (Cin*Cout*k^2 on an ASCII stream)
     return "| " + " | ".join(cell.replace("|", "\\|").replace("*", "\\*") for cell in cells) + " |"
-
-
-# Characters TeX reads as commands, those pdflatex's default (OT1) fonts draw as others (< as ¡, > as ¿,
-# | as a dash, -- as an en-dash, [ after \\ as an option), and the non-ASCII ones convcalc writes.
-_LATEX = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    "<": r"\textless{}",
-    ">": r"\textgreater{}",
-    "|": r"\textbar{}",
-    "[": "{[}",
-    "]": "{]}",
-    "->": r"$\rightarrow$",
-    "-": "-{}",  # only before another -: two hyphens, not an en-dash
-    "·": r"$\cdot$",
-    "²": r"$^2$",
-    "³": r"$^3$",
-    "×": r"$\times$",
-    "→": r"$\rightarrow$",
-    "≈": r"$\approx$",
-    "≤": r"$\le$",
-    "≥": r"$\ge$",
-    "–": "--",
-    "—": "---",
-}
-_LATEX_SPECIAL = re.compile(r"->|-(?=-)|[\\&%$#_{}~^<>|\[\]]|[^\x00-\x7f]")
-LATEX_PACKAGES = ("booktabs", "graphicx")  # \toprule..., \resizebox
-LATEX_PREAMBLE = " ".join(rf"\usepackage{{{package}}}" for package in LATEX_PACKAGES)
-
-
-def latex_escape(value: str) -> str:
-    """Text as pdflatex prints it; other non-ASCII characters in ASCII (full-width digits), or as ?."""
-    return _LATEX_SPECIAL.sub(lambda m: _LATEX.get(m.group()) or _latex_ascii(m.group()), value)
-
-
-def _latex_ascii(char: str) -> str:
-    folded = unicodedata.normalize("NFKC", char).encode("ascii", "ignore").decode()
-    return latex_escape(folded) if folded else "?"
-
-
-def _latex_cell(kind: str, value: Any, unit: tuple[int, str]) -> str:
-    if value is None and kind != MARK:
-        return "--"
-    if kind == SHAPE:
-        return "$" + r"\times".join(map(str, value)) + "$"
-    written = latex_escape(text(kind, value, unit))
-    return written.replace(",", "{,}") if kind in (COUNT, BYTES) else written  # one separator for figures
-
-
-def write_latex(sheet: Sheet) -> str:
-    """A booktabs table float, shrunk to the text width where it is wider: the title as the caption,
-    the notes and any preformatted lines (--explain) in small type under the table."""
-    keep = [i for i, c in enumerate(sheet.columns) if not _is_bar(sheet, c)]
-    unit = sheet.byte_unit()
-    lines = [
-        f"% convcalc: needs {LATEX_PREAMBLE} in the preamble",
-        r"\begin{table}[t]",
-        r"\centering",
-        rf"\caption{{{latex_escape(sheet.title)}}}",
-        *([rf"\label{{{sheet.label}}}"] if sheet.label else []),
-        # graphicx's \width is the table's natural width: only a table wider than the text shrinks.
-        r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%",
-        rf"\begin{{tabular}}{{{''.join(sheet.columns[i].align for i in keep)}}}",
-        r"\toprule",
-        " & ".join(latex_escape(sheet.columns[i].title) for i in keep) + r" \\",
-        r"\midrule",
-        *(" & ".join(_latex_cell(*row[i], unit) for i in keep) + r" \\" for row in sheet.rows),
-        r"\bottomrule",
-        r"\end{tabular}}",
-        *_latex_block(sheet.notes, r"\footnotesize"),
-        *_latex_block(sheet.extra, r"\footnotesize\ttfamily"),
-        r"\end{table}",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _latex_block(lines: list[str], font: str) -> list[str]:
-    """Lines under the table, left-aligned, each its own paragraph; leading spaces kept."""
-    if not lines:
-        return []
-    # Lines break at spaces only: never inside a number (a figure wider than the column runs over).
-    body = ["~" * (len(s) - len(s.lstrip(" "))) + latex_escape(s.lstrip(" ")) + r"\par" for s in lines]
-    return [r"\par\smallskip", "{" + font + r"\raggedright", *body, "}"]
-
-
-def _is_bar(sheet: Sheet, column: Column) -> bool:
-    index = sheet.columns.index(column)
-    return bool(sheet.rows) and sheet.rows[0][index][0] == BAR
 
 
 def csv_header(sheet: Sheet) -> list[str]:

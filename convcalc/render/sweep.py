@@ -10,13 +10,15 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
 
 from ..core.results import FIGURES, MEMORY_KEYS
-from ..core.sweep import DEPTHWISE, REQUIRED, SETTINGS, FigureRow, Sweep, SweepRow
+from ..core.sweep import AXES, DEPTHWISE, OUTPUT_SIZE, REQUIRED, SETTINGS, FigureRow, Sweep, SweepRow
+from ..core.vocabulary import Sides, padding_text
 from .cells import BYTES, COUNT, SHAPE, TEXT, plain, shape_text, text
 from .sheet import md_row
 
@@ -25,12 +27,19 @@ CHUNK = 2048  # rows per text chunk: few writes, and a bounded buffer
 _SHAPES = ("output_shape", "effective_kernel", "receptive_field")
 _DIM = SETTINGS.index("dim")
 _GROUPS = SETTINGS.index("groups")
+_PADDING = SETTINGS.index("padding")
 _BLANK_FIGURES = ("",) * len(FIGURES)
 
 
-def columns(verified: bool = False) -> list[str]:
-    """Every column a CSV or JSON row has, in order."""
-    return [*SETTINGS, *FIGURES, "reason", *(["verified"] if verified else [])]
+def columns(verified: bool = False, sized: bool = False) -> list[str]:
+    """Every column a CSV or JSON row has, in order; sized: with output_size, after dim."""
+    return [
+        *SETTINGS,
+        *([OUTPUT_SIZE] if sized else []),
+        *FIGURES,
+        "reason",
+        *(["verified"] if verified else []),
+    ]
 
 
 def figures(row: SweepRow) -> tuple[Any, ...]:
@@ -62,12 +71,12 @@ def _figure_rows(rows: Iterable[SweepRow | FigureRow]) -> Iterator[FigureRow]:
 
 
 def setting_text(value: Any) -> str:
-    """A setting as its option takes it: 3, 3x5, same, true; '' for dim when inferred."""
+    """A setting as its option takes it: 3, 3x5, same, 0+1x1, true; '' for dim when inferred."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return shape_text(value) if isinstance(value, tuple) else str(value)
+    return padding_text(value) if isinstance(value, tuple) else str(value)
 
 
 class _Texts:
@@ -93,8 +102,9 @@ def render_sweep(
     """The rows (sweep.figure_rows() or sweep.rows(), in their order) in fmt, a chunk of text at a
     time; verified: with the verified column; advance(n) after each n rows read, kept or not."""
     texts: Iterable[Any] = itertools.repeat(())
+    sized = sweep.sized
     if fmt == "jsonl":
-        line = _json_line(verified, ascii_only)
+        line = _json_line(verified, ascii_only, sized, _sided(sweep))
     else:
         texts = sweep.combinations(_Texts(axis) for axis in sweep.axes)
         if fmt == "markdown":
@@ -102,8 +112,8 @@ def render_sweep(
             yield _markdown_head(sweep, keep, verified)
             line = partial(_markdown_line, keep=keep, verified=verified)
         else:
-            yield ",".join(columns(verified)) + "\n"
-            line = _csv_line(verified)
+            yield ",".join(columns(verified, sized)) + "\n"
+            line = _csv_line(verified, sized)
     yield from _chunks(zip(_figure_rows(rows), texts), line, valid_only, advance)
 
 
@@ -131,9 +141,17 @@ def _chunks(
         yield "".join(lines)
 
 
-def _settings_texts(row: FigureRow, texts: tuple[str, ...]) -> list[str]:
-    """The settings as text: groups 'dw' as the number it stands for, dim as inferred where valid."""
-    cells = list(texts)
+def _sided(sweep: Sweep) -> bool:
+    """Whether any padding of the sweep is per side (0+1), which JSON writes as the option takes it."""
+    return any(
+        type(v) is Sides or type(v) is tuple and tuple in map(type, v) for v in sweep.axes[_PADDING].items
+    )
+
+
+def _settings_texts(row: FigureRow, texts: tuple[str, ...], sized: bool = True) -> list[str]:
+    """The settings as text: groups 'dw' as the number it stands for, dim as inferred where valid;
+    output_size where the sweep gives it."""
+    cells = list(texts if sized else texts[: len(SETTINGS)])
     if cells[_GROUPS] == DEPTHWISE:
         cells[_GROUPS] = cells[0]
     if row.figures is not None:
@@ -141,7 +159,7 @@ def _settings_texts(row: FigureRow, texts: tuple[str, ...]) -> list[str]:
     return cells
 
 
-def _csv_line(verified: bool) -> Callable[[FigureRow, tuple[str, ...]], str]:
+def _csv_line(verified: bool, sized: bool) -> Callable[[FigureRow, tuple[str, ...]], str]:
     """A function writing one row as a CSV line. A valid row's cells are numbers, words and shapes,
     which never need quoting, so they are joined as they are; an invalid row's reason goes through csv."""
     buffer: list[str] = []
@@ -152,7 +170,7 @@ def _csv_line(verified: bool) -> Callable[[FigureRow, tuple[str, ...]], str]:
         if texts[_GROUPS] == DEPTHWISE:
             texts = (*texts[:_GROUPS], texts[0], *texts[_GROUPS + 1 :])
         if values is None or verified:
-            cells = _settings_texts(row, texts)
+            cells = _settings_texts(row, texts, sized)
             cells += [shape_text(v) if type(v) is tuple else v for v in values or _BLANK_FIGURES]
             cells.append(plain(TEXT, row.reason))
             writer.writerow([*cells, plain(TEXT, row.verified)] if verified else cells)
@@ -160,7 +178,14 @@ def _csv_line(verified: bool) -> Callable[[FigureRow, tuple[str, ...]], str]:
         # dim is the last setting, and the reason (the last column) is empty
         return f"{','.join(texts[:_DIM])},{row.dim},{csv_figures(values)},\n"
 
-    return line
+    def sized_line(row: FigureRow, texts: tuple[str, ...]) -> str:
+        if row.figures is None or verified:
+            return line(row, texts)
+        if texts[_GROUPS] == DEPTHWISE:
+            texts = (*texts[:_GROUPS], texts[0], *texts[_GROUPS + 1 :])
+        return f"{','.join(texts[:_DIM])},{row.dim},{texts[_DIM + 1]},{csv_figures(row.figures)},\n"
+
+    return sized_line if sized else line
 
 
 def csv_figures(values: tuple[Any, ...]) -> str:
@@ -193,12 +218,16 @@ class _Appender:
         self.write = buffer.append
 
 
-def _json_line(verified: bool, ascii_only: bool) -> Callable[[FigureRow, Any], str]:
+def _json_line(verified: bool, ascii_only: bool, sized: bool, sided: bool) -> Callable[[FigureRow, Any], str]:
+    """sized: with output_size; sided: some padding is per side, written as the option takes it."""
     encode = json.JSONEncoder(ensure_ascii=ascii_only).encode
-    keys = columns(verified)
+    keys = columns(verified, sized)
+    count = len(AXES) if sized else len(SETTINGS)
 
     def line(row: FigureRow, _: Any) -> str:
-        settings = [list(v) if type(v) is tuple else v for v in row.settings]
+        settings = [list(v) if type(v) is tuple else v for v in row.settings[:count]]
+        if sided and not isinstance(row.settings[_PADDING], int | str):
+            settings[_PADDING] = padding_text(row.settings[_PADDING])
         if row.figures is not None:
             settings[_DIM] = row.dim
             values = [list(v) if type(v) is tuple else v for v in row.figures]
@@ -222,7 +251,7 @@ def _markdown_head(sweep: Sweep, keep: list[int], verified: bool) -> str:
         for i, axis in enumerate(sweep.axes)
         if i not in keep and axis.items != (None,)  # dim, when inferred
     ]
-    names = [SETTINGS[i] for i in keep] + list(FIGURES) + ["reason"] + (["verified"] if verified else [])
+    names = [AXES[i] for i in keep] + list(FIGURES) + ["reason"] + (["verified"] if verified else [])
     right = len(keep) + len(FIGURES)
     align = ["---:"] * right + ["---"] * (len(names) - right)
     return f"**convcalc sweep** (every row: {', '.join(shared) or 'no other settings'})\n\n" + "\n".join(
@@ -285,10 +314,39 @@ class Progress:
 
 SHORT_NAMES = {"kernel": "k", "stride": "s", "padding": "p", "dilation": "d", "groups": "g"}
 SHORT_NAMES |= {"transposed": "T", "output_padding": "op", "padding_mode": "mode", "input": "i", "batch": "b"}
+SHORT_NAMES |= {OUTPUT_SIZE: "out"}
+
+
+# What a plot may put on an axis beside the counts and bytes of FIGURES: what a layer gives, where higher
+# is better (the Pareto front keeps the most of it for the least cost).
+BENEFITS = {
+    "receptive_field": "receptive field",  # input positions, every dimension's multiplied
+    "output_size": "output size",  # spatial positions of the output, multiplied
+    "c_out": "output channels",
+}
+# The settings that change each benefit, in the order a default plot looks for them.
+_CHANGES = (
+    ("receptive_field", {"kernel", "dilation"}),
+    ("output_size", {"stride", "padding", "input", "output_padding", "output_size", "transposed"}),
+    ("c_out", {"c_out"}),
+)
+
+
+def plot_axes(sweep: Sweep) -> tuple[str, str, str]:
+    """A plot's axes chosen from what the sweep varies, and why: MACs against the receptive field where
+    kernels or dilations vary, against the output size where strides, paddings or inputs do, against the
+    output channels where those do; else params against MACs."""
+    swept = set(sweep.swept())
+    for benefit, settings in _CHANGES:
+        varied = sorted(swept & settings)
+        if varied:
+            return "macs", benefit, f"{', '.join(varied)} swept: MACs against {BENEFITS[benefit]}"
+    return "params", "macs", ""
 
 
 def plot_points(sweep: Sweep, rows: Iterable[SweepRow], x: str, y: str) -> Iterator[Any]:
-    """A Point per valid row: figures x and y, labelled with the settings swept (c_in=64 k=3 g=dw)."""
+    """A Point per valid row: figures x and y (FIGURES' or BENEFITS'), labelled with the settings swept
+    (c_in=64 k=3 g=dw)."""
     from .plot import Point
 
     swept = [i for i, axis in enumerate(sweep.axes) if axis.count > 1]
@@ -296,7 +354,17 @@ def plot_points(sweep: Sweep, rows: Iterable[SweepRow], x: str, y: str) -> Itera
     at = {key: i for i, key in enumerate(FIGURES)}
     for row in rows:
         values = figures(row)
-        yield Point(_label(row, swept, depthwise), _float(values[at[x]]), _float(values[at[y]]))
+        yield Point(_label(row, swept, depthwise), _value(row, values, at, x), _value(row, values, at, y))
+
+
+def _value(row: SweepRow, values: tuple[Any, ...], at: dict[str, int], key: str) -> float:
+    if key == "receptive_field":
+        return _float(math.prod(row.result.receptive_field))
+    if key == "output_size":
+        return _float(math.prod(row.result.output_shape[2:]))
+    if key == "c_out":
+        return _float(row.settings[1])
+    return _float(values[at[key]])
 
 
 def _label(row: SweepRow, swept: list[int], depthwise: bool) -> str:
@@ -304,7 +372,7 @@ def _label(row: SweepRow, swept: list[int], depthwise: bool) -> str:
     for i in swept:
         value = row.settings[i]
         shown = "dw" if i == _GROUPS and depthwise and value == row.settings[0] else setting_text(value)
-        parts.append(f"{SHORT_NAMES.get(SETTINGS[i], SETTINGS[i])}={shown}")
+        parts.append(f"{SHORT_NAMES.get(AXES[i], AXES[i])}={shown}")
     return " ".join(parts)
 
 

@@ -15,6 +15,7 @@ from convcalc.core.spec import parse_count, parse_padding, parse_size
 # int() takes the first five; torch takes none of them (a float channel count is a TypeError).
 NOT_INTEGERS = ["6.0", "1_0", "+6", "６", "٣", "1e2", "6 0", "", "six"]
 SIZE = "such as 3, or one per dimension: 3x5"
+PADDINGS = "one per dimension: 1x2, before+after: 0+1 or 0+1x0+1, or tf-same"
 
 
 def one_error_line(result) -> str:
@@ -35,7 +36,7 @@ PLACES = [
     ("KERNEL", "conv 6 10 {}", f"a positive integer {SIZE}"),
     ("--stride", "conv 6 10 3 --stride {}", f"a positive integer {SIZE}"),
     ("--dilation", "conv 6 10 3 -d {}", f"a positive integer {SIZE}"),
-    ("--padding", "conv 6 10 3 -p {}", "same, valid, an integer such as 1, or one per dimension: 1x2"),
+    ("--padding", "conv 6 10 3 -p {}", f"same, valid, an integer such as 1, {PADDINGS}"),
     ("--output-padding", "conv 6 10 3 -T -s 2 --output-padding {}", f"an integer >= 0 {SIZE}"),
     ("--groups", "conv 6 10 3 -g {}", "a positive integer"),
     ("--batch", "conv 6 10 3 -b {}", "a positive integer"),

@@ -41,6 +41,15 @@ CASES = {  # as typed in a shell; the run fixture splits each
     "stack_vgg16.latex.tex": "stack --preset vgg16 --no-verify -f latex",
     "model_resnet50.table.txt": "model docs/examples/resnet.py:resnet50 -i 3x224x224 --depth 1",
     "model_resnet50.markdown.md": "model docs/examples/resnet.py:resnet50 -i 3x224x224 --depth 2 -f markdown",
+    # Papers: a network as a longtable, grouped (--depth) and with the columns a paper's table has.
+    "stack_mobilenet.latex.tex": "stack --preset mobilenet_v1 --device meta --depth 1 "
+    "--columns kind,kernel,stride,output,params,params%,macs,macs% -f latex",  # ten columns: in tiny type
+    "stack_mobilenet_all.latex.tex": "stack --preset mobilenet_v1 --device meta -f latex",
+    "stack_depth.table.txt": "stack --preset mobilenet_v1 --device meta --depth 1 "
+    "--columns kind,kernel,stride,output,params%,macs%",
+    "model_resnet50.latex.tex": "model docs/examples/resnet.py:resnet50 -i 3x224x224 --depth 2 -f latex",
+    "compare_backward.latex.tex": "compare 32 64 3 -p 0+1x1 -s 2 -i 17 --no-verify --backward -f latex",
+    "conv_tf_same_explain.markdown.md": "conv 3 32 3 -s 2 -p tf-same -i 225x224 --explain -f markdown",
 }
 
 

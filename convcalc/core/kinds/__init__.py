@@ -25,12 +25,14 @@ from ..spec import Size
 from . import conv, dense, elementwise, resample
 from .base import Kind, Step, receptive
 
-__all__ = ["ACTIVATIONS", "BY_TORCH_CLASS", "KINDS", "Kind", "Step", "layer_step", "receptive"]
+__all__ = ["ACTIVATIONS", "BY_TORCH_CLASS", "ELEMENTWISE", "KINDS", "Kind", "Step", "layer_step", "receptive"]
 
 KINDS: dict[str, Kind] = {
     kind.name: kind for family in (conv, elementwise, resample, dense) for kind in family.ENTRIES
 }
 ACTIVATIONS: dict[str, str] = {a.name: a.torch_class for a in elementwise.ACTIVATIONS}  # kind -> nn class
+# The element-wise kinds (batchnorm, activations, dropout): a paper's table folds them into the layer before.
+ELEMENTWISE = frozenset(kind.name for kind in elementwise.ENTRIES)
 # torch.nn class name -> the kind a model's layer of that class is read as
 BY_TORCH_CLASS: dict[str, Kind] = {cls: kind for kind in KINDS.values() for cls in kind.torch_classes}
 

@@ -11,11 +11,12 @@ from typing import Any
 from .. import formulas
 from ..analysis import analyze
 from ..results import ConvResult
-from ..spec import ConvSpec, Size, read_conv
+from ..spec import PAD_MODULES, ConvSpec, Size, pads_first, read_conv, torch_padding
 from .base import BOOL, COUNT, MODE, PADDING, SIZE, SIZE0, Cost, Kind, Recipe, Row, Saved, Step, spatial
 
 _CONV = {"out": COUNT, "kernel": SIZE, "stride": SIZE, "padding": PADDING, "dilation": SIZE, "groups": COUNT}
 _CONV_MORE = {"bias": BOOL, "transposed": BOOL, "output_padding": SIZE0, "padding_mode": MODE}
+_CONV_MORE |= {"output_size": SIZE}  # a transposed conv's output size: it sets output_padding, as torch
 _DW = {
     "multiplier": COUNT,
     "kernel": SIZE,
@@ -25,9 +26,10 @@ _DW = {
     "bias": BOOL,
 }
 _CONV_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "bias": True}
-# The stack fields ConvSpec takes as they are.
+# The stack fields ConvSpec takes as they are (output_size only where given: a torch module has none).
 _SPEC_FIELDS = ("stride", "padding", "dilation", "groups", "bias", "transposed", "output_padding")
 _SPEC_FIELDS += ("padding_mode",)
+_GIVEN_FIELDS = (*_SPEC_FIELDS, "output_size")
 _CONV_CLASSES = tuple(f"{c}{d}d" for c in ("Conv", "ConvTranspose") for d in (1, 2, 3))
 
 
@@ -38,7 +40,7 @@ class Conv(Kind):
 
     def spec(self, layer: Mapping[str, Any], shape: Size, dtype: str) -> ConvSpec:
         dims, channels = spatial(shape, self.name), shape[1]
-        settings = {k: v for k, v in layer.items() if k in _SPEC_FIELDS}
+        settings = {k: v for k, v in layer.items() if k in _GIVEN_FIELDS}
         if self.name == "conv":
             settings.update(out_channels=layer["out"], kernel_size=layer["kernel"])
         elif self.name == "depthwise":
@@ -80,13 +82,24 @@ class Conv(Kind):
 
 
 def conv_recipe(spec: ConvSpec) -> Recipe:
-    """The torch module a ConvSpec describes: Conv2d(C_IN, C_OUT, kernel, stride=..., ...)."""
+    """The torch module a ConvSpec describes: Conv2d(C_IN, C_OUT, kernel, stride=..., ...); where its two
+    sides pad differently (per side, tf-same), Sequential(ZeroPad2d(pads), Conv2d(..., padding=0)), with
+    the pad module of its padding mode, as code ported from TensorFlow builds it."""
+    first = pads_first(spec)
     kwargs = {
-        key: getattr(spec, key) for key in ("stride", "padding", "dilation", "groups", "bias", "padding_mode")
+        "stride": spec.stride,
+        "padding": torch_padding(spec),
+        "dilation": spec.dilation,
+        "groups": spec.groups,
+        "bias": spec.bias,
+        "padding_mode": "zeros" if first else spec.padding_mode,
     }
     if spec.transposed:
         kwargs["output_padding"] = spec.output_padding
-    return Recipe(spec.kind, (spec.in_channels, spec.out_channels, spec.kernel_size), kwargs, True)
+    conv = Recipe(spec.kind, (spec.in_channels, spec.out_channels, spec.kernel_size), kwargs, True)
+    if first is None:
+        return conv
+    return Recipe("Sequential", (Recipe(f"{PAD_MODULES[spec.padding_mode]}{spec.dim}d", (first,)), conv))
 
 
 def conv_cost(
@@ -113,7 +126,7 @@ def _conv_saved(result: ConvResult, input_grad: bool, x: Hashable, tag: Hashable
     """The input the conv saves, or the padded copy torch makes before convolving (and keeps)."""
     spec, size = result.spec, result.spec.element_bytes
     lead = result.input_shape[:2]  # N, Cin
-    if spec.padding_mode != "zeros":  # F.pad by both sides first, then a convolution without padding
+    if spec.padding_mode != "zeros" or pads_first(spec):  # padded first, then a conv without padding
         padded = tuple(n + left + right for n, (left, right) in zip(spec.input_size, spec.pads))
         copy = ((tag, "padded"), formulas.tensor_bytes((*lead, *padded), size))
         # reflect and replicate pads need their input for their own backward; circular does not
