@@ -228,7 +228,9 @@ def stack_report(
 def model_report(
     model: Any,
     *,
-    input_size: str | Size,
+    input_size: str | Size | None = None,
+    inputs: Any = None,
+    kwargs: Mapping[str, Any] | None = None,
     batch: int = 1,
     dtype: str | None = None,
     device: str = "meta",
@@ -241,21 +243,37 @@ def model_report(
     backward: bool = False,
 ) -> NetworkReport:
     """Trace a torch module (or TARGET, `package.module:callable` or `file.py:callable`, built here on
-    device; meta allocates no weights) on an input (C, *spatial) and count every layer; the totals are
-    torch's own. A module given is run where its parameters are; dtype, when given, converts it. With
-    bench, its forward pass is timed where it ran for real (not on meta); with backward, torch's count of
-    a training step is added (the batch needing no gradient)."""
-    from .core.stack_grammar import parse_input
+    device; meta allocates no weights) on its inputs and count every layer; the totals are torch's own.
+
+    The forward is called with input_size, one positional input (C, *spatial), or with inputs, as
+    torchinfo's input_data: a tensor (used as it is), `[NAME=]SHAPE[:DTYPE]` text ('3x224x224',
+    'input_ids=128:int64'), a list of those (positional, then keyword), a dict of keyword inputs, or a
+    callable returning a tensor, a tuple, a dict or (args, kwargs), called under the device. The batch goes
+    before each shape given as text; integer inputs are zeros, bool ones all true, floats zeros in the
+    model's dtype. kwargs: the forward's other keyword arguments (use_cache=False, timestep=10).
+
+    A module given is run where its parameters are; dtype, when given, converts it. With bench, its
+    forward pass is timed where it ran for real (not on meta); with backward, torch's count of a training
+    step is added (the batch needing no gradient)."""
+    from .core.inputs import make_request
     from .measure.model import run_model
 
-    shape = parse_input(input_size)
-    if type(batch) is not int or batch < 1:
-        raise InvalidSpecError("batch", f"got {batch!r}; it must be a positive integer")
+    request = make_request(input_size, inputs, kwargs, batch)
+    if not request.items and request.maker is None:
+        raise InvalidSpecError("inputs", "required: a shape per sample, e.g. 3x224x224 (channels first)")
     if isinstance(model, str):
         check_device(device)
     peaks = _peaks(bench, device if isinstance(model, str) else "", peak_tflops, peak_gbps)
-    report = run_model(model, shape, batch, dtype, device, title, depth, peaks, backward)
+    report = run_model(model, request, dtype, device, title, depth, peaks, backward)
     return replace(report, expectations=check_expectations(report.figures(), list(expect)))
+
+
+def inputs_from(target: str) -> Any:
+    """The callable `file.py:callable` or `package.module:callable` names, for model_report(inputs=...):
+    its module is imported, which runs that code."""
+    from .measure.target import load_target
+
+    return load_target(target, term("inputs=callable"))
 
 
 def sweep_rows(

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from ..api import inputs_from as inputs_from_target
 from ..api import model_report
 from ..core.errors import ConvCalcError
+from ..core.inputs import parse_arg, parse_input_spec
+from ..core.network import NetworkReport
 from ..core.spec import parse_count
 from .command import Command, command_app
-from .network import ALL_DEFAULT, Columns, columns_option, depth_option, network_input, network_outcome
+from .network import ALL_DEFAULT, Columns, columns_option, depth_option, network_outcome
 from .options import (
     BackwardOpt,
     Batch,
@@ -46,12 +50,34 @@ def model(
         ),
     ],
     input_size: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--input",
             "-i",
-            metavar="SIZE",
-            help="Required. Input per sample, channels first: 3x224x224, 16x100 (CxL), 1x32x64x64.",
+            metavar="[NAME=]SHAPE[:DTYPE]",
+            help="An input per sample, channels first: 3x224x224. Again for the next positional input; "
+            "NAME= for a keyword one (mask=128); :DTYPE for ids or masks (input_ids=128:int64, "
+            "mask=128:bool). Integers are zeros, bools true, floats zeros in --dtype.",
+            show_default=False,
+        ),
+    ] = None,
+    args: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--arg",
+            metavar="NAME=VALUE",
+            help="A keyword argument that is not a tensor, VALUE a Python literal read as data, never run: "
+            "use_cache=False, timestep=10, mode='fast'.",
+            show_default=False,
+        ),
+    ] = None,
+    inputs_from: Annotated[
+        str | None,
+        typer.Option(
+            "--inputs",
+            metavar="FILE.py:callable",
+            help="Make the inputs with your callable (package.module:callable also): it returns a tensor, "
+            "a tuple, a dict of keyword inputs or (args, kwargs), made on --device. This runs your code.",
             show_default=False,
         ),
     ] = None,
@@ -83,13 +109,26 @@ def model(
     torch's own totals. Only this command imports and runs code you name."""
     no_digit_limit()
     chosen = columns_option(columns, backward, "model")
-    if input_size is None:
+    given = [parse_input_spec(text) for text in input_size or ()]
+    kwargs = _arguments(args or ())
+    count = parse_count(batch, "batch")
+    if inputs_from is not None:
+        if given:
+            raise ConvCalcError("--inputs: your callable makes every input; leave out --input")
+        if count != 1:
+            raise ConvCalcError("--inputs: your callable makes the batch; leave out --batch")
+        from ..measure.target import check_target  # no torch: its form, and its file
+
+        check_target(inputs_from, "--inputs")
+    elif not given:
         raise ConvCalcError("--input: required for a model, e.g. --input 3x224x224 (channels first)")
     make = partial(
-        model_report,
+        _report,
         target,
-        input_size=network_input(input_size),
-        batch=parse_count(batch, "batch"),
+        inputs_from,
+        inputs=given,
+        kwargs=kwargs,
+        batch=count,
         dtype=dtype and dtype.value,
         device=device,
         expect=expect or (),
@@ -98,3 +137,21 @@ def model(
         backward=backward,
     )
     return network_outcome(make, fmt, chosen)
+
+
+def _report(target: str, inputs_from: str | None, **options: Any) -> NetworkReport:
+    """The report, the --inputs callable imported first (running the user's code, as TARGET's does)."""
+    if inputs_from is not None:
+        options["inputs"] = inputs_from_target(inputs_from)
+    return model_report(target, **options)
+
+
+def _arguments(texts: Sequence[str]) -> dict[str, Any]:
+    """--arg NAME=VALUE each as a keyword argument; a name given twice is refused."""
+    kwargs: dict[str, Any] = {}
+    for text in texts:
+        name, value = parse_arg(text)
+        if name in kwargs:
+            raise ConvCalcError(f"--arg: {name!r} is given twice; keep one")
+        kwargs[name] = value
+    return kwargs

@@ -41,6 +41,10 @@ FLAGS = {
     "preset": "--preset",
     "columns": "--columns",
     "depth": "--depth",
+    # model's inputs
+    "inputs": "--input",
+    "inputs=callable": "--inputs",
+    "args": "--arg",
     # sweep's settings, each its option
     "c_in": "--c-in",
     "c_out": "--c-out",

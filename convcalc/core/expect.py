@@ -120,7 +120,8 @@ def _names(figures: dict[str, Any]) -> str:
 
 
 def figure_of(key: str) -> str:
-    return key.rpartition(".")[2]
+    """The figure a key names: its last part; a model's output tensor (outputs.PATH) is a shape."""
+    return "output_shape" if key.startswith("outputs.") else key.rpartition(".")[2]
 
 
 def holds(key: str, expected: str, actual: Any, op: str = "=") -> bool:

@@ -135,6 +135,8 @@ class NetworkReport:
     bench: Any = None  # a core.bench.Bench with --bench: the whole network's forward pass
     # --backward's TRAINING_FIGURES: convcalc's for a stack, torch's own count for a model
     backward: dict[str, Any] | None = None
+    inputs: tuple[tuple[str, Size, str], ...] = ()  # a model's: each tensor input's name, shape, dtype
+    outputs: tuple[tuple[str, Size, str], ...] = ()  # a model's: each output tensor's path, shape, dtype
 
     @property
     def ok(self) -> bool:
@@ -160,6 +162,7 @@ class NetworkReport:
         """The totals by name, then every layer's figures as `name.figure`, for --expect."""
         out = {key: value for key, value in self.total.items() if value is not None}
         out |= {key: value for key, value in (self.backward or {}).items() if value is not None}
+        out |= {f"outputs.{path}": shape for path, shape, _ in self.outputs if path}
         for row in self.layers:
             for key in (*ROW_FIGURES, *ROW_BACKWARD):
                 value = row.figure(key)
@@ -169,6 +172,10 @@ class NetworkReport:
 
     def to_dict(self) -> dict[str, Any]:
         extra: dict[str, Any] = {"bench": self.bench.to_dict()} if self.bench else {}
+        if self.inputs:
+            extra["inputs"] = [{"name": n, "shape": list(s), "dtype": d} for n, s, d in self.inputs]
+        if self.outputs:
+            extra["outputs"] = [{"path": p, "shape": list(s), "dtype": d} for p, s, d in self.outputs]
         if self.backward is not None:
             extra["backward"] = {**self.backward, "convention": TRAINING_CONVENTION}
         return {
@@ -258,7 +265,7 @@ def totals(
     buffers: int,
     macs: int,
     bias_adds: int,
-    input_shape: Size,
+    input_bytes: int,
     activation_bytes: int,
     dtype: str,
     output_shape: Size | None,
@@ -266,9 +273,7 @@ def totals(
     jump: Size | None,
 ) -> dict[str, Any]:
     """The TOTALS of a network; memory as torchsummary estimates it (forward/backward = 2 x outputs)."""
-    element = DTYPE_BYTES[dtype]
-    input_bytes = formulas.tensor_bytes(input_shape, element)
-    param_bytes = params * element
+    param_bytes = params * DTYPE_BYTES[dtype]
     return {
         "params": params,
         "trainable_params": trainable_params,
@@ -295,7 +300,7 @@ def stack_totals(result: StackResult) -> dict[str, Any]:
         buffers=result.buffers,
         macs=result.macs,
         bias_adds=result.bias_adds,
-        input_shape=result.input_shape,
+        input_bytes=formulas.tensor_bytes(result.input_shape, DTYPE_BYTES[result.dtype]),
         activation_bytes=result.activation_bytes,
         dtype=result.dtype,
         output_shape=result.output_shape,

@@ -89,7 +89,7 @@ def stack_training_checks(
     return training_checks(total, measured), rows, measured["device"], where
 
 
-def model_backward(model: Any, x: Any, held: int, notes: list[str]) -> dict[str, Any] | None:
+def model_backward(model: Any, fed: Any, held: int, notes: list[str]) -> dict[str, Any] | None:
     """A model's training step, torch's own count (the batch needing no gradient), where x is; held: the
     bytes its forward pass holds. None, with a note, where it does not fit or torch refuses it."""
     import torch
@@ -97,15 +97,16 @@ def model_backward(model: Any, x: Any, held: int, notes: list[str]) -> dict[str,
     from .backward_step import model_training
 
     params = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
-    need = held + 3 * params + x.numel() * x.element_size()  # grads and Adam's two buffers beside them
-    free = None if x.device.type == "meta" else free_memory(str(x.device))
+    need = held + 3 * params + fed.bytes  # grads and Adam's two buffers beside them
+    where = next((t.device for t in fed.tensors), torch.device("cpu"))
+    free = None if where.type == "meta" else free_memory(str(where))
     if free is not None and need > free * FREE_SHARE:
-        notes.append(f"--backward: not measured: a training step on {x.device} would need about {gib(need)}")
+        notes.append(f"--backward: not measured: a training step on {where} would need about {gib(need)}")
         return None
     try:
-        m = model_training(model, x)
+        m = model_training(model, fed.args, fed.kwargs)
     except torch.OutOfMemoryError:
-        notes.append(f"--backward: not measured: a training step ran out of memory on {x.device}")
+        notes.append(f"--backward: not measured: a training step ran out of memory on {where}")
         return None
     except Exception as exc:  # noqa: BLE001 -- the user's own code failed in its backward or hooks
         notes.append(f"--backward: not measured: the training step failed: {error_line(exc)}")

@@ -65,12 +65,12 @@ def measure_stack_training(
     return [layers[name] for name in names], totals
 
 
-def model_training(module: Any, x: Any) -> dict[str, Any]:
+def model_training(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     """A user's model, measured only (the batch needing no gradient, its parameters as they are):
     backward_flops (torch's grouped grad weight over-count taken off), witness_backward_flops (as the
     witness counted), grouped_overcount_flops, the memory figures, witness, witness_note."""
     with _training(module), _Grouped() as grouped:
-        step = _pass(module, x, False, {}, optimizers=True)
+        step = _pass(module, args, False, {}, optimizers=True, kwargs=kwargs)
     return {
         "backward_flops": step["flops"] - grouped.overcount,
         "witness_backward_flops": step["flops"],
@@ -84,9 +84,9 @@ def _measure(module: Any, x: Any, input_grad: bool, layers: Mapping[str, Any]) -
     layer's grad input, counted where the layer's input needed a gradient in pass A. The layers run as a
     chain, one after the other."""
     with _training(module):
-        step = _pass(module, x, input_grad, layers, optimizers=True)
+        step = _pass(module, (x,), input_grad, layers, optimizers=True)
         needs = {name: step["input_grad"].get(name, False) for name in layers}
-        probe = _pass(module, x, True, layers, optimizers=False) if any(needs.values()) else None
+        probe = _pass(module, (x,), True, layers, optimizers=False) if any(needs.values()) else None
     per_layer = {
         name: _figures(step["layers"][name], probe["layers"][name]["flops"] if needs[name] else 0, step)
         for name in layers
@@ -106,9 +106,17 @@ def _figures(counts: Mapping[str, Any], grad_input: int, step: Mapping[str, Any]
     }
 
 
-def _pass(module: Any, x: Any, input_grad: bool, layers: Mapping[str, Any], optimizers: bool) -> dict:
-    """Forward and backward once. optimizers: the trainable parameters as they are, their grads and
-    optimizer state measured; else every parameter frozen."""
+def _pass(
+    module: Any,
+    args: tuple[Any, ...],
+    input_grad: bool,
+    layers: Mapping[str, Any],
+    optimizers: bool,
+    kwargs: dict[str, Any] | None = None,
+) -> dict:
+    """Forward and backward once, called with args (the first needing a gradient where input_grad) and
+    kwargs. optimizers: the trainable parameters as they are, their grads and optimizer state measured;
+    else every parameter frozen."""
     import torch
 
     trainable = [p for p in module.parameters() if p.requires_grad]
@@ -116,18 +124,23 @@ def _pass(module: Any, x: Any, input_grad: bool, layers: Mapping[str, Any], opti
         for p in trainable:
             p.requires_grad_(False)
     try:
-        x = x.detach().requires_grad_(input_grad)
+        args = tuple(a.detach() if isinstance(a, torch.Tensor) else a for a in args)
+        if input_grad:
+            args = (args[0].requires_grad_(True), *args[1:])
+        device = next(
+            (t.device.type for t in (*args, *(kwargs or {}).values()) if isinstance(t, torch.Tensor)), "cpu"
+        )
         # enable_grad: a training step computes gradients, whatever a model's module set at import
         with torch.enable_grad(), _recording(module, layers) as record, attention_by_matmuls():
-            produced = _tensors(module(x))
+            produced = _tensors(module(*args, **(kwargs or {})))
             outputs = [t for t in produced if t.requires_grad]
         record["no_gradient"] = "" if outputs else _why_no_gradient(produced)
         with torch.enable_grad(), counting() as tally:
-            record.update(tally=tally, witness=tally.witness, witness_note=tally.note, device=x.device.type)
+            record.update(tally=tally, witness=tally.witness, witness_note=tally.note, device=device)
             if outputs:
                 torch.autograd.backward(outputs, [torch.ones_like(t) for t in outputs])
             record["flops"] = tally.total()
-        del outputs, x
+        del outputs, args
     finally:
         if not optimizers:
             for p in trainable:

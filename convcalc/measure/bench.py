@@ -71,7 +71,7 @@ def bench_stack(result: Any, device: str, full: bool, given: Peaks) -> Bench:
 
 def bench_run(
     build: Callable[[str], Any],
-    input_shape: tuple[int, ...],
+    inputs: tuple[int, ...] | Callable[[str], tuple[tuple[Any, ...], dict[str, Any]]],
     dtype: str,
     device: str,
     chosen: Plan,
@@ -79,7 +79,8 @@ def bench_run(
     traffic: int,
     given: Peaks,
 ) -> Bench:
-    """Build the module on device as the plan allows and time forward passes on zeros of input_shape."""
+    """Build the module on device as the plan allows and time forward passes on its inputs: zeros of a
+    shape, or what a function makes on the device (positional and keyword arguments)."""
     import torch
 
     label = device_label(device)
@@ -88,9 +89,12 @@ def bench_run(
         return Bench(label, flops, traffic, peaks=peaks, skipped=f"not timed: {chosen.reason}")
     try:
         module = build(device).eval()
-        x = torch.zeros(input_shape, device=device, dtype=getattr(torch, dtype))
+        if callable(inputs):
+            args, kwargs = inputs(device)
+        else:
+            args, kwargs = (torch.zeros(inputs, device=device, dtype=getattr(torch, dtype)),), {}
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-        median, iqr, runs = time_module(module, x)
+        median, iqr, runs = time_module(module, args, kwargs)
     except (torch.OutOfMemoryError, MemoryError):
         return Bench(label, flops, traffic, peaks=peaks, skipped=f"not timed: out of memory on {device}")
     except (RuntimeError, NotImplementedError, TypeError) as exc:  # a kernel the device lacks for the dtype
@@ -101,18 +105,23 @@ def bench_run(
     return Bench(label, flops, traffic, median, iqr, runs, peaks, **machine)
 
 
-def time_module(module: Any, x: Any) -> tuple[float, float, int]:
-    """Median and IQR in seconds of module(x), no grad, on every thread torch uses; and the timed blocks."""
+def time_module(
+    module: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None
+) -> tuple[float, float, int]:
+    """Median and IQR in seconds of module(*args, **kwargs), no grad, on every thread torch uses; and the
+    timed blocks."""
     import contextlib
 
     import torch
     import torch.utils.benchmark as benchmark
 
-    timer = benchmark.Timer(
-        "module(x)", globals={"module": module, "x": x}, num_threads=torch.get_num_threads()
+    scope = {"module": module, "args": args, "kwargs": kwargs or {}}
+    timer = benchmark.Timer("module(*args, **kwargs)", globals=scope, num_threads=torch.get_num_threads())
+    devices = [t.device for t in (*args, *(kwargs or {}).values()) if isinstance(t, torch.Tensor)]
+    on_gpu = (
+        torch.cuda.device(devices[0]) if devices and devices[0].type == "cuda" else contextlib.nullcontext()
     )
-    on_gpu = torch.cuda.device(x.device) if x.device.type == "cuda" else contextlib.nullcontext()
-    with torch.no_grad(), on_gpu:  # the timer synchronises the current device: make it x's
+    with torch.no_grad(), on_gpu:  # the timer synchronises the current device: make it the inputs'
         measured = timer.blocked_autorange(min_run_time=MIN_RUN_TIME)
     return measured.median, measured.iqr, len(measured.times)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import re
 import sys
 from collections.abc import Iterator
 from math import prod
@@ -14,13 +15,15 @@ from typing import Any
 
 from ..core import formulas
 from ..core.bench import Bench, Peaks
-from ..core.errors import ConvCalcError, InvalidSpecError, term
+from ..core.errors import ConvCalcError, term
+from ..core.inputs import InputSpec, Request
 from ..core.network import LayerRow, NetworkReport, analytic_figures, totals
-from ..core.plan import FREE_SHARE, INT64, Plan, cost, gib, oversized, too_costly
+from ..core.plan import FREE_SHARE, Plan, cost, gib, too_costly
 from ..core.results import json_value
 from ..core.spec import DTYPE_BYTES
 from .bench import bench_run, model_traffic
 from .checks import check, network_verification, recording_warnings
+from .feed import Fed, check_call, feed, shape_of
 from .planned import free_memory, resolve_device
 from .stack import measured_figures
 from .target import build_model, load_target, output_to_stderr
@@ -64,7 +67,7 @@ def _model_row(record: Record, dtype: str, on_meta: bool) -> LayerRow:
     )
 
 
-def model_totals(model: Any, traced: Trace, x: Any, dtype: str) -> dict[str, Any]:
+def model_totals(model: Any, traced: Trace, fed: Fed, dtype: str) -> dict[str, Any]:
     """torch's own count: each parameter once, the FLOPs of every op the witness saw, every leaf's outputs."""
     params = list(model.parameters())
     leaves = [r for r in traced.records if not list(r.module.children())]
@@ -76,7 +79,7 @@ def model_totals(model: Any, traced: Trace, x: Any, dtype: str) -> dict[str, Any
         buffers=sum(b.numel() for b in model.buffers()),
         macs=traced.flops // 2,
         bias_adds=sum(s.bias_adds for r in traced.records for s in r.steps or ()),
-        input_shape=tuple(x.shape),
+        input_bytes=fed.bytes,
         activation_bytes=sum(r.output_bytes for r in leaves),
         dtype=dtype,
         output_shape=traced.output_shape,
@@ -95,8 +98,7 @@ META_REASON = "built and run on the meta device: shapes, parameters and FLOPs, n
 
 def run_model(
     model: Any,
-    shape: tuple[int, ...],
-    batch: int,
+    request: Request,
     dtype: str | None,
     device: str,
     title: str | None,
@@ -104,20 +106,20 @@ def run_model(
     peaks: Peaks | None = None,
     backward: bool = False,
 ) -> NetworkReport:
-    """Trace a module where it is, or build TARGET (a string) on device first: the rows, torch's totals;
-    with peaks, the forward pass timed where it ran for real."""
+    """Trace a module where it is, or build TARGET (a string) on device first, called with the request's
+    inputs: the rows, torch's totals; with peaks, the forward pass timed where it ran for real."""
     notes: list[str] = []
-    with recording_warnings() as lines, output_to_stderr(), room_to_recurse():
+    with recording_warnings() as lines, output_to_stderr(), room_to_recurse(), _hinted(request):
         if isinstance(model, str):
             title = title or model
-            model, device, traced, x, reason = _target_pass(model, shape, batch, dtype, device, notes)
+            model, device, traced, fed, reason = _target_pass(model, request, dtype, device, notes)
         else:
             title = title or type(model).__name__
-            traced, x = _model_pass(model, shape, batch, dtype)
-            device = x.device.type if x.device.type != "cuda" else str(x.device)
+            traced, fed = _model_pass(model, request, dtype)
+            device = _device_of(model)
             reason = META_REASON if device == "meta" else "real forward pass"
-    dtype = str(x.dtype).removeprefix("torch.")
-    on_meta = x.device.type == "meta"
+    dtype = _float_dtype(model, dtype)[0]
+    on_meta = device == "meta"
     rows = model_rows(traced, dtype, on_meta)
     modelled = [row for row in rows if row.leaf and row.analytic]
     leaves = [row for row in rows if row.leaf and row.calls]
@@ -134,17 +136,51 @@ def run_model(
         network_verification(device, Plan("meta" if on_meta else "real", reason), checks, traced),
         warnings=tuple(lines),
     )
-    total = model_totals(model, traced, x, dtype)
-    timed = None if peaks is None else _bench_model(model, traced, x, dtype, peaks, verification)
+    total = model_totals(model, traced, fed, dtype)
+    timed = None if peaks is None else _bench_model(model, traced, fed, dtype, peaks, verification, device)
     step = None
     if backward:
         from .backward import model_backward
 
         with output_to_stderr():
-            step = model_backward(model, x, _model_bytes(model, traced, x), notes)
+            step = model_backward(model, fed, _model_bytes(model, traced, fed), notes)
     return NetworkReport(
-        "model", title, tuple(x.shape), dtype, rows, total, verification, (), tuple(notes), depth, timed, step
+        "model",
+        title,
+        shape_of(fed),
+        dtype,
+        rows,
+        total,
+        verification,
+        (),
+        tuple(notes),
+        depth,
+        timed,
+        step,
+        inputs=fed.records,
+        outputs=tuple(traced.outputs),
     )
+
+
+@contextlib.contextmanager
+def _hinted(request: Request) -> Iterator[None]:
+    """A forward's failure with the hint its inputs call for: float ids given to an embedding."""
+    try:
+        yield
+    except ForwardError as failure:
+        floats = [spec for _, spec in request.items if isinstance(spec, InputSpec) and spec.dtype is None]
+        if "'indices'" in str(failure) and floats:
+            ids = floats[0].name or "input_ids"
+            shape = "x".join(map(str, floats[0].shape))
+            hint = f"; ids are integers: give them as {term('inputs')} {ids}={shape}:int64"
+            raise ForwardError(f"{failure}{hint}") from None
+        raise
+
+
+def _meta_only(failure: ForwardError) -> bool:
+    """Whether a forward failed for the meta device alone (a value read, a tensor left on the cpu, a kernel
+    meta lacks), so that a real device may run it; any other failure fails there too."""
+    return re.search(r"\bmeta\b", str(failure), re.IGNORECASE) is not None
 
 
 RECURSION_ROOM = 2000  # frames the trace's hooks and modes add at the bottom of a deeply nested model
@@ -167,90 +203,104 @@ def room_to_recurse() -> Iterator[None]:
         sys.setrecursionlimit(limit)
 
 
-def _bench_model(model: Any, traced: Trace, x: Any, dtype: str, peaks: Peaks, verification: Any) -> Bench:
+def _bench_model(
+    model: Any, traced: Trace, fed: Fed, dtype: str, peaks: Peaks, verification: Any, device: str
+) -> Bench:
     """The model's forward pass timed where it ran for real; on meta, why not."""
-    device = "cpu" if x.device.type == "cpu" else str(x.device)
     chosen = Plan(verification.mode, verification.reason)
     traffic = model_traffic(traced, dtype)
-    build = lambda _dev: model  # noqa: E731 -- built already, on x's device
-    return bench_run(build, tuple(x.shape), dtype, device, chosen, traced.flops, traffic, peaks)
+    build = lambda _dev: model  # noqa: E731 -- built already, on its inputs' device
+    inputs = lambda _dev: (fed.args, fed.kwargs)  # noqa: E731
+    return bench_run(build, inputs, dtype, device, chosen, traced.flops, traffic, peaks)
 
 
 def _model_pass(
-    model: Any, shape: tuple[int, ...], batch: int, dtype: str | None, guess_values: bool = False
-) -> tuple[Trace, Any]:
+    model: Any, request: Request, dtype: str | None, guess_values: bool = False
+) -> tuple[Trace, Fed]:
+    """The model (converted to dtype, when given) traced once on the request's inputs, made where its
+    weights are, in its floating dtype."""
     import torch
 
     if dtype is not None:
-        model = model.to(getattr(torch, dtype))
+        model.to(getattr(torch, dtype))
+    name, kind = _float_dtype(model, dtype)
+    fed = feed(request, torch.device(_device_of(model)), kind)
+    check_call(model, fed, request)
+    return trace(model.eval(), fed.args, name, fed.kwargs, guess_values=guess_values), fed
+
+
+def _float_dtype(model: Any, dtype: str | None) -> tuple[str, Any]:
+    """The model's floating dtype, by name and as torch's: its first floating parameter's or buffer's,
+    else dtype's or float32."""
+    import torch
+
     tensors = itertools.chain(model.parameters(), model.buffers())
     first = next((t for t in tensors if t.is_floating_point()), None)
     kind = first.dtype if first is not None else getattr(torch, dtype or "float32")
-    where = first.device if first is not None else torch.device("cpu")
-    size = (batch, *shape)
-    too_big = oversized("input", size, kind.itemsize) or (max(size) >= INT64 and "a size is past 64 bits")
-    if too_big:
-        raise InvalidSpecError(
-            "input_size", f"{too_big}; use a smaller {term('input_size')} or {term('batch')}"
-        )
-    x = torch.zeros(size, device=where, dtype=kind)
-    return trace(model.eval(), x, str(kind).removeprefix("torch."), guess_values=guess_values), x
+    return str(kind).removeprefix("torch."), kind
+
+
+def _device_of(model: Any) -> str:
+    """Where the model's weights are (its first parameter's or buffer's device), else the cpu."""
+    first = next(itertools.chain(model.parameters(), model.buffers()), None)
+    if first is None:
+        return "cpu"
+    return str(first.device) if first.device.type == "cuda" else first.device.type
 
 
 def _target_pass(
-    target: str, shape: tuple[int, ...], batch: int, dtype: str | None, device: str, notes: list[str]
-) -> tuple[Any, str, Trace, Any, str]:
+    target: str, request: Request, dtype: str | None, device: str, notes: list[str]
+) -> tuple[Any, str, Trace, Fed, str]:
     """Build TARGET on meta and trace it; on a real device, again there when the meta pass shows it fits."""
     factory = load_target(target)
     wanted = "meta" if device == "meta" else resolve_device(device)
     model, built_on, note = build_model(factory, target, "meta")
     notes += [note] if note else []
     try:
-        traced, x = _model_pass(model, shape, batch, dtype)
+        traced, fed = _model_pass(model, request, dtype)
     except ForwardError as failure:  # a forward that needs data (.item(), a cpu tensor): run it for real
-        if built_on != "meta":
+        if built_on != "meta" or not _meta_only(failure):
             raise
-        return _real_pass(factory, target, shape, batch, dtype, wanted, model, failure, notes)
+        return _real_pass(factory, target, request, dtype, wanted, model, failure, notes)
     if wanted == "meta" or built_on == wanted:
         reason = META_REASON if built_on == "meta" else f"real forward pass on {built_on}"
-        return model, built_on, traced, x, reason
-    need = _model_bytes(model, traced, x)
+        return model, built_on, traced, fed, reason
+    need = _model_bytes(model, traced, fed)
     free = free_memory(wanted)
     if free is not None and need > free * FREE_SHARE:
         return (
             model,
             "meta",
             traced,
-            x,
+            fed,
             (
                 f"counted on the meta device, since a real pass on {wanted} would need about {gib(need)} "
                 f"and only {gib(free)} is free"
             ),
         )
     model, built_on, _ = build_model(factory, target, wanted)
-    traced, x = _model_pass(model, shape, batch, dtype)
-    return model, built_on, traced, x, f"real forward pass on {built_on}"
+    traced, fed = _model_pass(model, request, dtype)
+    return model, built_on, traced, fed, f"real forward pass on {built_on}"
 
 
 def _real_pass(
     factory: Any,
     target: str,
-    shape: tuple[int, ...],
-    batch: int,
+    request: Request,
     dtype: str | None,
     wanted: str,
     meta_model: Any,
     failure: ForwardError,
     notes: list[str],
-) -> tuple[Any, str, Trace, Any, str]:
+) -> tuple[Any, str, Trace, Fed, str]:
     """The model built and run on the device asked for, or on the cpu when meta could not run it and the
     plan every unasked real pass keeps to allows it there (asked for a device: only its free memory);
     else the meta failure stands, with what a cpu pass would take."""
     device = "cpu" if wanted == "meta" else wanted
-    need, seconds = _cpu_cost(meta_model, shape, batch, dtype)
+    need, seconds, given = _cpu_cost(meta_model, request, dtype)
     if wanted == "meta":
         weights = sum(t.numel() * t.element_size() for t in [*meta_model.parameters(), *meta_model.buffers()])
-        unknown = need is None and weights + prod((batch, *shape)) * 8 > FALLBACK_BYTES
+        unknown = need is None and weights + given > FALLBACK_BYTES
         if unknown or (need is not None and too_costly(need, seconds)):
             raise ForwardError(f"{failure}{_insist(failure, need, seconds)}") from None
     free = free_memory(device)
@@ -259,20 +309,22 @@ def _real_pass(
     if wanted == "meta":
         notes.append(f"run on the cpu: its forward cannot run on the meta device ({failure})")
     model, built_on, _ = build_model(factory, target, device)
-    traced, x = _model_pass(model, shape, batch, dtype)
-    return model, built_on, traced, x, f"real forward pass on {built_on}"
+    traced, fed = _model_pass(model, request, dtype)
+    return model, built_on, traced, fed, f"real forward pass on {built_on}"
 
 
-def _cpu_cost(model: Any, shape: tuple[int, ...], batch: int, dtype: str | None) -> tuple[int | None, float]:
+def _cpu_cost(model: Any, request: Request, dtype: str | None) -> tuple[int | None, float, int]:
     """What a cpu pass of a model whose forward cannot run on meta would take, from a meta pass with the
-    values it reads guessed (0): its tensors, the convolutions' workspace, its work; None if that fails."""
+    values it reads guessed (0): its tensors, the convolutions' workspace, its work (None if that fails
+    too); and its inputs' bytes (in the widest dtype where no pass made them)."""
     try:
-        traced, x = _model_pass(model, shape, batch, dtype, guess_values=True)
+        traced, fed = _model_pass(model, request, dtype, guess_values=True)
     except ForwardError:
-        return None, 0.0
+        shapes = [item.shape for _, item in request.items if hasattr(item, "shape")]
+        return None, 0.0, sum(prod((request.batch, *shape)) * 8 for shape in shapes)
     convs = [step.conv for record in traced.records for step in record.steps or () if step.conv]
     work = max(traced.flops // 2 - sum(c.macs for c in convs), 0)
-    return cost(convs, "cpu", _model_bytes(model, traced, x), work, passes=1)
+    return *cost(convs, "cpu", _model_bytes(model, traced, fed), work, passes=1), fed.bytes
 
 
 def _insist(failure: ForwardError, need: int | None, seconds: float) -> str:
@@ -283,9 +335,9 @@ def _insist(failure: ForwardError, need: int | None, seconds: float) -> str:
     return f"; a real pass on the cpu would take {what}: run it with {term('device')} cpu to insist"
 
 
-def _model_bytes(model: Any, traced: Trace, x: Any) -> int:
-    """Parameters, buffers, the input and every layer's output, as if all were held at once (erring high)."""
+def _model_bytes(model: Any, traced: Trace, fed: Fed) -> int:
+    """Parameters, buffers, the inputs and every layer's output, as if all were held at once (erring high)."""
     tensors = [*model.parameters(), *model.buffers()]
     leaves = (r for r in traced.records if not list(r.module.children()))
-    held = sum(t.numel() * t.element_size() for t in tensors) + x.numel() * x.element_size()
+    held = sum(t.numel() * t.element_size() for t in tensors) + fed.bytes
     return held + sum(r.output_bytes for r in leaves)

@@ -56,7 +56,7 @@ def _run_stack(result: StackResult, device: str) -> Trace:
     model = build_stack(result, device).eval()  # inference: BatchNorm takes a batch of one
     x = torch.zeros(result.input_shape, device=device, dtype=getattr(torch, result.dtype))
     try:
-        return trace(model, x, result.dtype)
+        return trace(model, (x,), result.dtype)
     except ForwardError as exc:  # a kernel the device lacks for this dtype: run_planned counts on meta
         raise RuntimeError(str(exc)) from None
 

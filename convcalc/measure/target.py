@@ -27,61 +27,61 @@ class TargetError(ConvCalcError, ValueError):
     """TARGET cannot be imported, found, called or is not a torch module: one line, exit 2."""
 
 
-def check_target(target: str) -> tuple[str, str]:
+def check_target(target: str, label: str = "TARGET") -> tuple[str, str]:
     """TARGET's module (or file) and attribute, checked as far as can be without running any code: its
-    form, and that a file it names is there."""
+    form, and that a file it names is there. label: what a message calls it (TARGET, --inputs)."""
     where, colon, attribute = target.rpartition(":")
     if not colon or not where or not attribute:
-        raise TargetError(f"TARGET: got {target!r}; it must be {FORM}")
+        raise TargetError(f"{label}: got {target!r}; it must be {FORM}")
     if where.endswith(".py") and not Path(where).is_file():
-        raise TargetError(f"TARGET: no file {where!r}")
+        raise TargetError(f"{label}: no file {where!r}")
     return where, attribute
 
 
-def load_target(target: str) -> Any:
+def load_target(target: str, label: str = "TARGET") -> Any:
     """The callable TARGET names, its module imported."""
-    where, attribute = check_target(target)
-    module = _import_file(where) if where.endswith(".py") else _import_module(where)
+    where, attribute = check_target(target, label)
+    module = _import_file(where, label) if where.endswith(".py") else _import_module(where, label)
     obj: Any = module
     for part in attribute.split("."):
         if not hasattr(obj, part):
-            raise TargetError(f"TARGET: {where} has no attribute {attribute!r}")
+            raise TargetError(f"{label}: {where} has no attribute {attribute!r}")
         obj = getattr(obj, part)
     if not callable(obj):
-        raise TargetError(f"TARGET: {target} is not a function or class (it is {type(obj).__name__})")
+        raise TargetError(f"{label}: {target} is not a function or class (it is {type(obj).__name__})")
     return obj
 
 
-def _import_file(path: str) -> Any:
+def _import_file(path: str, label: str) -> Any:
     file = Path(path)
     name = f"convcalc_target_{abs(hash(str(file.resolve())))}"
     spec = importlib.util.spec_from_file_location(name, file)
     if spec is None or spec.loader is None:
-        raise TargetError(f"TARGET: cannot import {path!r} as Python")
+        raise TargetError(f"{label}: cannot import {path!r} as Python")
     module = importlib.util.module_from_spec(spec)
     sys.path.insert(0, str(file.resolve().parent))  # its own imports of files beside it
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     except BaseException as exc:  # a script's sys.exit() or argparse is the user's, not ours
-        raise TargetError(f"TARGET: importing {path} raised {_line(exc)}") from None
+        raise TargetError(f"{label}: importing {path} raised {_line(exc)}") from None
     finally:
         with contextlib.suppress(ValueError):  # the module may have rewritten sys.path itself
             sys.path.remove(str(file.resolve().parent))
     return module
 
 
-def _import_module(name: str) -> Any:
+def _import_module(name: str, label: str) -> Any:
     if str(Path.cwd()) not in sys.path and "" not in sys.path:
         sys.path.insert(0, "")  # as `python -m` would: modules under the current directory
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name and name.startswith(exc.name):
-            raise TargetError(f"TARGET: no module named {exc.name!r} (from {name!r})") from None
-        raise TargetError(f"TARGET: importing {name} raised {_line(exc)}") from None
+            raise TargetError(f"{label}: no module named {exc.name!r} (from {name!r})") from None
+        raise TargetError(f"{label}: importing {name} raised {_line(exc)}") from None
     except BaseException as exc:
-        raise TargetError(f"TARGET: importing {name} raised {_line(exc)}") from None
+        raise TargetError(f"{label}: importing {name} raised {_line(exc)}") from None
 
 
 def build_model(factory: Any, target: str, device: str) -> tuple[Any, str, str]:

@@ -54,10 +54,19 @@ class Trace:
     witness: str
     note: str
     output_shape: tuple[int, ...] | None
+    outputs: list[tuple[str, tuple[int, ...], str]] = field(default_factory=list)  # path, shape, dtype
 
 
-def trace(model: Any, x: Any, dtype: str, shortcut: bool = True, guess_values: bool = False) -> Trace:
-    """Run model(x) once, without gradients, and record every submodule; ForwardError if it raises.
+def trace(
+    model: Any,
+    args: tuple[Any, ...],
+    dtype: str,
+    kwargs: dict[str, Any] | None = None,
+    shortcut: bool = True,
+    guess_values: bool = False,
+) -> Trace:
+    """Run model(*args, **kwargs) once, without gradients, and record every submodule; ForwardError if it
+    raises. Every output tensor is listed with its path in what the forward returned.
 
     shortcut: on meta, answer simple ops' shapes without torch's Python references (shortcut.py).
     guess_values: on meta, answer a value the forward reads from a tensor (.item(), bool(t)) with 0, so
@@ -70,21 +79,25 @@ def trace(model: Any, x: Any, dtype: str, shortcut: bool = True, guess_values: b
             "torch.jit.script or torch.jit.trace"
         )
     records = {id(m): Record(name, m) for name, m in model.named_modules(remove_duplicate=True)}
+    kwargs = kwargs or {}
     fields = Fields([*model.parameters(), *model.buffers()])
-    if x.dim() >= 3:
-        ones = (1,) * (x.dim() - 2)
-        fields.set(x, Field(ones, ones))
+    tensors = [t for t in (*args, *kwargs.values()) if isinstance(t, torch.Tensor)]
+    for x in tensors:  # every input map starts from r = j = 1
+        if x.dim() >= 3 and x.is_floating_point():
+            ones = (1,) * (x.dim() - 2)
+            fields.set(x, Field(ones, ones))
+    on_meta = any(t.device.type == "meta" for t in tensors)
     order: list[Record] = []
     culprits: dict[int, Record] = {}  # id(exception) -> the module it was raised in
     # Outermost, so the FLOP witness has counted an op before the shortcut answers it.
-    outer = shortcut_mode() if shortcut and x.device.type == "meta" else contextlib.nullcontext()
-    values = zero_values() if guess_values and x.device.type == "meta" else contextlib.nullcontext()
+    outer = shortcut_mode() if shortcut and on_meta else contextlib.nullcontext()
+    values = zero_values() if guess_values and on_meta else contextlib.nullcontext()
     with outer, counting() as tally, values:
         handles = _hook(model, records, order, tally, fields, dtype, culprits)
         try:
             # no_grad: inference_mode hides ops from the count
             with torch.no_grad(), attention_by_matmuls(), field_mode(fields):
-                y = model(x)
+                y = model(*args, **kwargs)
         except (ConvCalcError, KeyboardInterrupt):
             raise
         except BaseException as exc:  # SystemExit and GeneratorExit too: whatever user code raises
@@ -92,9 +105,32 @@ def trace(model: Any, x: Any, dtype: str, shortcut: bool = True, guess_values: b
         finally:
             for handle in handles:
                 handle.remove()
-    first = _first_tensor(y)  # a model may return a tuple or a dict: its first tensor, as on its row
-    shape = tuple(first.shape) if first is not None else None
-    return Trace(_with_uncalled(order, records), tally.total(), tally.witness, tally.note, shape)
+    outputs = output_tensors(y)
+    shape = outputs[0][1] if outputs else None  # the first tensor, as on the model's row
+    return Trace(_with_uncalled(order, records), tally.total(), tally.witness, tally.note, shape, outputs)
+
+
+def output_tensors(value: Any, path: str = "") -> list[tuple[str, tuple[int, ...], str]]:
+    """Every tensor a forward returned, nested in tuples, lists, dicts, dataclasses or a library's output
+    object, with its path ('' for the output itself, 'logits', '1.0'), its shape and dtype, in order."""
+    import dataclasses
+
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return [(path, tuple(value.shape), str(value.dtype).removeprefix("torch."))]
+    if isinstance(value, dict) or (hasattr(value, "keys") and hasattr(value, "__getitem__")):
+        items = [(str(k), value[k]) for k in value.keys()]  # noqa: SIM118 -- any mapping-like output
+    elif isinstance(value, tuple | list):
+        items = [(str(i), v) for i, v in enumerate(value)]
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        items = [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
+    else:
+        return []
+    found = []
+    for key, item in items:
+        found += output_tensors(item, f"{path}.{key}" if path else key)
+    return found
 
 
 def zero_values() -> Any:
@@ -138,11 +174,12 @@ def _hook(
 ) -> list[Any]:
     before_trace = sys.exc_info()[1]
 
-    def before(module: Any, args: tuple[Any, ...]) -> None:
+    def before(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         record = records[id(module)]
         if not record.calls:
             order.append(record)
-            record.input_shape = _shape(args[0]) if args else None
+            first = args[0] if args else next(iter(kwargs.values()), None)  # a call by keywords alone
+            record.input_shape = _shape(first)
         record.calls += 1
         record._starts.append(tally.total())
         if record.steps is not None or record.calls == 1:
@@ -171,7 +208,7 @@ def _hook(
 
     handles = []
     for module in model.modules():
-        handles.append(module.register_forward_pre_hook(before))
+        handles.append(module.register_forward_pre_hook(before, with_kwargs=True))
         handles.append(module.register_forward_hook(after, always_call=True))
     return handles
 

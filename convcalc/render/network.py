@@ -4,6 +4,7 @@ the shape torchinfo users know; the totals' details and how torch confirmed them
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ..core.conventions import NETWORK_CONVENTION, TRAINING_CONVENTION
 from ..core.errors import FormatError, term
@@ -221,7 +222,7 @@ def _checked(report: NetworkReport, key: str) -> int | None:
 
 def notes(report: NetworkReport, shown: int, versions: bool = True) -> list[str]:
     t = report.total
-    lines = [f"input {shape_text(report.input_shape)}, {report.dtype}"]
+    lines = [*_input_lines(report)]
     hidden = len(report.layers) - shown
     if report.command == "stack" and report.depth is not None and report.depth < EVERY_LAYER:
         lines.append(_grouping_line(report.depth))
@@ -252,6 +253,34 @@ def notes(report: NetworkReport, shown: int, versions: bool = True) -> list[str]
     lines += expectation_lines(report.expectations)
     lines.append(NETWORK_CONVENTION)
     return lines
+
+
+SHOWN_TENSORS = 8  # inputs or outputs a note names one by one; JSON lists them all
+
+
+def _input_lines(report: NetworkReport) -> list[str]:
+    """The input line, every input named where there are several or one is not the model's float; the
+    outputs where the forward returned more than the one tensor the model row shows."""
+    ins, outs = report.inputs, report.outputs
+    plain = len(ins) <= 1 and all(name == "0" and dtype == report.dtype for name, _, dtype in ins)
+    lines = [
+        f"input {shape_text(report.input_shape)}, {report.dtype}" if plain else "inputs " + _tensors(ins)
+    ]
+    if len(outs) > 1:
+        lines.append(
+            f"outputs {_tensors(outs)}: the model row shows the first; --expect outputs.PATH=SHAPE checks any"
+        )
+    return lines
+
+
+def _tensors(records: tuple[tuple[str, Any, str], ...]) -> str:
+    """'input_ids 1x128 int64; [1] 1x3x8x8 float32', at most SHOWN_TENSORS, then how many more."""
+    named = [
+        f"{f'[{name}]' if name.isdigit() else name} {shape_text(shape)} {dtype}"
+        for name, shape, dtype in records[:SHOWN_TENSORS]
+    ]
+    more = len(records) - SHOWN_TENSORS
+    return "; ".join(named) + (f"; and {more:,} more (all in JSON)" if more > 0 else "")
 
 
 def _grouping_line(depth: int) -> str:

@@ -31,6 +31,8 @@ def console_commands() -> list[tuple[str, str]]:
 
 
 COMMANDS = console_commands()
+# What a documented model TARGET needs beyond convcalc's own dependencies: its command skips without it.
+NEEDED = {"docs/examples/hf.py:bert": ("transformers",), "docs/examples/hf.py:unet": ("diffusers",)}
 
 
 def test_docs_have_commands():
@@ -40,6 +42,8 @@ def test_docs_have_commands():
 @pytest.mark.slow  # a hundred commands, most of them verified in torch, some timed (--bench) or pooled (-j)
 @pytest.mark.parametrize(("page", "command"), COMMANDS, ids=[f"{p}: {c}" for p, c in COMMANDS])
 def test_documented_command_runs(run, page, command):
+    for library in NEEDED.get(command.split()[1] if command.startswith("model ") else "", ()):
+        pytest.importorskip(library, reason=f"{command} needs {library}")
     result = run(*shlex.split(command))
     assert result.exit_code == 0, f"{page}: convcalc {command}\n{result.output}"
 

@@ -33,7 +33,8 @@ def test_network_commands_help(command, usage, columns):
     assert "{" not in text and not PLACEHOLDER.search(text)
     flat = rows(text)
     assert "Example" in flat
-    for option in ("-i, --input SIZE", "--expect NAME=VALUE", "--columns LIST", "-f, --format FORMAT"):
+    given = {"stack": "-i, --input SIZE", "model": "-i, --input [NAME=]SHAPE[:DTYPE]"}[command]
+    for option in (given, "--expect NAME=VALUE", "--columns LIST", "-f, --format FORMAT"):
         assert option in flat
 
 

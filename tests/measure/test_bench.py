@@ -163,7 +163,7 @@ def test_model_bench_on_cpu_and_refused_on_meta(run):
 def test_bench_without_grad_leaves_no_graph():
     layer = torch.nn.Conv2d(3, 4, 3)
     x = torch.zeros(1, 3, 8, 8)
-    median, iqr, runs = bench_module.time_module(layer, x)
+    median, iqr, runs = bench_module.time_module(layer, (x,))
     assert median > 0 and runs >= 1
     assert torch.is_grad_enabled()
 

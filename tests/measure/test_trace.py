@@ -42,7 +42,7 @@ def test_the_meta_shortcut_changes_no_figure(build):
     with torch.device("meta"):
         model = build().eval()
     x = torch.zeros(2, 3, 64, 64, device="meta")
-    fast, slow = trace(model, x, "float32"), trace(model, x, "float32", shortcut=False)
+    fast, slow = trace(model, (x,), "float32"), trace(model, (x,), "float32", shortcut=False)
     assert (fast.flops, fast.output_shape) == (slow.flops, slow.output_shape)
 
     def seen(t):
@@ -57,7 +57,7 @@ def test_the_shortcut_leaves_what_torch_would_refuse_to_torch():
             return x + torch.zeros(3, device=x.device)  # 4 and 3 do not broadcast
 
     with pytest.raises(ForwardError, match=r"forward pass failed in the model \(Bad\): RuntimeError"):
-        trace(Bad(), torch.zeros(1, 2, 4, 4, device="meta"), "float32")
+        trace(Bad(), (torch.zeros(1, 2, 4, 4, device="meta"),), "float32")
 
 
 def test_a_failing_forward_names_the_innermost_module():
@@ -67,7 +67,7 @@ def test_a_failing_forward_names_the_innermost_module():
 
     model = nn.Sequential(nn.Conv2d(1, 2, 1), nn.Sequential(nn.ReLU(), Broken()))
     with pytest.raises(ForwardError, match=r"failed in 1\.1 \(Broken\): ValueError: no way"):
-        trace(model, torch.zeros(1, 1, 4, 4), "float32")
+        trace(model, (torch.zeros(1, 1, 4, 4),), "float32")
 
 
 def _meta(*shape):
@@ -128,5 +128,5 @@ def test_a_tuple_output_gives_its_first_tensor_as_the_output():
             y = self.conv(x)
             return y, y.sum()
 
-    traced = trace(Two(), torch.zeros(1, 3, 8, 8, device="meta"), "float32")
+    traced = trace(Two(), (torch.zeros(1, 3, 8, 8, device="meta"),), "float32")
     assert traced.output_shape == traced.records[0].output_shape == (1, 4, 6, 6)

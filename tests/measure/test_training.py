@@ -330,7 +330,9 @@ def test_model_training_takes_off_the_grouped_overcount():
         "conv out=8 kernel=3 groups=4; bn; relu; depthwise kernel=3 multiplier=2; flatten", (8, 7, 7), batch=2
     )
     _, whole = stack_training(result)
-    measured = model_training(build_stack(result, "meta"), torch.zeros(result.input_shape, device="meta"))
+    measured = model_training(
+        build_stack(result, "meta"), (torch.zeros(result.input_shape, device="meta"),), {}
+    )
     assert measured["backward_flops"] == whole.backward_flops
     assert measured["witness_backward_flops"] - measured["backward_flops"] == 2 * (
         whole.torch_grad_weight_macs - whole.grad_weight_macs
@@ -343,7 +345,7 @@ def test_measuring_gives_the_module_back_as_it_was():
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU()).eval()
     model[0].bias.requires_grad_(False)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    model_training(model, torch.randn(2, 3, 6, 6))
+    model_training(model, (torch.randn(2, 3, 6, 6),), {})
     measure_training(model, torch.randn(2, 3, 6, 6), True)
     assert not model.training and not model[1].training
     assert not model[0].bias.requires_grad and model[0].weight.requires_grad
