@@ -242,6 +242,81 @@ def cpu_buffer() -> nn.Module:
     return CpuBuffer()
 
 
+class StrayParameter(nn.Module):
+    """A parameter made with torch.Tensor(n), which ignores the default device, as wav2vec2's
+    positional convolution and HuBERT do: on the cpu even when the model is built on meta."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.gain = nn.Parameter(torch.Tensor(4, 1, 1).fill_(1.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x) * self.gain
+
+
+def stray_parameter() -> nn.Module:
+    return StrayParameter()
+
+
+class ReadsMask(nn.Module):
+    """Reads values of its mask, as Hugging Face's decoder mask code does: `if mask.all()` and a length
+    from `.item()`. On meta they are known from the inputs convcalc made (all true), so the cheap path
+    runs, as on the cpu; a guess of 0 would take the other branch and keep no token."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(50, 8)
+        self.proj = nn.Linear(8, 8)
+        self.extra = nn.Linear(8, 8)
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = self.embed(ids)
+        if not mask.all():
+            x = self.extra(x * mask.unsqueeze(-1))
+        kept = int(mask.sum(dim=1).max().item())
+        return self.proj(x[:, :kept])
+
+
+def reads_mask() -> nn.Module:
+    return ReadsMask()
+
+
+class ReadsWeights(nn.Module):
+    """Branches on a value of its weights, which the meta device does not hold."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.extra = nn.Conv2d(4, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        if self.conv.weight.abs().sum().item() > 0:  # true for any real initialisation
+            y = self.extra(y)
+        return y
+
+
+def reads_weights() -> nn.Module:
+    return ReadsWeights()
+
+
+class SelectsByWeights(nn.Module):
+    """Keeps the channels its weights select: a shape that depends on weights' values, which nothing
+    on the meta device can know or guess."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)[:, self.conv.bias > -10]
+
+
+def selects_by_weights() -> nn.Module:
+    return SelectsByWeights()
+
+
 def not_a_module() -> dict[str, nn.Module]:
     """Returns a dict of layers, not a module."""
     return {"conv": nn.Conv2d(3, 4, 3)}

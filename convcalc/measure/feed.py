@@ -23,6 +23,7 @@ class Fed:
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     records: tuple[tuple[str, tuple[int, ...], str], ...]
+    made: tuple[Any, ...] = ()  # the tensors made from shapes, whose values are known: fill(dtype)
 
     def call(self, module: Any) -> Any:
         return module(*self.args, **self.kwargs)
@@ -42,14 +43,16 @@ def feed(request: Request, device: Any, float_dtype: Any) -> Fed:
     """The request's inputs made on device; a floating input in float_dtype unless it names its own."""
     import torch
 
+    made = []
     if request.maker is not None:
         args, kwargs = _made(request, device)
     else:
         args, kwargs = [], {}
         for name, item in request.items:
-            tensor = (
-                item if isinstance(item, torch.Tensor) else _tensor(item, request.batch, device, float_dtype)
-            )
+            tensor = item
+            if not isinstance(item, torch.Tensor):
+                tensor = _tensor(item, request.batch, device, float_dtype)
+                made.append(tensor)
             if name is None:
                 args.append(tensor)
             else:
@@ -61,7 +64,7 @@ def feed(request: Request, device: Any, float_dtype: Any) -> Fed:
         for name, t in records
         if isinstance(t, torch.Tensor)
     )
-    return Fed(tuple(args), kwargs, described)
+    return Fed(tuple(args), kwargs, described, tuple(made))
 
 
 def _tensor(spec: InputSpec, batch: int, device: Any, float_dtype: Any) -> Any:
@@ -75,9 +78,15 @@ def _tensor(spec: InputSpec, batch: int, device: Any, float_dtype: Any) -> Any:
     )
     if too_big:
         raise InvalidSpecError("inputs", f"{too_big}; use a smaller {term('inputs')} or {term('batch')}")
-    if dtype == torch.bool:
-        return torch.ones(size, dtype=dtype, device=device)  # a mask that hides nothing
-    return torch.zeros(size, dtype=dtype, device=device)  # integer ids 0: valid in every vocabulary
+    return torch.full(size, fill(dtype), dtype=dtype, device=device)
+
+
+def fill(dtype: Any) -> int:
+    """What an input made from a shape holds: a bool mask all true (it hides nothing), else zeros (integer
+    ids 0 are valid in every vocabulary)."""
+    import torch
+
+    return 1 if dtype == torch.bool else 0
 
 
 def _made(request: Request, device: Any) -> tuple[list[Any], dict[str, Any]]:

@@ -26,8 +26,9 @@ from .checks import check, network_verification, recording_warnings
 from .feed import Fed, check_call, feed, shape_of
 from .planned import free_memory, resolve_device
 from .stack import measured_figures
-from .target import build_model, load_target, output_to_stderr
+from .target import build_model, load_target, output_to_stderr, strays_to_meta
 from .trace import ForwardError, Record, Trace, trace
+from .values import value_mode
 
 
 def model_rows(traced: Trace, dtype: str, on_meta: bool) -> tuple[LayerRow, ...]:
@@ -115,8 +116,13 @@ def run_model(
             model, device, traced, fed, reason = _target_pass(model, request, dtype, device, notes)
         else:
             title = title or type(model).__name__
-            traced, fed = _model_pass(model, request, dtype)
             device = _device_of(model)
+            if device == "meta":
+                traced, fed, failure = _meta_pass(model, request, dtype, notes)
+                if failure is not None:
+                    raise failure
+            else:
+                traced, fed = _model_pass(model, request, dtype)
             reason = META_REASON if device == "meta" else "real forward pass"
     dtype = _float_dtype(model, dtype)[0]
     on_meta = device == "meta"
@@ -180,7 +186,8 @@ def _hinted(request: Request) -> Iterator[None]:
 def _meta_only(failure: ForwardError) -> bool:
     """Whether a forward failed for the meta device alone (a value read, a tensor left on the cpu, a kernel
     meta lacks), so that a real device may run it; any other failure fails there too."""
-    return re.search(r"\bmeta\b", str(failure), re.IGNORECASE) is not None
+    # "meta" as a word or a name's part: "meta tensors", "register_meta" (torch.nonzero's message)
+    return re.search(r"(?<![^\W_])meta(?![^\W_])", str(failure), re.IGNORECASE) is not None
 
 
 RECURSION_ROOM = 2000  # frames the trace's hooks and modes add at the bottom of a deeply nested model
@@ -214,11 +221,9 @@ def _bench_model(
     return bench_run(build, inputs, dtype, device, chosen, traced.flops, traffic, peaks)
 
 
-def _model_pass(
-    model: Any, request: Request, dtype: str | None, guess_values: bool = False
-) -> tuple[Trace, Fed]:
+def _model_pass(model: Any, request: Request, dtype: str | None, values: bool = False) -> tuple[Trace, Fed]:
     """The model (converted to dtype, when given) traced once on the request's inputs, made where its
-    weights are, in its floating dtype."""
+    weights are, in its floating dtype; with values, the values it reads on meta known or guessed."""
     import torch
 
     if dtype is not None:
@@ -226,7 +231,46 @@ def _model_pass(
     name, kind = _float_dtype(model, dtype)
     fed = feed(request, torch.device(_device_of(model)), kind)
     check_call(model, fed, request)
-    return trace(model.eval(), fed.args, name, fed.kwargs, guess_values=guess_values), fed
+    mode = value_mode(fed.made) if values else None
+    return trace(model.eval(), fed.args, name, fed.kwargs, values=mode), fed
+
+
+def _meta_pass(
+    model: Any, request: Request, dtype: str | None, notes: list[str]
+) -> tuple[Trace | None, Fed | None, ForwardError | None]:
+    """A model on meta traced: its stray cpu tensors moved there first; where its forward reads values,
+    again with them known from the inputs or guessed (values.py). (None, None, why) where meta cannot
+    run it even so; a failure that is not meta's own is raised."""
+    moved = strays_to_meta(model)
+    if moved:
+        notes.append(
+            f"moved to the meta device: {moved:,} of its parameters and buffers, which its constructor made "
+            "on the cpu (torch.Tensor(n) ignores the default device)"
+        )
+    try:
+        return *_model_pass(model, request, dtype), None
+    except ForwardError as failure:
+        if not _meta_only(failure):
+            raise
+    try:
+        traced, fed = _model_pass(model, request, dtype, values=True)
+    except ForwardError as failure:
+        if not _meta_only(failure):
+            raise
+        return None, None, failure
+    known, guessed = traced.read
+    if guessed:
+        notes.append(
+            f"on the meta device its forward read {known + guessed:,} values, {guessed:,} of them from "
+            "its weights, which meta does not hold: each was taken as 0, so a branch that depends on one "
+            f"may differ from a real run ({term('device')} cpu runs one)"
+        )
+    else:
+        notes.append(
+            f"on the meta device its forward read {known:,} values (a mask's .all(), .item()): each was "
+            "computed from the inputs convcalc made"
+        )
+    return traced, fed, None
 
 
 def _float_dtype(model: Any, dtype: str | None) -> tuple[str, Any]:
@@ -251,88 +295,70 @@ def _device_of(model: Any) -> str:
 def _target_pass(
     target: str, request: Request, dtype: str | None, device: str, notes: list[str]
 ) -> tuple[Any, str, Trace, Fed, str]:
-    """Build TARGET on meta and trace it; on a real device, again there when the meta pass shows it fits."""
+    """Build TARGET on meta and trace it there; then for real where asked (when it fits in free memory),
+    or on the cpu where meta cannot run it or had to guess values, if the plan every unasked real pass
+    keeps to allows it; else the meta count stands, or the failure with what a cpu pass would take."""
     factory = load_target(target)
     wanted = "meta" if device == "meta" else resolve_device(device)
     model, built_on, note = build_model(factory, target, "meta")
     notes += [note] if note else []
-    try:
+    if built_on != "meta":
         traced, fed = _model_pass(model, request, dtype)
-    except ForwardError as failure:  # a forward that needs data (.item(), a cpu tensor): run it for real
-        if built_on != "meta" or not _meta_only(failure):
-            raise
-        return _real_pass(factory, target, request, dtype, wanted, model, failure, notes)
-    if wanted == "meta" or built_on == wanted:
-        reason = META_REASON if built_on == "meta" else f"real forward pass on {built_on}"
-        return model, built_on, traced, fed, reason
-    need = _model_bytes(model, traced, fed)
-    free = free_memory(wanted)
-    if free is not None and need > free * FREE_SHARE:
-        return (
-            model,
-            "meta",
-            traced,
-            fed,
-            (
-                f"counted on the meta device, since a real pass on {wanted} would need about {gib(need)} "
-                f"and only {gib(free)} is free"
-            ),
-        )
-    model, built_on, _ = build_model(factory, target, wanted)
+        return model, built_on, traced, fed, f"real forward pass on {built_on}"
+    traced, fed, failure = _meta_pass(model, request, dtype, notes)
+    exact = failure is None and not traced.read[1]
+    if wanted == "meta" and exact:
+        return model, "meta", traced, fed, META_REASON
+    need, seconds = _cpu_need(model, traced, fed, request)
+    real = "cpu" if wanted == "meta" else wanted
+    free = free_memory(real)
+    fits = free is None or need is None or need <= free * FREE_SHARE
+    if wanted == "meta":
+        small = (need or 0) <= FALLBACK_BYTES if traced is None else not too_costly(need or 0, seconds)
+        fits = fits and small
+    if not fits and failure is not None:
+        raise ForwardError(f"{failure}{_insist(failure, need, traced is None, real, wanted != 'meta')}")
+    if not fits:  # the meta count stands: exact, or with the values it guessed said in a note
+        return model, "meta", traced, fed, _meta_reason(wanted, need, free)
+    if wanted == "meta":
+        why = f"({failure})" if failure else "(on meta it had to guess values its weights give)"
+        notes.append(f"run on the cpu: its forward cannot run exactly on the meta device {why}")
+    model, built_on, _ = build_model(factory, target, real)
     traced, fed = _model_pass(model, request, dtype)
     return model, built_on, traced, fed, f"real forward pass on {built_on}"
 
 
-def _real_pass(
-    factory: Any,
-    target: str,
-    request: Request,
-    dtype: str | None,
-    wanted: str,
-    meta_model: Any,
-    failure: ForwardError,
-    notes: list[str],
-) -> tuple[Any, str, Trace, Fed, str]:
-    """The model built and run on the device asked for, or on the cpu when meta could not run it and the
-    plan every unasked real pass keeps to allows it there (asked for a device: only its free memory);
-    else the meta failure stands, with what a cpu pass would take."""
-    device = "cpu" if wanted == "meta" else wanted
-    need, seconds, given = _cpu_cost(meta_model, request, dtype)
+def _meta_reason(wanted: str, need: int | None, free: int | None) -> str:
     if wanted == "meta":
-        weights = sum(t.numel() * t.element_size() for t in [*meta_model.parameters(), *meta_model.buffers()])
-        unknown = need is None and weights + given > FALLBACK_BYTES
-        if unknown or (need is not None and too_costly(need, seconds)):
-            raise ForwardError(f"{failure}{_insist(failure, need, seconds)}") from None
-    free = free_memory(device)
-    if free is not None and need is not None and need > free * FREE_SHARE:
-        raise ForwardError(f"{failure}; a pass on {device} would need about {gib(need)}, more than is free")
-    if wanted == "meta":
-        notes.append(f"run on the cpu: its forward cannot run on the meta device ({failure})")
-    model, built_on, _ = build_model(factory, target, device)
-    traced, fed = _model_pass(model, request, dtype)
-    return model, built_on, traced, fed, f"real forward pass on {built_on}"
+        return META_REASON
+    return (
+        f"counted on the meta device, since a real pass on {wanted} would need about {gib(need or 0)} "
+        f"and only {gib(free or 0)} is free"
+    )
 
 
-def _cpu_cost(model: Any, request: Request, dtype: str | None) -> tuple[int | None, float, int]:
-    """What a cpu pass of a model whose forward cannot run on meta would take, from a meta pass with the
-    values it reads guessed (0): its tensors, the convolutions' workspace, its work (None if that fails
-    too); and its inputs' bytes (in the widest dtype where no pass made them)."""
-    try:
-        traced, fed = _model_pass(model, request, dtype, guess_values=True)
-    except ForwardError:
+def _cpu_need(
+    model: Any, traced: Trace | None, fed: Fed | None, request: Request
+) -> tuple[int | None, float]:
+    """What a real pass would take: from the meta trace, its tensors, the convolutions' workspace and its
+    seconds; without one (meta could not run it), the weights and inputs alone (at least that)."""
+    if traced is None or fed is None:
+        weights = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
         shapes = [item.shape for _, item in request.items if hasattr(item, "shape")]
-        return None, 0.0, sum(prod((request.batch, *shape)) * 8 for shape in shapes)
+        return weights + sum(prod((request.batch, *shape)) * 8 for shape in shapes), 0.0
     convs = [step.conv for record in traced.records for step in record.steps or () if step.conv]
     work = max(traced.flops // 2 - sum(c.macs for c in convs), 0)
-    return *cost(convs, "cpu", _model_bytes(model, traced, fed), work, passes=1), fed.bytes
+    return cost(convs, "cpu", _model_bytes(model, traced, fed), work, passes=1)
 
 
-def _insist(failure: ForwardError, need: int | None, seconds: float) -> str:
-    """The hint after a forward that cannot run on meta: what a cpu pass would take, and how to insist."""
+def _insist(failure: ForwardError, need: int | None, lower: bool, device: str, asked: bool) -> str:
+    """The hint after a forward that cannot run on meta: what a real pass would take, and how to insist."""
     if "overflow" in str(failure).lower():
         return ""
-    what = "an amount not known" if need is None else f"about {gib(need)} and {seconds:.2g} s"
-    return f"; a real pass on the cpu would take {what}: run it with {term('device')} cpu to insist"
+    what = f"at least {gib(need or 0)} (its weights and inputs)" if lower else f"about {gib(need or 0)}"
+    if asked:
+        return f"; a pass on {device} would need {what}, more than is free"
+    return f"; a real pass on the cpu would need {what}: run it with {term('device')} cpu to insist"
 
 
 def _model_bytes(model: Any, traced: Trace, fed: Fed) -> int:

@@ -106,6 +106,27 @@ def build_model(factory: Any, target: str, device: str) -> tuple[Any, str, str]:
     return model, device, note
 
 
+def strays_to_meta(model: Any) -> int:
+    """Move to meta the parameters and buffers a constructor made on the cpu although it ran under the meta
+    device (torch.Tensor(n) and torch.tensor(data) ignore the default device), so that a forward on meta
+    does not mix devices; a parameter shared by two modules stays one. How many were moved."""
+    import torch
+
+    moved: dict[int, Any] = {}
+    for module in model.modules():
+        for table in (module._parameters, module._buffers):
+            for name, tensor in table.items():
+                if tensor is None or tensor.is_meta:
+                    continue
+                if id(tensor) not in moved:
+                    on_meta = tensor.to("meta")
+                    if isinstance(tensor, torch.nn.Parameter):
+                        on_meta = torch.nn.Parameter(on_meta, requires_grad=tensor.requires_grad)
+                    moved[id(tensor)] = on_meta
+                table[name] = moved[id(tensor)]
+    return len(moved)
+
+
 @contextlib.contextmanager
 def output_to_stderr() -> Iterator[None]:
     """What user code prints, by print() or straight to file descriptor 1, goes to stderr: the report

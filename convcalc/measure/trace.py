@@ -55,6 +55,7 @@ class Trace:
     note: str
     output_shape: tuple[int, ...] | None
     outputs: list[tuple[str, tuple[int, ...], str]] = field(default_factory=list)  # path, shape, dtype
+    read: tuple[int, int] = (0, 0)  # values the forward read on meta: known from shadows, guessed 0
 
 
 def trace(
@@ -63,14 +64,14 @@ def trace(
     dtype: str,
     kwargs: dict[str, Any] | None = None,
     shortcut: bool = True,
-    guess_values: bool = False,
+    values: Any = None,
 ) -> Trace:
     """Run model(*args, **kwargs) once, without gradients, and record every submodule; ForwardError if it
     raises. Every output tensor is listed with its path in what the forward returned.
 
     shortcut: on meta, answer simple ops' shapes without torch's Python references (shortcut.py).
-    guess_values: on meta, answer a value the forward reads from a tensor (.item(), bool(t)) with 0, so
-    that a forward that needs data still runs there: an estimate of its cost, not its figures."""
+    values: on meta, a values.value_mode(): a value the forward reads from a tensor (.item(), bool(t)) is
+    known from the cpu shadows it keeps, else guessed 0, so that a forward that reads data runs there."""
     import torch
 
     if isinstance(model, torch.jit.ScriptModule):  # it refuses the hooks a trace needs
@@ -91,8 +92,8 @@ def trace(
     culprits: dict[int, Record] = {}  # id(exception) -> the module it was raised in
     # Outermost, so the FLOP witness has counted an op before the shortcut answers it.
     outer = shortcut_mode() if shortcut and on_meta else contextlib.nullcontext()
-    values = zero_values() if guess_values and on_meta else contextlib.nullcontext()
-    with outer, counting() as tally, values:
+    reading = values if values is not None and on_meta else contextlib.nullcontext()
+    with outer, counting() as tally, reading:
         handles = _hook(model, records, order, tally, fields, dtype, culprits)
         try:
             # no_grad: inference_mode hides ops from the count
@@ -107,7 +108,10 @@ def trace(
                 handle.remove()
     outputs = output_tensors(y)
     shape = outputs[0][1] if outputs else None  # the first tensor, as on the model's row
-    return Trace(_with_uncalled(order, records), tally.total(), tally.witness, tally.note, shape, outputs)
+    read = (values.known, values.guessed) if values is not None and on_meta else (0, 0)
+    return Trace(
+        _with_uncalled(order, records), tally.total(), tally.witness, tally.note, shape, outputs, read
+    )
 
 
 def output_tensors(value: Any, path: str = "") -> list[tuple[str, tuple[int, ...], str]]:
@@ -131,23 +135,6 @@ def output_tensors(value: Any, path: str = "") -> list[tuple[str, tuple[int, ...
     for key, item in items:
         found += output_tensors(item, f"{path}.{key}" if path else key)
     return found
-
-
-def zero_values() -> Any:
-    """A dispatch mode in which a meta tensor's value, read as a Python number, is 0 (False)."""
-    import torch
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class ZeroValues(TorchDispatchMode):
-        pass
-
-    def dispatch(self: Any, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-        if func is torch.ops.aten._local_scalar_dense.default and args[0].device.type == "meta":
-            return args[0].dtype.is_floating_point and 0.0 or (False if args[0].dtype == torch.bool else 0)
-        return func(*args, **(kwargs or {}))
-
-    ZeroValues.__torch_dispatch__ = dispatch  # after creation: no dynamo shim (see witness.py)
-    return ZeroValues()
 
 
 def _with_uncalled(order: list[Record], records: dict[int, Record]) -> list[Record]:
