@@ -66,6 +66,7 @@ class LayerRow:
     receptive_field: Size | None = None  # None where not modelled along the whole path from the input
     jump: Size | None = None
     calls: int = 1  # how many times the model called it (its figures are over every call)
+    summed: bool = False  # never called, its children were: its figures are their sums
     leaf: bool = True  # False for a container, whose figures include its children's
 
     def figure(self, key: str) -> Any:
@@ -100,6 +101,7 @@ class LayerRow:
             "kind": self.kind,
             "depth": self.depth,
             "calls": self.calls,
+            "summed": self.summed,
             "modelled": self.analytic is not None,
             "settings": self.settings,
             "input_shape": json_value(self.input_shape),

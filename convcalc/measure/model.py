@@ -15,7 +15,7 @@ from typing import Any
 
 from ..core import formulas
 from ..core.bench import Bench, Peaks
-from ..core.errors import ConvCalcError, term
+from ..core.errors import ConvCalcError, printable, term
 from ..core.inputs import InputSpec, Request
 from ..core.network import LayerRow, NetworkReport, analytic_figures, totals
 from ..core.plan import FREE_SHARE, Plan, cost, gib, too_costly
@@ -27,7 +27,7 @@ from .feed import Fed, check_call, feed, shape_of
 from .planned import free_memory, resolve_device
 from .stack import measured_figures
 from .target import build_model, load_target, output_to_stderr, strays_to_meta
-from .trace import ForwardError, Record, Trace, trace
+from .trace import ForwardError, Record, Trace, short, trace
 from .values import value_mode
 
 
@@ -64,6 +64,7 @@ def _model_row(record: Record, dtype: str, on_meta: bool) -> LayerRow:
         receptive_field=field.size if field else None,
         jump=field.jump if field else None,
         calls=record.calls,
+        summed=record.summed,
         leaf=not list(record.module.children()),
     )
 
@@ -127,6 +128,12 @@ def run_model(
     dtype = _float_dtype(model, dtype)[0]
     on_meta = device == "meta"
     rows = model_rows(traced, dtype, on_meta)
+    summed = [row.name for row in rows if row.summed]
+    if summed:
+        notes.append(
+            f"children summed: {_names(summed)}: never called as a whole (the forward looped over its "
+            "children), so each row's figures are its children's sums"
+        )
     modelled = [row for row in rows if row.leaf and row.analytic]
     leaves = [row for row in rows if row.leaf and row.calls]
     checks = [
@@ -166,6 +173,12 @@ def run_model(
         inputs=fed.records,
         outputs=tuple(traced.outputs),
     )
+
+
+def _names(names: list[str], most: int = 4) -> str:
+    """A few module names for a note, and how many more."""
+    shown = ", ".join(printable(short(name)) for name in names[:most])
+    return shown + (f" and {len(names) - most:,} more" if len(names) > most else "")
 
 
 @contextlib.contextmanager

@@ -40,6 +40,7 @@ class Record:
     steps: list[Step] | None = None  # convcalc's figures per call; None where it does not model it
     layer: dict[str, Any] | None = None  # the module read as a stack layer, where convcalc models it
     out_field: Field | None = None  # the first call's output
+    summed: bool = False  # never called, but its children were (looped over): its figures are their sums
     _starts: list[int] = field(default_factory=list)
 
     @property
@@ -140,14 +141,48 @@ def output_tensors(value: Any, path: str = "") -> list[tuple[str, tuple[int, ...
 def _with_uncalled(order: list[Record], records: dict[int, Record]) -> list[Record]:
     """The modules called, in order; each one never called (a weight used functionally, as
     MultiheadAttention's out_proj) placed after its parent's last row, so the nesting reads right."""
+    _sum_children(order, records)
     rows = list(order)
     for record in records.values():
-        if record.calls:
+        if record.calls or record.summed:
             continue
         parent = record.name.rpartition(".")[0]
         inside = [i for i, r in enumerate(rows) if r.name == parent or r.name.startswith(parent + ".")]
         rows.insert(inside[-1] + 1 if inside and parent else len(rows), record)
     return rows
+
+
+def _sum_children(order: list[Record], records: dict[int, Record]) -> None:
+    """A container never called whose children ran (`for m in self.blocks: x = m(x)`, as YOLO, Hugging
+    Face's ViT and nn.TransformerEncoder loop) gets their sums, marked: its FLOPs and output bytes
+    theirs, its input the first one called's, its output and receptive field the last one's."""
+    rank = {id(record): i for i, record in enumerate(order)}
+    uncalled = sorted((r for r in records.values() if not r.calls), key=lambda r: -r.depth)
+    for record in uncalled:  # deepest first: a summed child counts in its parent's sums
+        prefix = record.name + "."
+        children = [
+            r
+            for r in records.values()
+            if r.name.startswith(prefix) and r.depth == record.depth + 1 and (r.calls or r.summed)
+        ]
+        if not children:
+            continue
+        ran = sorted(children, key=lambda r: rank.get(id(r), _first_rank(r, records, rank)))
+        record.summed = True
+        record.flops = sum(r.flops for r in children)
+        record.output_bytes = sum(r.output_bytes for r in children)
+        record.input_shape, record.output_shape = ran[0].input_shape, ran[-1].output_shape
+        record.out_field = ran[-1].out_field
+        order.insert(min(_first_rank(r, records, rank) for r in children), record)
+        rank = {id(r): i for i, r in enumerate(order)}
+
+
+def _first_rank(record: Record, records: dict[int, Record], rank: dict[int, int]) -> int:
+    """Where a module's first call falls among the calls: its own, or its first descendant's."""
+    if id(record) in rank:
+        return rank[id(record)]
+    inside = [rank[id(r)] for r in records.values() if r.name.startswith(record.name + ".") and id(r) in rank]
+    return min(inside, default=len(rank))
 
 
 def _hook(

@@ -121,7 +121,9 @@ def shown_rows(report: NetworkReport) -> list[LayerRow]:
 def _label(report: NetworkReport, row: LayerRow, indent: bool) -> str:
     if report.command == "stack":
         return row.name
-    calls = f" (x{row.calls})" if row.calls > 1 else " (not called)" if not row.calls else ""
+    calls = f" (x{row.calls})" if row.calls > 1 else ""
+    if not row.calls:
+        calls = " (children summed)" if row.summed else " (not called)"
     return "  " * max(row.depth - 1, 0) * indent + (row.name or row.kind) + calls
 
 

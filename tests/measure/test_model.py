@@ -465,3 +465,29 @@ def test_device_cpu_runs_a_forward_meta_cannot(run):
     assert data["verification"]["device"] == "cpu" and data["verification"]["mode"] == "real"
     assert not any(n.startswith("run on the cpu") for n in data["notes"])  # asked for: no excuse made
     assert data["total"]["macs"] == torch_count(build("selects_by_weights", "cpu"), (3, 8, 8), "cpu")["macs"]
+
+
+def test_containers_looped_over_get_their_childrens_sums(run):
+    model = build("looped", "cpu")
+    with torch.no_grad():  # torch's count of each container's children, run as the forward runs them
+        y = model.stem(torch.zeros(1, *nets.INPUTS["looped"]))
+        with FlopCounterMode(display=False) as blocks:
+            for layer in (layer for block in model.blocks for layer in block):
+                y = layer(y)
+        with FlopCounterMode(display=False) as head:
+            for layer in model.head:
+                y = layer(y)
+    counts = {"blocks": blocks.get_total_flops() // 2, "head": head.get_total_flops() // 2}
+    data = model_json(run, target("looped"), "-i", size("looped"), "--depth", "2")
+    rows = {row["name"]: row for row in data["layers"]}
+    for name in ("blocks", "head"):
+        assert rows[name]["calls"] == 0 and rows[name]["summed"] is True
+        assert rows[name]["macs"] == counts[name] > 0
+    assert rows["blocks.0"]["summed"] and rows["blocks.0"]["macs"] == rows["blocks.0.0"]["macs"]
+    assert rows["blocks"]["input_shape"] == rows["blocks.0.0"]["input_shape"]
+    assert rows["blocks"]["output_shape"] == rows["blocks.1.0"]["output_shape"]
+    assert rows["head"]["receptive_field"] == data["total"]["receptive_field"]
+    assert rows["unused"]["calls"] == 0 and rows["unused"]["summed"] is False and rows["unused"]["macs"] == 0
+    assert any(n.startswith("children summed: blocks, blocks.0, blocks.1, head:") for n in data["notes"])
+    table = run("model", target("looped"), "-i", size("looped"), "--depth", "1").stdout
+    assert "blocks (children summed)" in table and "unused (not called)" in table
