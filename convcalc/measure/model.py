@@ -156,7 +156,7 @@ def run_model(
         from .backward import model_backward
 
         with output_to_stderr():
-            step = model_backward(model, fed, _model_bytes(model, traced, fed), notes)
+            step = model_backward(model, fed, _model_bytes(model, traced, fed), notes, any(traced.read))
     return NetworkReport(
         "model",
         title,

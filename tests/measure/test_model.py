@@ -491,3 +491,29 @@ def test_containers_looped_over_get_their_childrens_sums(run):
     assert any(n.startswith("children summed: blocks, blocks.0, blocks.1, head:") for n in data["notes"])
     table = run("model", target("looped"), "-i", size("looped"), "--depth", "1").stdout
     assert "blocks (children summed)" in table and "unused (not called)" in table
+
+
+# Every model of the suite, with the inputs it takes (nets.INPUTS, and the ones that read values or stray).
+EVERY_MODEL = {
+    **{name: {"input_size": nets.INPUTS[name]} for name in MODELS},
+    "cpu_buffer": {"input_size": (3, 8, 8)},
+    "stray_parameter": {"input_size": (3, 8, 8)},
+    "full_mean": {"input_size": (3, 8, 8)},
+    "reads_weights": {"input_size": (3, 8, 8)},
+    "selects_by_weights": {"input_size": (3, 8, 8)},
+    "reads_mask": {"inputs": ["ids=6:int64", "mask=6:bool"], "batch": 2},
+}
+# What only a real pass can measure, and the memory torch's allocator reports, differ by design.
+DEVICE_BOUND = {"param_bytes", "weight_bytes", "grad_bytes", "sgd_state_bytes", "adam_state_bytes"}
+
+
+@pytest.mark.parametrize("name", sorted(EVERY_MODEL))
+def test_cpu_and_meta_give_the_same_forward_and_backward_figures(name):
+    given = EVERY_MODEL[name]
+    on_meta = model_report(target(name), device="meta", backward=True, **given)
+    on_cpu = model_report(target(name), device="cpu", backward=True, **given)
+    assert on_cpu.verification.device == "cpu"
+    assert on_cpu.total == on_meta.total
+    assert on_meta.backward is not None and on_cpu.backward is not None, (on_meta.notes, on_cpu.notes)
+    for key in ("backward_macs", "backward_flops", "saved_bytes"):
+        assert on_cpu.backward[key] == on_meta.backward[key], key
