@@ -272,16 +272,17 @@ def _meta_pass(
             raise
         return None, None, failure
     known, guessed = traced.read
+    values = f"{known + guessed:,} value{'s' if known + guessed != 1 else ''}"
     if guessed:
         notes.append(
-            f"on the meta device its forward read {known + guessed:,} values, {guessed:,} of them from "
-            "its weights, which meta does not hold: each was taken as 0, so a branch that depends on one "
-            f"may differ from a real run ({term('device')} cpu runs one)"
+            f"on the meta device its forward read {values}, {guessed:,} of them from what meta holds no "
+            "value for (its weights, and what they give): each was taken as 0, so a branch that depends "
+            "on one may differ from a real run on the cpu"
         )
     else:
         notes.append(
-            f"on the meta device its forward read {known:,} values (a mask's .all(), .item()): each was "
-            "computed from the inputs convcalc made"
+            f"on the meta device its forward read {values} (a mask's .all(), .item()): each was computed "
+            "from the inputs convcalc made"
         )
     return traced, fed, None
 
