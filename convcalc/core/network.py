@@ -9,6 +9,7 @@ model's are torch's own count (every parameter once, every call's FLOPs), as mod
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from . import formulas
@@ -80,20 +81,25 @@ class LayerRow:
 
     def mismatches(self) -> list[tuple[str, Any, Any]]:
         """(key, analytic, measured) for every figure both sides have and disagree on."""
+        return list(self._differs)
+
+    @cached_property
+    def _differs(self) -> tuple[tuple[str, Any, Any], ...]:
+        # once per row: a table, its verdicts and JSON each ask, over 100,000 rows
         if not self.analytic or not self.measured:
-            return []
-        return [
+            return ()
+        return tuple(
             (key, self.analytic[key], self.measured[key])
             for key in COMPARED
             if self.analytic.get(key) is not None
             and self.measured.get(key) is not None
             and self.analytic[key] != self.measured[key]
-        ]
+        )
 
     @property
     def ok(self) -> bool | None:
         """None where there was nothing to compare."""
-        return None if not self.analytic or not self.measured else not self.mismatches()
+        return None if not self.analytic or not self.measured else not self._differs
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
