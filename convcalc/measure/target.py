@@ -17,14 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import ConvCalcError
+from ..core.errors import TargetError
 from .trace import error_line
 
 FORM = "package.module:callable or path/to/file.py:callable"
-
-
-class TargetError(ConvCalcError, ValueError):
-    """TARGET cannot be imported, found, called or is not a torch module: one line, exit 2."""
 
 
 def check_target(target: str, label: str = "TARGET") -> tuple[str, str]:
