@@ -5,6 +5,7 @@ code 2 for every name that cannot be built (figures judged in tests/measure/test
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +34,8 @@ def test_json_records_the_default(run, stand_ins):
     assert data["default_input"] == "torchvision's video ResNets' clip"
     assert data["inputs"] == [{"name": "0", "shape": [2, 3, 16, 112, 112], "dtype": "float32"}]
     assert "default_input" not in json.loads(run("model torchvision:r3d_tiny -i 3x4x8x8 -f json").stdout)
+    schema = (Path(__file__).parents[2] / "docs" / "json-schema.md").read_text()
+    assert all(f"`{key}`" in schema for key in data)
 
 
 @pytest.mark.parametrize(
