@@ -88,7 +88,8 @@ def _import_module(name: str, label: str) -> Any:
 
 def build_model(factory: Any, call: str, device: str) -> tuple[Any, str, str]:
     """factory() on device (the meta device builds no weights): the module, the device it is on, a note.
-    call: what a message calls it (`file.py:build()`, `timm.create_model('resnet50', pretrained=False)`)."""
+    call: what a message calls it: `file.py:build()`, or for a model by name the target and its library's
+    call (`timm:resnet50: timm.create_model('resnet50', pretrained=False)`)."""
     import torch
 
     try:
