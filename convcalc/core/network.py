@@ -145,6 +145,7 @@ class NetworkReport:
     backward: dict[str, Any] | None = None
     inputs: tuple[tuple[str, Size, str], ...] = ()  # a model's: each tensor input's name, shape, dtype
     outputs: tuple[tuple[str, Size, str], ...] = ()  # a model's: each output tensor's path, shape, dtype
+    default_input: str = ""  # a model by name given no input: whose default its inputs are
 
     @property
     def ok(self) -> bool:
@@ -182,6 +183,8 @@ class NetworkReport:
         extra: dict[str, Any] = {"bench": self.bench.to_dict()} if self.bench else {}
         if self.inputs:
             extra["inputs"] = [{"name": n, "shape": list(s), "dtype": d} for n, s, d in self.inputs]
+        if self.default_input:
+            extra["default_input"] = self.default_input
         if self.outputs:
             extra["outputs"] = [{"path": p, "shape": list(s), "dtype": d} for p, s, d in self.outputs]
         if self.backward is not None:

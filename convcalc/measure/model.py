@@ -17,6 +17,7 @@ from ..core import formulas
 from ..core.bench import Bench, Peaks
 from ..core.errors import ConvCalcError, printable, term
 from ..core.inputs import InputSpec, Request
+from ..core.named import named_form
 from ..core.network import LayerRow, NetworkReport, analytic_figures, totals
 from ..core.plan import FREE_SHARE, Plan, cost, gib, too_costly
 from ..core.results import json_value
@@ -24,6 +25,7 @@ from ..core.spec import DTYPE_BYTES
 from .bench import bench_run, model_traffic
 from .checks import check, network_verification, recording_warnings
 from .feed import Fed, check_call, feed, shape_of
+from .named import Named, load_named, missing_default
 from .planned import free_memory, resolve_device
 from .stack import measured_figures
 from .target import build_model, load_target, output_to_stderr, strays_to_meta
@@ -172,6 +174,7 @@ def run_model(
         step,
         inputs=fed.records,
         outputs=tuple(traced.outputs),
+        default_input=fed.default,
     )
 
 
@@ -312,10 +315,13 @@ def _target_pass(
     """Build TARGET on meta and trace it there; then for real where asked (when it fits in free memory),
     or on the cpu where meta cannot run it or had to guess values, if the plan every unasked real pass
     keeps to allows it; else the meta count stands, or the failure with what a cpu pass would take."""
-    factory = load_target(target)
+    named = load_named(target) if named_form(target) else None
+    factory, call = (named.factory, named.call) if named else (load_target(target), f"{target}()")
     wanted = "meta" if device == "meta" else resolve_device(device)
-    model, built_on, note = build_model(factory, target, "meta")
+    model, built_on, note = build_model(factory, call, "meta")
     notes += [note] if note else []
+    if named and not request.items and request.maker is None:
+        request = _defaulted(request, named, model, target)
     if built_on != "meta":
         traced, fed = _model_pass(model, request, dtype)
         return model, built_on, traced, fed, f"real forward pass on {built_on}"
@@ -337,9 +343,18 @@ def _target_pass(
     if wanted == "meta":
         why = f"({failure})" if failure else "(on meta it had to guess values its weights give)"
         notes.append(f"run on the cpu: its forward cannot run exactly on the meta device {why}")
-    model, built_on, _ = build_model(factory, target, real)
+    model, built_on, _ = build_model(factory, call, real)
     traced, fed = _model_pass(model, request, dtype)
     return model, built_on, traced, fed, f"real forward pass on {built_on}"
+
+
+def _defaulted(request: Request, named: Named, model: Any, target: str) -> Request:
+    """The request given no input, with the one the model's library says it takes, and whose it is."""
+    default = named.default(model)
+    if default is None:
+        raise missing_default(model, target)
+    specs, whose = default
+    return dataclasses.replace(request, items=tuple((spec.name, spec) for spec in specs), default=whose)
 
 
 def _meta_reason(wanted: str, need: int | None, free: int | None) -> str:
