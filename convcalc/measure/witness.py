@@ -10,10 +10,13 @@ FlopCounterMode itself and says so. torch is imported inside functions only.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from .uncounted import note_uncounted, recording_mode
 
 LIGHT = "torch's FLOP formulas"
 FULL = "FlopCounterMode"
@@ -56,21 +59,25 @@ class Tally:
     total: Callable[[], int]
     witness: str
     note: str = ""
+    # calls by op name of the ops that ran without a formula and do a matmul's kind of work (uncounted.py)
+    uncounted: Counter[str] = field(default_factory=Counter)
 
 
 @contextmanager
 def counting(light: bool = True) -> Iterator[Tally]:
-    """Count the FLOPs of the ops run inside the block, by the light witness or FlopCounterMode."""
+    """Count the FLOPs of the ops run inside the block, by the light witness or FlopCounterMode, and
+    note the ops it could not count."""
     mode = light_mode() if light else "asked for FlopCounterMode"
     if isinstance(mode, str):
         from torch.utils.flop_counter import FlopCounterMode
 
         note = light and f"light FLOP witness unavailable ({mode}); counted by FlopCounterMode"
-        with FlopCounterMode(display=False) as counter:
-            yield Tally(counter.get_total_flops, FULL, note or "")
+        uncounted: Counter[str] = Counter()
+        with recording_mode(uncounted), FlopCounterMode(display=False) as counter:
+            yield Tally(counter.get_total_flops, FULL, note or "", uncounted)
         return
     with mode() as light_counter:
-        yield Tally(lambda: light_counter.flops, LIGHT)
+        yield Tally(lambda: light_counter.flops, LIGHT, uncounted=light_counter.uncounted)
 
 
 def light_mode() -> Any:
@@ -93,6 +100,7 @@ def _build_light_mode() -> type:
         def __init__(self) -> None:
             super().__init__()
             self.flops = 0
+            self.uncounted: Counter[str] = Counter()
 
     def dispatch(self: Any, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -106,6 +114,8 @@ def _build_light_mode() -> type:
         out = func(*args, **kwargs)
         if formula is not None:
             self.flops += formula(*args, **kwargs, out_val=out)
+        else:
+            note_uncounted(func, self.uncounted)
         return out
 
     # TorchDispatchMode wraps a subclass's own __torch_dispatch__ in the dynamo-disable shim when
