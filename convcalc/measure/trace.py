@@ -19,7 +19,7 @@ from ..core.kinds import Step, layer_step, receptive
 from ..core.modules import layer_from_module
 from .fields import Field, Fields, field_mode
 from .shortcut import shortcut_mode
-from .witness import attention_by_matmuls, counting
+from .witness import by_matmuls, counting
 
 
 class ForwardError(ConvCalcError):
@@ -100,7 +100,7 @@ def trace(
         handles = _hook(model, records, order, tally, fields, dtype, culprits)
         try:
             # no_grad: inference_mode hides ops from the count
-            with torch.no_grad(), attention_by_matmuls(), field_mode(fields):
+            with torch.no_grad(), by_matmuls(), field_mode(fields):
                 y = model(*args, **kwargs)
         except (ConvCalcError, KeyboardInterrupt):
             raise

@@ -139,6 +139,57 @@ def _self_test(mode: type) -> None:
 
 
 @contextmanager
+def by_matmuls() -> Iterator[None]:
+    """Attention and recurrent layers through the matmuls torch's FLOP formulas count, on every device."""
+    with attention_by_matmuls(), recurrent_by_matmuls():
+        yield
+
+
+# What nn.LSTM, nn.GRU and nn.RNN call, packed sequences too (torch._VF's functions, as torch's).
+_RECURRENT = ("lstm", "gru", "rnn_tanh", "rnn_relu")
+
+
+@contextmanager
+def recurrent_by_matmuls() -> Iterator[None]:
+    """Recurrent layers step by step, a matmul per step that torch's FLOP formulas count, on every device.
+
+    On the cpu nn.LSTM runs oneDNN's fused kernel (mkldnn_rnn_layer), on cuda cuDNN's (_cudnn_rnn), and
+    torch's flop counter has a formula for neither: an LSTM counted 0 MACs there. Only while a recurrent
+    layer runs, both libraries are switched off, so torch takes its own path, the one meta takes.
+    """
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    recurrent = {getattr(torch, name) for name in _RECURRENT}
+
+    class StepByStep(TorchFunctionMode):
+        pass
+
+    def function(self: Any, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        if func not in recurrent:
+            return func(*args, **(kwargs or {}))
+        with _fused_off():
+            return func(*args, **(kwargs or {}))
+
+    StepByStep.__torch_function__ = function  # after creation, as the dispatch modes (no dynamo shim)
+    with StepByStep():
+        yield
+
+
+@contextmanager
+def _fused_off() -> Iterator[None]:
+    import torch
+
+    mkldnn, cudnn = torch.backends.mkldnn, torch.backends.cudnn
+    was = mkldnn.enabled, cudnn.enabled
+    try:
+        mkldnn.enabled = cudnn.enabled = False
+        yield
+    finally:
+        mkldnn.enabled, cudnn.enabled = was
+
+
+@contextmanager
 def attention_by_matmuls() -> Iterator[None]:
     """Attention through its math path, whose matmuls torch's FLOP formulas count, on every device.
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 RECURRENT = Path(__file__).parents[1] / "recurrent.py"
 
 
@@ -23,6 +25,15 @@ def test_json_lists_them(run):
     assert result.exit_code == 0 and data["ok"]
     assert data["uncounted_ops"] == [{"op": "aten._trilinear", "calls": 1}]
     assert any(note.startswith("uncounted ops: aten._trilinear x1") for note in data["notes"])
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+def test_an_lstm_counted_whole_meets_it(run, device):
+    result = run(f"model {RECURRENT}:deep_lstm -i 12x6 --device {device} -f json --expect uncounted=0")
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0, result.stderr
+    assert data["uncounted_ops"] == [] and data["expectations"][0]["ok"]
+    assert not any("uncounted" in note for note in data["notes"])
 
 
 def test_a_bad_value_is_one_line(run):

@@ -145,3 +145,9 @@ def test_flop_counter_mode_names_them_too(broken_light_witness):
     assert report.verification.flop_witness == witness.FULL
     assert report.uncounted == (("convcalc_tests.tiled_mm", 3),)
     assert report.total["macs"] == BATCH * STEPS * FEATURES * 4
+
+
+def test_a_model_counted_whole_names_none():
+    report = report_of(recurrent.deep_lstm(), "cpu")
+    assert report.uncounted == () and report.to_dict()["uncounted_ops"] == []
+    assert not any(n.startswith("uncounted ops") for n in report.notes)
