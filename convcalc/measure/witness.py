@@ -5,7 +5,9 @@ whose first call imports torch._dynamo, sympy and inductor: over a second, twice
 importing torch. The light witness below is a plain dispatch mode that sees the same ops and
 applies the same registered formulas (flop_registry), so it counts exactly what FlopCounterMode
 counts, without that import. Where this torch lacks what it needs, count_flops() falls back to
-FlopCounterMode itself and says so. torch is imported inside functions only.
+FlopCounterMode itself and says so. Either way the ops that ran without a formula and do a matmul's
+kind of work are noted (uncounted.py), and by_matmuls() steers attention and recurrent layers off the
+fused kernels no formula counts. torch is imported inside functions only.
 """
 
 from __future__ import annotations
