@@ -146,6 +146,8 @@ class NetworkReport:
     inputs: tuple[tuple[str, Size, str], ...] = ()  # a model's: each tensor input's name, shape, dtype
     outputs: tuple[tuple[str, Size, str], ...] = ()  # a model's: each output tensor's path, shape, dtype
     default_input: str = ""  # a model by name given no input: whose default its inputs are
+    # a model's: each op that ran without a FLOP formula and does a matmul's kind of work, with its calls
+    uncounted: tuple[tuple[str, int], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -172,6 +174,8 @@ class NetworkReport:
         out = {key: value for key, value in self.total.items() if value is not None}
         out |= {key: value for key, value in (self.backward or {}).items() if value is not None}
         out |= {f"outputs.{path}": shape for path, shape, _ in self.outputs if path}
+        if self.command == "model":
+            out["uncounted"] = sum(calls for _, calls in self.uncounted)
         for row in self.layers:
             for key in (*ROW_FIGURES, *ROW_BACKWARD):
                 value = row.figure(key)
@@ -187,6 +191,8 @@ class NetworkReport:
             extra["default_input"] = self.default_input
         if self.outputs:
             extra["outputs"] = [{"path": p, "shape": list(s), "dtype": d} for p, s, d in self.outputs]
+        if self.command == "model":
+            extra["uncounted_ops"] = [{"op": op, "calls": calls} for op, calls in self.uncounted]
         if self.backward is not None:
             extra["backward"] = {**self.backward, "convention": TRAINING_CONVENTION}
         return {

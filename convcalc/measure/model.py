@@ -30,6 +30,7 @@ from .planned import free_memory, resolve_device
 from .stack import measured_figures
 from .target import build_model, load_target, output_to_stderr, strays_to_meta
 from .trace import ForwardError, Record, Trace, short, trace
+from .uncounted import uncounted_line
 from .values import value_mode
 
 
@@ -129,6 +130,7 @@ def run_model(
             reason = META_REASON if device == "meta" else "real forward pass"
     dtype = _float_dtype(model, dtype)[0]
     on_meta = device == "meta"
+    notes += [_uncounted_note(traced)] if traced.uncounted else []
     rows = model_rows(traced, dtype, on_meta)
     summed = [row.name for row in rows if row.summed]
     if summed:
@@ -175,6 +177,7 @@ def run_model(
         inputs=fed.records,
         outputs=tuple(traced.outputs),
         default_input=fed.default,
+        uncounted=tuple(traced.uncounted.items()),
     )
 
 
@@ -182,6 +185,23 @@ def _names(names: list[str], most: int = 4) -> str:
     """A few module names for a note, and how many more."""
     shown = ", ".join(printable(short(name)) for name in names[:most])
     return shown + (f" and {len(names) - most:,} more" if len(names) > most else "")
+
+
+def _uncounted_note(traced: Trace) -> str:
+    """The ops no FLOP formula counted, and the innermost modules they ran in."""
+    inner = [r.name for r in traced.records if r.uncounted and not _inner_uncounted(r, traced.records)]
+    where = [name for name in inner if name]  # not the model itself
+    inside = f" (in {_names(where)})" if where else ""
+    return (
+        f"uncounted ops: {uncounted_line(traced.uncounted)}{inside}: they ran without a FLOP formula in "
+        "torch, so the MACs and FLOPs leave their work out (--expect uncounted=0 fails on them)"
+    )
+
+
+def _inner_uncounted(record: Record, records: list[Record]) -> bool:
+    """Whether a module inside record ran one of the uncounted ops."""
+    prefix = f"{record.name}." if record.name else ""
+    return any(r.uncounted and r is not record and r.name.startswith(prefix) for r in records)
 
 
 @contextlib.contextmanager

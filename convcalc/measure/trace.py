@@ -19,7 +19,7 @@ from ..core.kinds import Step, layer_step, receptive
 from ..core.modules import layer_from_module
 from .fields import Field, Fields, field_mode
 from .shortcut import shortcut_mode
-from .witness import attention_by_matmuls, counting
+from .witness import by_matmuls, counting
 
 
 class ForwardError(ConvCalcError):
@@ -36,12 +36,13 @@ class Record:
     input_shape: tuple[int, ...] | None = None
     output_shape: tuple[int, ...] | None = None
     flops: int = 0
+    uncounted: int = 0  # calls of ops that ran without a FLOP formula (uncounted.py), children's included
     output_bytes: int = 0
     steps: list[Step] | None = None  # convcalc's figures per call; None where it does not model it
     layer: dict[str, Any] | None = None  # the module read as a stack layer, where convcalc models it
     out_field: Field | None = None  # the first call's output
     summed: bool = False  # never called, but its children were (looped over): its figures are their sums
-    _starts: list[int] = field(default_factory=list)
+    _starts: list[tuple[int, int]] = field(default_factory=list)  # the counts at each call's start
 
     @property
     def depth(self) -> int:
@@ -57,6 +58,7 @@ class Trace:
     output_shape: tuple[int, ...] | None
     outputs: list[tuple[str, tuple[int, ...], str]] = field(default_factory=list)  # path, shape, dtype
     read: tuple[int, int] = (0, 0)  # values the forward read on meta: known from shadows, guessed 0
+    uncounted: dict[str, int] = field(default_factory=dict)  # calls by op no formula counted, most first
 
 
 def trace(
@@ -98,7 +100,7 @@ def trace(
         handles = _hook(model, records, order, tally, fields, dtype, culprits)
         try:
             # no_grad: inference_mode hides ops from the count
-            with torch.no_grad(), attention_by_matmuls(), field_mode(fields):
+            with torch.no_grad(), by_matmuls(), field_mode(fields):
                 y = model(*args, **kwargs)
         except (ConvCalcError, KeyboardInterrupt):
             raise
@@ -110,9 +112,9 @@ def trace(
     outputs = output_tensors(y)
     shape = outputs[0][1] if outputs else None  # the first tensor, as on the model's row
     read = (values.known, values.guessed) if values is not None and on_meta else (0, 0)
-    return Trace(
-        _with_uncalled(order, records), tally.total(), tally.witness, tally.note, shape, outputs, read
-    )
+    rows = _with_uncalled(order, records)
+    uncounted = dict(tally.uncounted.most_common())
+    return Trace(rows, tally.total(), tally.witness, tally.note, shape, outputs, read, uncounted)
 
 
 def output_tensors(value: Any, path: str = "") -> list[tuple[str, tuple[int, ...], str]]:
@@ -203,13 +205,15 @@ def _hook(
             first = args[0] if args else next(iter(kwargs.values()), None)  # a call by keywords alone
             record.input_shape = _shape(first)
         record.calls += 1
-        record._starts.append(tally.total())
+        record._starts.append((tally.total(), tally.uncounted.total()))
         if record.steps is not None or record.calls == 1:
             record.steps = _modelled(module, record, args, dtype)
 
     def after(module: Any, args: tuple[Any, ...], out: Any) -> None:
         record = records[id(module)]
-        record.flops += tally.total() - record._starts.pop()
+        flops, uncounted = record._starts.pop()
+        record.flops += tally.total() - flops
+        record.uncounted += tally.uncounted.total() - uncounted
         # always_call: a forward that raised calls this with out None, and a hook of the module's own that
         # raised after it with its output, while the error is handled; one handled before the trace began
         # is not this module's.
