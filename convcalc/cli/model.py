@@ -31,6 +31,7 @@ from .options import (
     speed,
 )
 from .output import Outcome
+from .progress import progress_bar
 
 command = command_app()  # this command alone; cli/group.py loads it when it runs
 
@@ -149,7 +150,8 @@ def _report(target: str, inputs_from: str | None, **options: Any) -> NetworkRepo
     """The report, the --inputs callable imported first (running the user's code, as TARGET's does)."""
     if inputs_from is not None:
         options["inputs"] = inputs_from_target(inputs_from)
-    return model_report(target, **options)
+    with progress_bar():
+        return model_report(target, **options)
 
 
 def _arguments(texts: Sequence[str]) -> dict[str, Any]:

@@ -183,7 +183,9 @@ class NetworkReport:
                     out.setdefault(f"{row.name}.{key}", value)
         return out
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, layers: bool = True) -> dict[str, Any]:
+        """The report as JSON data; layers False leaves the rows' list empty, for a writer that makes
+        each row's dict in turn."""
         extra: dict[str, Any] = {"bench": self.bench.to_dict()} if self.bench else {}
         if self.inputs:
             extra["inputs"] = [{"name": n, "shape": list(s), "dtype": d} for n, s, d in self.inputs]
@@ -202,7 +204,7 @@ class NetworkReport:
             "input_shape": list(self.input_shape),
             "batch": self.batch,
             "dtype": self.dtype,
-            "layers": [row.to_dict() for row in self.layers],
+            "layers": [row.to_dict() for row in self.layers] if layers else [],
             "total": {key: json_value(self.total.get(key)) for key in TOTALS},
             "convention": NETWORK_CONVENTION,
             "verification": self.verification.to_dict() if self.verification else None,

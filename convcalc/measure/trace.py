@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +22,11 @@ from ..core.modules import layer_from_module
 from .fields import Field, Fields, field_mode
 from .shortcut import shortcut_mode
 from .witness import by_matmuls, counting
+
+# Told, now and then, how many of the model's modules the trace has met so far and how many there are;
+# (0, 0) when it ends. The CLI sets it to draw a progress bar on a terminal (cli/progress.py).
+PROGRESS: ContextVar[Callable[[int, int], None] | None] = ContextVar("progress", default=None)
+PROGRESS_EVERY = 256  # module calls between two reports: a call to Python costs little that seldom
 
 
 class ForwardError(ConvCalcError):
@@ -109,6 +116,8 @@ def trace(
         finally:
             for handle in handles:
                 handle.remove()
+            if PROGRESS.get() is not None:
+                PROGRESS.get()(0, 0)  # done: the bar goes
     outputs = output_tensors(y)
     shape = outputs[0][1] if outputs else None  # the first tensor, as on the model's row
     read = (values.known, values.guessed) if values is not None and on_meta else (0, 0)
@@ -197,9 +206,13 @@ def _hook(
     culprits: dict[int, Record],
 ) -> list[Any]:
     before_trace = sys.exc_info()[1]
+    progress = PROGRESS.get()
+    calls = iter(range(1, sys.maxsize))
 
     def before(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         record = records[id(module)]
+        if progress is not None and next(calls) % PROGRESS_EVERY == 0:
+            progress(len(order), len(records))
         if not record.calls:
             order.append(record)
             first = args[0] if args else next(iter(kwargs.values()), None)  # a call by keywords alone

@@ -65,7 +65,7 @@ def render_network(
     check_format(fmt, explain=False)
     check_columns(columns)
     if fmt == "json":
-        return to_json(report.to_dict(), ascii_only)
+        return to_json(report.to_dict(layers=False), ascii_only, (row.to_dict() for row in report.layers))
     # A paper's table names no tool versions; only a terminal's indents the nesting (Markdown drops it).
     sheet = network_sheet(report, columns, versions=fmt != "latex", indent=fmt == "table")
     return write(sheet, fmt, width=width, color=color, ascii_only=ascii_only)

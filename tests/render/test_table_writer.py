@@ -65,3 +65,21 @@ def test_a_long_network_table_is_drawn_without_rich(monkeypatch):
     assert drawn and drawn[0] is not None and drawn[0] in fast
     assert fast == write_table(big, width=None, fast=False)
     assert fast.count("\n") == 1 + 3000 + 4 + 1  # title, rows, 3 rules and the header, the note
+
+
+def test_json_written_row_by_row_is_the_json_of_the_whole(run):
+    import json
+
+    from convcalc.api import stack_report
+    from convcalc.render.lines import to_json
+
+    report = stack_report(
+        "conv out=8 kernel=3; relu; repeat times=3 [conv out=8 kernel=1]", input_size="3x16x16", verify=False
+    )
+    for ascii_only in (False, True):
+        whole = to_json(report.to_dict(), ascii_only)
+        rows = (row.to_dict() for row in report.layers)
+        assert to_json(report.to_dict(layers=False), ascii_only, rows) == whole
+        assert len(json.loads(whole)["layers"]) == len(report.layers) > 3
+    empty = report.to_dict(layers=False)
+    assert to_json(empty, False, iter(())) == to_json(empty)
