@@ -24,6 +24,7 @@ from ..core.spec import DTYPE_BYTES
 from .bench import bench_run, model_traffic
 from .checks import check, network_verification, recording_warnings
 from .feed import Fed, check_call, feed, shape_of
+from .fields import Field, field_notes
 from .planned import free_memory, resolve_device
 from .stack import measured_figures
 from .target import build_model, load_target, output_to_stderr, strays_to_meta
@@ -52,7 +53,7 @@ def _model_row(record: Record, dtype: str, on_meta: bool) -> LayerRow:
         )
         element = DTYPE_BYTES[dtype]
         analytic["output_bytes"] = sum(formulas.tensor_bytes(s.output_shape, element) for s in steps)
-    field = record.out_field
+    field = record.out_field if isinstance(record.out_field, Field) else None
     return LayerRow(
         name=record.name,
         kind=type(record.module).__name__,
@@ -73,7 +74,7 @@ def model_totals(model: Any, traced: Trace, fed: Fed, dtype: str) -> dict[str, A
     params = list(model.parameters())
     leaves = [r for r in traced.records if not list(r.module.children())]
     root = traced.records[0] if traced.records and traced.records[0].name == "" else None
-    field = root.out_field if root else None
+    field = root.out_field if root and isinstance(root.out_field, Field) else None
     return totals(
         params=sum(p.numel() for p in params),
         trainable_params=sum(p.numel() for p in params if p.requires_grad),
@@ -125,6 +126,7 @@ def run_model(
                 traced, fed = _model_pass(model, request, dtype)
             reason = META_REASON if device == "meta" else "real forward pass"
     dtype = _float_dtype(model, dtype)[0]
+    notes += field_notes(traced.records, traced.conventions, traced.mapped)
     on_meta = device == "meta"
     rows = model_rows(traced, dtype, on_meta)
     modelled = [row for row in rows if row.leaf and row.analytic]
