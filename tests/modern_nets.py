@@ -208,6 +208,15 @@ def r3d_18() -> nn.Module:
     return nn.Sequential(stem, BasicBlock3d(4, 4, 1), BasicBlock3d(4, 8, 2))
 
 
+def upsampling() -> nn.Module:
+    """A segmentation head's resampling (DeepLab, FPN, smp's UNet): bilinear and nearest upsampling."""
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 3, 2, 1), nn.ReLU(), nn.Conv2d(4, 4, 3, 2, 1),
+        nn.Upsample(scale_factor=2, mode="bilinear"), nn.Conv2d(4, 4, 3, padding=1),
+        nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(4, 2, 3, padding=1),
+    )  # fmt: skip
+
+
 # name -> input per sample; each big enough that the field stays inside it
 INPUTS = {
     "efficientnet_b0": (3, 96, 96),
@@ -216,4 +225,5 @@ INPUTS = {
     "regnety_040": (3, 64, 64),
     "unet": (3, 64, 64),
     "r3d_18": (3, 24, 40, 40),
+    "upsampling": (3, 48, 48),
 }

@@ -69,3 +69,46 @@ def test_every_stand_in_keeps_its_field_and_says_why_none_is_lost():
         called = [r for r in report.layers if r.calls and r.measured.get("output_shape")]
         assert all(r.receptive_field is not None for r in called), name
         assert not any("receptive field `-`" in note for note in report.notes), name
+
+
+def notes_of(model: nn.Module, shape: tuple[int, ...]) -> tuple[list[str], dict]:
+    report = model_report(model, input_size=shape)
+    return list(report.notes), {r.name: r for r in report.layers}
+
+
+def test_a_lost_field_names_the_module_and_why():
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.PixelShuffle(2), nn.Conv2d(2, 2, 3))
+    notes, rows = notes_of(model, (3, 16, 16))
+    assert rows["0"].receptive_field == (3, 3)
+    assert rows["1"].receptive_field is None and rows["2"].receptive_field is None
+    assert (
+        "receptive field `-` from `1` (PixelShuffle) on: aten.pixel_shuffle has no receptive-field rule"
+        in notes
+    )
+
+
+def test_unevenly_spaced_outputs_say_why_the_jump_is_missing():
+    notes, rows = notes_of(modern_nets.unet(), modern_nets.INPUTS["unet"])
+    assert rows["up2"].receptive_field is not None and rows["up2"].jump is None
+    assert rows["down3"].jump == (4, 4)  # two max pools of 2 before it
+    assert any(note.startswith("jump `-` from `up2` (ConvTranspose2d) on:") for note in notes)
+    assert any("GroupNorm" in note and "`down1.1` (GroupNorm)" in note for note in notes)
+
+
+def test_squeeze_excite_gates_are_constants_and_said_so():
+    notes, _ = notes_of(modern_nets.efficientnet_b0(), modern_nets.INPUTS["efficientnet_b0"])
+    assert any("squeeze-excite" in note and "`3.se` (SqueezeExcite)" in note for note in notes)
+
+
+def test_without_a_spatial_input_the_note_says_so():
+    notes, rows = notes_of(nn.Sequential(nn.Linear(16, 4)), (16,))
+    assert rows[""].receptive_field is None
+    assert any("no input is a spatial map" in note for note in notes)
+
+
+def test_statistics_over_the_map_would_otherwise_reach_the_whole_input():
+    """Why the convention: without it, one output of a GroupNorm net depends on every input position."""
+    model, shape = prepared("unet"), modern_nets.INPUTS["unet"]
+    x = torch.ones((1, *shape), dtype=torch.float64, requires_grad=True)
+    model(x)[0, :, 10, 10].sum().backward()
+    assert bool((x.grad[0].abs().sum(0) != 0).all())
