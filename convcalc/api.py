@@ -256,10 +256,11 @@ def model_report(
     forward pass is timed where it ran for real (not on meta); with backward, torch's count of a training
     step is added (the batch needing no gradient)."""
     from .core.inputs import make_request
+    from .core.named import named_form
     from .measure.model import run_model
 
     request = make_request(input_size, inputs, kwargs, batch)
-    if not request.items and request.maker is None:
+    if not request.items and request.maker is None and not (isinstance(model, str) and named_form(model)):
         raise InvalidSpecError("inputs", "required: a shape per sample, e.g. 3x224x224 (channels first)")
     if isinstance(model, str):
         check_device(device)

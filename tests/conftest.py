@@ -93,3 +93,21 @@ def isolated():
     """Run CLI commands in one guarded process of their own (tests/isolated.py), torch imported once."""
     with Isolated() as runner:
         yield runner
+
+
+@pytest.fixture
+def stand_ins(tmp_path, monkeypatch):
+    """Stand-ins for timm, torchvision and transformers (tests/stand_ins.py) imported in place of any
+    installed; the real ones, where they were imported, are back after the test."""
+    import sys
+
+    import stand_ins as libraries  # tests/stand_ins.py
+
+    libraries.write(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ours = lambda name: name.split(".")[0] in libraries.LIBRARIES  # noqa: E731
+    for name in [name for name in sys.modules if ours(name)]:
+        monkeypatch.delitem(sys.modules, name)
+    yield tmp_path
+    for name in [name for name in sys.modules if ours(name)]:
+        del sys.modules[name]  # the stand-ins; monkeypatch then puts back what was there

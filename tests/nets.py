@@ -317,6 +317,33 @@ def selects_by_weights() -> nn.Module:
     return SelectsByWeights()
 
 
+class Looped(nn.Module):
+    """Loops over its containers instead of calling them, as YOLO, Hugging Face's ViT and
+    nn.TransformerEncoder do; `blocks` nests a loop in a loop, and `unused` never runs at all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3)
+        self.blocks = nn.ModuleList(
+            [nn.Sequential(nn.Conv2d(8, 8, 3), nn.ReLU()), nn.Sequential(nn.Conv2d(8, 8, 3, padding=1))]
+        )
+        self.head = nn.Sequential(nn.Conv2d(8, 4, 1), nn.Conv2d(4, 2, 1))
+        self.unused = nn.ModuleList([nn.Conv2d(2, 2, 1)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for block in self.blocks:
+            for layer in block:
+                x = layer(x)
+        for layer in self.head:
+            x = layer(x)
+        return x
+
+
+def looped() -> nn.Module:
+    return Looped()
+
+
 def not_a_module() -> dict[str, nn.Module]:
     """Returns a dict of layers, not a module."""
     return {"conv": nn.Conv2d(3, 4, 3)}
@@ -337,4 +364,5 @@ INPUTS: dict[str, tuple[int, ...]] = {
     "frozen": (3, 16, 16),
     "custom_leaf": (3, 16, 16),
     "meta_hostile": (3, 12, 12),
+    "looped": (3, 16, 16),
 }

@@ -12,6 +12,7 @@ from ..api import inputs_from as inputs_from_target
 from ..api import model_report
 from ..core.errors import ConvCalcError
 from ..core.inputs import parse_arg, parse_input_spec
+from ..core.named import named_form
 from ..core.network import NetworkReport
 from ..core.spec import parse_count
 from .command import Command, command_app
@@ -37,15 +38,18 @@ command = command_app()  # this command alone; cli/group.py loads it when it run
 @command.command(
     cls=Command,
     short_help="A torch model's layers and totals; imports and runs your code.",
-    epilog="\b\nExample: convcalc model mypkg.nets:build -i 3x224x224 --expect 'macs<=600M'",
+    epilog="\b\nExamples: convcalc model mypkg.nets:build -i 3x224x224 --expect 'macs<=600M'\n"
+    "          convcalc model hf:path/to/config.json",
 )
 def model(
     target: Annotated[
         str,
         typer.Argument(
             metavar="TARGET",
-            help="package.module:callable or path/to/file.py:callable, returning an nn.Module. "
-            "convcalc imports that module and calls it: this runs your code.",
+            help="package.module:callable or path/to/file.py:callable, returning an nn.Module; "
+            "convcalc imports that module and calls it: this runs your code. Or a model by name, built "
+            "by its library without weights and without the network: torchvision:NAME, timm:NAME, "
+            "hf:CONFIG (a config.json, or a model id in the local Hugging Face cache).",
             show_default=False,
         ),
     ],
@@ -57,7 +61,8 @@ def model(
             metavar="[NAME=]SHAPE[:DTYPE]",
             help="An input per sample, channels first: 3x224x224. Again for the next positional input; "
             "NAME= for a keyword one (mask=128); :DTYPE for ids or masks (input_ids=128:int64, "
-            "mask=128:bool). Integers are zeros, bools true, floats zeros in --dtype.",
+            "mask=128:bool). Integers are zeros, bools true, floats zeros in --dtype. A model by name "
+            "has a default: the input its library names (timm's input_size, Hugging Face's main input).",
             show_default=False,
         ),
     ] = None,
@@ -104,9 +109,10 @@ def model(
     peak_gbps: PeakGbps = None,
     backward: BackwardOpt = False,
 ) -> Outcome:
-    """A torch model, built by your code and traced once (on the meta device unless --device says
-    otherwise): every module's figures, convcalc's beside torch's where convcalc models the layer, and
-    torch's own totals. Only this command imports and runs code you name."""
+    """A torch model, built by your code (or by name, by torchvision, timm or transformers) and traced
+    once (on the meta device unless --device says otherwise): every module's figures, convcalc's beside
+    torch's where convcalc models the layer, and torch's own totals. Only this command imports and runs
+    code you name."""
     no_digit_limit()
     chosen = columns_option(columns, backward, "model")
     given = [parse_input_spec(text) for text in input_size or ()]
@@ -120,7 +126,7 @@ def model(
         from ..measure.target import check_target  # no torch: its form, and its file
 
         check_target(inputs_from, "--inputs")
-    elif not given:
+    elif not given and not named_form(target):
         raise ConvCalcError("--input: required for a model, e.g. --input 3x224x224 (channels first)")
     make = partial(
         _report,

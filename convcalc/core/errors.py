@@ -70,6 +70,10 @@ class BudgetError(ConvCalcError, ValueError):
     problem, before any check runs."""
 
 
+class TargetError(ConvCalcError, ValueError):
+    """`convcalc model`'s TARGET cannot be imported, found or built as a torch module: one line, exit 2."""
+
+
 class SnapshotError(ConvCalcError, ValueError):
     """A snapshot (convcalc.lock.json) that is not convcalc's, is corrupt, or cannot be written."""
 

@@ -110,6 +110,7 @@ class Request:
     batch: int = 1
     maker: Callable[[], Any] | None = None
     maker_name: str = ""
+    default: str = ""  # whose default these inputs are, where none were given ("" when they were)
 
 
 MAX_DIMS = 8  # sizes per sample an input may have: a video clip has 4; more is a typo

@@ -9,6 +9,7 @@ model's are torch's own count (every parameter once, every call's FLOPs), as mod
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from . import formulas
@@ -66,6 +67,7 @@ class LayerRow:
     receptive_field: Size | None = None  # None where not modelled along the whole path from the input
     jump: Size | None = None
     calls: int = 1  # how many times the model called it (its figures are over every call)
+    summed: bool = False  # never called, its children were: its figures are their sums
     leaf: bool = True  # False for a container, whose figures include its children's
 
     def figure(self, key: str) -> Any:
@@ -79,20 +81,25 @@ class LayerRow:
 
     def mismatches(self) -> list[tuple[str, Any, Any]]:
         """(key, analytic, measured) for every figure both sides have and disagree on."""
+        return list(self._differs)
+
+    @cached_property
+    def _differs(self) -> tuple[tuple[str, Any, Any], ...]:
+        # once per row: a table, its verdicts and JSON each ask, over 100,000 rows
         if not self.analytic or not self.measured:
-            return []
-        return [
+            return ()
+        return tuple(
             (key, self.analytic[key], self.measured[key])
             for key in COMPARED
             if self.analytic.get(key) is not None
             and self.measured.get(key) is not None
             and self.analytic[key] != self.measured[key]
-        ]
+        )
 
     @property
     def ok(self) -> bool | None:
         """None where there was nothing to compare."""
-        return None if not self.analytic or not self.measured else not self.mismatches()
+        return None if not self.analytic or not self.measured else not self._differs
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -100,6 +107,7 @@ class LayerRow:
             "kind": self.kind,
             "depth": self.depth,
             "calls": self.calls,
+            "summed": self.summed,
             "modelled": self.analytic is not None,
             "settings": self.settings,
             "input_shape": json_value(self.input_shape),
@@ -137,6 +145,9 @@ class NetworkReport:
     backward: dict[str, Any] | None = None
     inputs: tuple[tuple[str, Size, str], ...] = ()  # a model's: each tensor input's name, shape, dtype
     outputs: tuple[tuple[str, Size, str], ...] = ()  # a model's: each output tensor's path, shape, dtype
+    default_input: str = ""  # a model by name given no input: whose default its inputs are
+    # a model's: each op that ran without a FLOP formula and does a matmul's kind of work, with its calls
+    uncounted: tuple[tuple[str, int], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -163,6 +174,8 @@ class NetworkReport:
         out = {key: value for key, value in self.total.items() if value is not None}
         out |= {key: value for key, value in (self.backward or {}).items() if value is not None}
         out |= {f"outputs.{path}": shape for path, shape, _ in self.outputs if path}
+        if self.command == "model":
+            out["uncounted"] = sum(calls for _, calls in self.uncounted)
         for row in self.layers:
             for key in (*ROW_FIGURES, *ROW_BACKWARD):
                 value = row.figure(key)
@@ -174,8 +187,12 @@ class NetworkReport:
         extra: dict[str, Any] = {"bench": self.bench.to_dict()} if self.bench else {}
         if self.inputs:
             extra["inputs"] = [{"name": n, "shape": list(s), "dtype": d} for n, s, d in self.inputs]
+        if self.default_input:
+            extra["default_input"] = self.default_input
         if self.outputs:
             extra["outputs"] = [{"path": p, "shape": list(s), "dtype": d} for p, s, d in self.outputs]
+        if self.command == "model":
+            extra["uncounted_ops"] = [{"op": op, "calls": calls} for op, calls in self.uncounted]
         if self.backward is not None:
             extra["backward"] = {**self.backward, "convention": TRAINING_CONVENTION}
         return {

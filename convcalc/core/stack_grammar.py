@@ -63,8 +63,9 @@ def load_stack(source: str) -> StackSpec:
     """A stack from a .toml or .json file, or from an inline string (anything else)."""
     suffix = Path(source).suffix.lower()
     if suffix not in (".toml", ".json"):
-        looks_like_path = ("/" in source or "." in source) and "=" not in source and ";" not in source
-        if looks_like_path and Path(source).exists():
+        one_word = bool(source.strip()) and not any(mark in source for mark in "=; ")
+        looks_like_path = ("/" in source or "." in source) and one_word
+        if one_word and Path(source).exists():  # a folder named `adir`, not a layer kind
             raise SpecFileError(f"{printable(source)}: {_what_it_is(Path(source))}")
         if looks_like_path:
             raise SpecFileError(

@@ -9,6 +9,7 @@ inside functions only.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ from .build import build_layer, build_stack, build_variant
 from .checks import check
 from .planned import free_memory, plan, plan_stack, resolve_device, run_planned
 from .trace import error_line
+from .values import value_mode
 
 STEP_WORK = 4  # forward passes' worth of work beyond the one verification plans for
 
@@ -89,7 +91,9 @@ def stack_training_checks(
     return training_checks(total, measured), rows, measured["device"], where
 
 
-def model_backward(model: Any, fed: Any, held: int, notes: list[str]) -> dict[str, Any] | None:
+def model_backward(
+    model: Any, fed: Any, held: int, notes: list[str], read_values: bool = False
+) -> dict[str, Any] | None:
     """A model's training step, torch's own count (the batch needing no gradient), where x is; held: the
     bytes its forward pass holds. None, with a note, where it does not fit or torch refuses it."""
     import torch
@@ -103,8 +107,11 @@ def model_backward(model: Any, fed: Any, held: int, notes: list[str]) -> dict[st
     if free is not None and need > free * FREE_SHARE:
         notes.append(f"--backward: not measured: a training step on {where} would need about {gib(need)}")
         return None
+    # a forward that read values on meta reads them again in the step: answered as in the trace
+    reading = value_mode(fed.made) if read_values and where.type == "meta" else contextlib.nullcontext()
     try:
-        m = model_training(model, fed.args, fed.kwargs)
+        with reading:
+            m = model_training(model, fed.args, fed.kwargs)
     except torch.OutOfMemoryError:
         notes.append(f"--backward: not measured: a training step ran out of memory on {where}")
         return None

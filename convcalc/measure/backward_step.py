@@ -41,7 +41,7 @@ from typing import Any
 
 from ..core.results import TRAINING_FIGURES, Check, Training
 from .checks import check
-from .witness import attention_by_matmuls, counting
+from .witness import by_matmuls, counting
 
 MEMORY_KEYS = ("weight_bytes", "grad_bytes", "sgd_state_bytes", "adam_state_bytes", "saved_bytes")
 
@@ -131,7 +131,7 @@ def _pass(
             (t.device.type for t in (*args, *(kwargs or {}).values()) if isinstance(t, torch.Tensor)), "cpu"
         )
         # enable_grad: a training step computes gradients, whatever a model's module set at import
-        with torch.enable_grad(), _recording(module, layers) as record, attention_by_matmuls():
+        with torch.enable_grad(), _recording(module, layers) as record, by_matmuls():
             produced = _tensors(module(*args, **(kwargs or {})))
             outputs = [t for t in produced if t.requires_grad]
         record["no_gradient"] = "" if outputs else _why_no_gradient(produced)

@@ -24,6 +24,7 @@ class Fed:
     kwargs: dict[str, Any]
     records: tuple[tuple[str, tuple[int, ...], str], ...]
     made: tuple[Any, ...] = ()  # the tensors made from shapes, whose values are known: fill(dtype)
+    default: str = ""  # whose default the inputs are, where none were given (Request.default)
 
     def call(self, module: Any) -> Any:
         return module(*self.args, **self.kwargs)
@@ -64,7 +65,7 @@ def feed(request: Request, device: Any, float_dtype: Any) -> Fed:
         for name, t in records
         if isinstance(t, torch.Tensor)
     )
-    return Fed(tuple(args), kwargs, described, tuple(made))
+    return Fed(tuple(args), kwargs, described, tuple(made), request.default)
 
 
 def _tensor(spec: InputSpec, batch: int, device: Any, float_dtype: Any) -> Any:

@@ -15,8 +15,9 @@ from typing import Any
 
 from ..core import formulas
 from ..core.bench import Bench, Peaks
-from ..core.errors import ConvCalcError, term
+from ..core.errors import ConvCalcError, printable, term
 from ..core.inputs import InputSpec, Request
+from ..core.named import named_form
 from ..core.network import LayerRow, NetworkReport, analytic_figures, totals
 from ..core.plan import FREE_SHARE, Plan, cost, gib, too_costly
 from ..core.results import json_value
@@ -25,10 +26,12 @@ from .bench import bench_run, model_traffic
 from .checks import check, network_verification, recording_warnings
 from .feed import Fed, check_call, feed, shape_of
 from .fields import Field, field_notes
+from .named import Named, load_named, missing_default
 from .planned import free_memory, resolve_device
 from .stack import measured_figures
 from .target import build_model, load_target, output_to_stderr, strays_to_meta
-from .trace import ForwardError, Record, Trace, trace
+from .trace import ForwardError, Record, Trace, short, trace
+from .uncounted import uncounted_line
 from .values import value_mode
 
 
@@ -65,6 +68,7 @@ def _model_row(record: Record, dtype: str, on_meta: bool) -> LayerRow:
         receptive_field=field.size if field else None,
         jump=field.jump if field else None,
         calls=record.calls,
+        summed=record.summed,
         leaf=not list(record.module.children()),
     )
 
@@ -128,7 +132,14 @@ def run_model(
     dtype = _float_dtype(model, dtype)[0]
     notes += field_notes(traced.records, traced.conventions, traced.mapped)
     on_meta = device == "meta"
+    notes += [_uncounted_note(traced)] if traced.uncounted else []
     rows = model_rows(traced, dtype, on_meta)
+    summed = [row.name for row in rows if row.summed]
+    if summed:
+        notes.append(
+            f"children summed: {_names(summed)}: never called as a whole (the forward looped over its "
+            "children), so each row's figures are its children's sums"
+        )
     modelled = [row for row in rows if row.leaf and row.analytic]
     leaves = [row for row in rows if row.leaf and row.calls]
     checks = [
@@ -151,7 +162,7 @@ def run_model(
         from .backward import model_backward
 
         with output_to_stderr():
-            step = model_backward(model, fed, _model_bytes(model, traced, fed), notes)
+            step = model_backward(model, fed, _model_bytes(model, traced, fed), notes, any(traced.read))
     return NetworkReport(
         "model",
         title,
@@ -167,7 +178,32 @@ def run_model(
         step,
         inputs=fed.records,
         outputs=tuple(traced.outputs),
+        default_input=fed.default,
+        uncounted=tuple(traced.uncounted.items()),
     )
+
+
+def _names(names: list[str], most: int = 4) -> str:
+    """A few module names for a note, and how many more."""
+    shown = ", ".join(printable(short(name)) for name in names[:most])
+    return shown + (f" and {len(names) - most:,} more" if len(names) > most else "")
+
+
+def _uncounted_note(traced: Trace) -> str:
+    """The ops no FLOP formula counted, and the innermost modules they ran in."""
+    inner = [r.name for r in traced.records if r.uncounted and not _inner_uncounted(r, traced.records)]
+    where = [name for name in inner if name]  # not the model itself
+    inside = f" (in {_names(where)})" if where else ""
+    return (
+        f"uncounted ops: {uncounted_line(traced.uncounted)}{inside}: they ran without a FLOP formula in "
+        "torch, so the MACs and FLOPs leave their work out (--expect uncounted=0 fails on them)"
+    )
+
+
+def _inner_uncounted(record: Record, records: list[Record]) -> bool:
+    """Whether a module inside record ran one of the uncounted ops."""
+    prefix = f"{record.name}." if record.name else ""
+    return any(r.uncounted and r is not record and r.name.startswith(prefix) for r in records)
 
 
 @contextlib.contextmanager
@@ -261,16 +297,17 @@ def _meta_pass(
             raise
         return None, None, failure
     known, guessed = traced.read
+    values = f"{known + guessed:,} value{'s' if known + guessed != 1 else ''}"
     if guessed:
         notes.append(
-            f"on the meta device its forward read {known + guessed:,} values, {guessed:,} of them from "
-            "its weights, which meta does not hold: each was taken as 0, so a branch that depends on one "
-            f"may differ from a real run ({term('device')} cpu runs one)"
+            f"on the meta device its forward read {values}, {guessed:,} of them from what meta holds no "
+            "value for (its weights, and what they give): each was taken as 0, so a branch that depends "
+            "on one may differ from a real run on the cpu"
         )
     else:
         notes.append(
-            f"on the meta device its forward read {known:,} values (a mask's .all(), .item()): each was "
-            "computed from the inputs convcalc made"
+            f"on the meta device its forward read {values} (a mask's .all(), .item()): each was computed "
+            "from the inputs convcalc made"
         )
     return traced, fed, None
 
@@ -300,10 +337,13 @@ def _target_pass(
     """Build TARGET on meta and trace it there; then for real where asked (when it fits in free memory),
     or on the cpu where meta cannot run it or had to guess values, if the plan every unasked real pass
     keeps to allows it; else the meta count stands, or the failure with what a cpu pass would take."""
-    factory = load_target(target)
+    named = load_named(target) if named_form(target) else None
+    factory, call = (named.factory, named.call) if named else (load_target(target), f"{target}()")
     wanted = "meta" if device == "meta" else resolve_device(device)
-    model, built_on, note = build_model(factory, target, "meta")
+    model, built_on, note = build_model(factory, call, "meta")
     notes += [note] if note else []
+    if named and not request.items and request.maker is None:
+        request = _defaulted(request, named, model, target)
     if built_on != "meta":
         traced, fed = _model_pass(model, request, dtype)
         return model, built_on, traced, fed, f"real forward pass on {built_on}"
@@ -325,9 +365,18 @@ def _target_pass(
     if wanted == "meta":
         why = f"({failure})" if failure else "(on meta it had to guess values its weights give)"
         notes.append(f"run on the cpu: its forward cannot run exactly on the meta device {why}")
-    model, built_on, _ = build_model(factory, target, real)
+    model, built_on, _ = build_model(factory, call, real)
     traced, fed = _model_pass(model, request, dtype)
     return model, built_on, traced, fed, f"real forward pass on {built_on}"
+
+
+def _defaulted(request: Request, named: Named, model: Any, target: str) -> Request:
+    """The request given no input, with the one the model's library says it takes, and whose it is."""
+    default = named.default(model)
+    if default is None:
+        raise missing_default(model, target)
+    specs, whose = default
+    return dataclasses.replace(request, items=tuple((spec.name, spec) for spec in specs), default=whose)
 
 
 def _meta_reason(wanted: str, need: int | None, free: int | None) -> str:

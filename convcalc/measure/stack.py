@@ -74,5 +74,5 @@ def measured_figures(record: Record, on_meta: bool) -> dict[str, Any]:
         "macs": record.flops // 2,
         "flops": record.flops,
         "param_bytes": None if on_meta else sum(p.numel() * p.element_size() for p in params),
-        "output_bytes": None if on_meta or not record.calls else record.output_bytes,
+        "output_bytes": None if on_meta or not (record.calls or record.summed) else record.output_bytes,
     }

@@ -1,5 +1,6 @@
-"""`convcalc model TARGET`: import the user's code and build the model. The only place convcalc runs code
-it did not ship: TARGET's module is imported and its callable called, as `python -c` would.
+"""`convcalc model TARGET`: import the user's code and build the model. With named.py (a model by name,
+built by its library) the only place convcalc runs code it did not ship: TARGET's module is imported and
+its callable called, as `python -c` would.
 
 TARGET is `package.module:callable` or `path/to/file.py:callable`; the callable (a function or a
 class) returns an nn.Module. It is built on the meta device when asked (no weights allocated), and on
@@ -17,22 +18,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import ConvCalcError
+from ..core.errors import TargetError
+from ..core.named import NAMED_FORM, check_named, named_form
 from .trace import error_line
 
 FORM = "package.module:callable or path/to/file.py:callable"
 
 
-class TargetError(ConvCalcError, ValueError):
-    """TARGET cannot be imported, found, called or is not a torch module: one line, exit 2."""
-
-
 def check_target(target: str, label: str = "TARGET") -> tuple[str, str]:
     """TARGET's module (or file) and attribute, checked as far as can be without running any code: its
-    form, and that a file it names is there. label: what a message calls it (TARGET, --inputs)."""
+    form, and that a file it names is there. label: what a message calls it (TARGET, --inputs); TARGET
+    also takes a model by name (core/named.py), its library and name returned."""
+    if label == "TARGET" and named_form(target):
+        return check_named(target)
     where, colon, attribute = target.rpartition(":")
     if not colon or not where or not attribute:
-        raise TargetError(f"{label}: got {target!r}; it must be {FORM}")
+        form = f"{FORM}, or {NAMED_FORM}" if label == "TARGET" else FORM
+        raise TargetError(f"{label}: got {target!r}; it must be {form}")
     if where.endswith(".py") and not Path(where).is_file():
         raise TargetError(f"{label}: no file {where!r}")
     return where, attribute
@@ -84,8 +86,10 @@ def _import_module(name: str, label: str) -> Any:
         raise TargetError(f"{label}: importing {name} raised {_line(exc)}") from None
 
 
-def build_model(factory: Any, target: str, device: str) -> tuple[Any, str, str]:
-    """factory() on device (the meta device builds no weights): the module, the device it is on, a note."""
+def build_model(factory: Any, call: str, device: str) -> tuple[Any, str, str]:
+    """factory() on device (the meta device builds no weights): the module, the device it is on, a note.
+    call: what a message calls it: `file.py:build()`, or for a model by name the target and its library's
+    call (`timm:resnet50: timm.create_model('resnet50', pretrained=False)`)."""
     import torch
 
     try:
@@ -94,15 +98,15 @@ def build_model(factory: Any, target: str, device: str) -> tuple[Any, str, str]:
         note = ""
     except BaseException as exc:
         if device != "meta":
-            raise TargetError(f"TARGET: {target}() raised {_line(exc)}") from None
+            raise TargetError(f"TARGET: {call} raised {_line(exc)}") from None
         note = f"built on the cpu: its constructor cannot run on the meta device ({_line(exc)})"
         device = "cpu"
         try:
             model = factory()
         except BaseException as again:
-            raise TargetError(f"TARGET: {target}() raised {_line(again)}") from None
+            raise TargetError(f"TARGET: {call} raised {_line(again)}") from None
     if not isinstance(model, torch.nn.Module):
-        raise TargetError(f"TARGET: {target}() returned a {type(model).__name__}, not a torch.nn.Module")
+        raise TargetError(f"TARGET: {call} returned a {type(model).__name__}, not a torch.nn.Module")
     return model, device, note
 
 

@@ -22,7 +22,7 @@ from ..core.receptive import INPUT
 from .field_rules import field_mode
 from .fields import Field, Fields, Lost
 from .shortcut import shortcut_mode
-from .witness import attention_by_matmuls, counting
+from .witness import by_matmuls, counting
 
 
 class ForwardError(ConvCalcError):
@@ -39,11 +39,13 @@ class Record:
     input_shape: tuple[int, ...] | None = None
     output_shape: tuple[int, ...] | None = None
     flops: int = 0
+    uncounted: int = 0  # calls of ops that ran without a FLOP formula (uncounted.py), children's included
     output_bytes: int = 0
     steps: list[Step] | None = None  # convcalc's figures per call; None where it does not model it
     layer: dict[str, Any] | None = None  # the module read as a stack layer, where convcalc models it
     out_field: Field | Lost | None = None  # the first call's output's; None: not a map of the input
-    _starts: list[int] = field(default_factory=list)
+    summed: bool = False  # never called, but its children were (looped over): its figures are their sums
+    _starts: list[tuple[int, int]] = field(default_factory=list)  # the counts at each call's start
 
     @property
     def depth(self) -> int:
@@ -59,6 +61,7 @@ class Trace:
     output_shape: tuple[int, ...] | None
     outputs: list[tuple[str, tuple[int, ...], str]] = field(default_factory=list)  # path, shape, dtype
     read: tuple[int, int] = (0, 0)  # values the forward read on meta: known from shadows, guessed 0
+    uncounted: dict[str, int] = field(default_factory=dict)  # calls by op no formula counted, most first
     conventions: dict[str, str] = field(default_factory=dict)  # taken as constant -> first module
     mapped: bool = False  # some input is a spatial map (so has a receptive field)
 
@@ -102,7 +105,7 @@ def trace(
         handles = _hook(model, records, order, tally, fields, dtype, culprits)
         try:
             # no_grad: inference_mode hides ops from the count
-            with torch.no_grad(), attention_by_matmuls(), field_mode(fields):
+            with torch.no_grad(), by_matmuls(), field_mode(fields):
                 y = model(*args, **kwargs)
         except (ConvCalcError, KeyboardInterrupt):
             raise
@@ -115,9 +118,19 @@ def trace(
     shape = outputs[0][1] if outputs else None  # the first tensor, as on the model's row
     read = (values.known, values.guessed) if values is not None and on_meta else (0, 0)
     rows = _with_uncalled(order, records)
+    uncounted = dict(tally.uncounted.most_common())
     mapped = any(fields.state(x) is not None for x in tensors)
     return Trace(
-        rows, tally.total(), tally.witness, tally.note, shape, outputs, read, fields.conventions, mapped
+        rows,
+        tally.total(),
+        tally.witness,
+        tally.note,
+        shape,
+        outputs,
+        read,
+        uncounted,
+        fields.conventions,
+        mapped,
     )
 
 
@@ -147,14 +160,48 @@ def output_tensors(value: Any, path: str = "") -> list[tuple[str, tuple[int, ...
 def _with_uncalled(order: list[Record], records: dict[int, Record]) -> list[Record]:
     """The modules called, in order; each one never called (a weight used functionally, as
     MultiheadAttention's out_proj) placed after its parent's last row, so the nesting reads right."""
+    _sum_children(order, records)
     rows = list(order)
     for record in records.values():
-        if record.calls:
+        if record.calls or record.summed:
             continue
         parent = record.name.rpartition(".")[0]
         inside = [i for i, r in enumerate(rows) if r.name == parent or r.name.startswith(parent + ".")]
         rows.insert(inside[-1] + 1 if inside and parent else len(rows), record)
     return rows
+
+
+def _sum_children(order: list[Record], records: dict[int, Record]) -> None:
+    """A container never called whose children ran (`for m in self.blocks: x = m(x)`, as YOLO, Hugging
+    Face's ViT and nn.TransformerEncoder loop) gets their sums, marked: its FLOPs and output bytes
+    theirs, its input the first one called's, its output and receptive field the last one's."""
+    rank = {id(record): i for i, record in enumerate(order)}
+    uncalled = sorted((r for r in records.values() if not r.calls), key=lambda r: -r.depth)
+    for record in uncalled:  # deepest first: a summed child counts in its parent's sums
+        prefix = record.name + "."
+        children = [
+            r
+            for r in records.values()
+            if r.name.startswith(prefix) and r.depth == record.depth + 1 and (r.calls or r.summed)
+        ]
+        if not children:
+            continue
+        ran = sorted(children, key=lambda r: rank.get(id(r), _first_rank(r, records, rank)))
+        record.summed = True
+        record.flops = sum(r.flops for r in children)
+        record.output_bytes = sum(r.output_bytes for r in children)
+        record.input_shape, record.output_shape = ran[0].input_shape, ran[-1].output_shape
+        record.out_field = ran[-1].out_field
+        order.insert(min(_first_rank(r, records, rank) for r in children), record)
+        rank = {id(r): i for i, r in enumerate(order)}
+
+
+def _first_rank(record: Record, records: dict[int, Record], rank: dict[int, int]) -> int:
+    """Where a module's first call falls among the calls: its own, or its first descendant's."""
+    if id(record) in rank:
+        return rank[id(record)]
+    inside = [rank[id(r)] for r in records.values() if r.name.startswith(record.name + ".") and id(r) in rank]
+    return min(inside, default=len(rank))
 
 
 def _hook(
@@ -175,14 +222,16 @@ def _hook(
             first = args[0] if args else next(iter(kwargs.values()), None)  # a call by keywords alone
             record.input_shape = _shape(first)
         record.calls += 1
-        record._starts.append(tally.total())
+        record._starts.append((tally.total(), tally.uncounted.total()))
         fields.modules.append(record.name)
         if record.steps is not None or record.calls == 1:
             record.steps = _modelled(module, record, args, dtype)
 
     def after(module: Any, args: tuple[Any, ...], out: Any) -> None:
         record = records[id(module)]
-        record.flops += tally.total() - record._starts.pop()
+        flops, uncounted = record._starts.pop()
+        record.flops += tally.total() - flops
+        record.uncounted += tally.uncounted.total() - uncounted
         fields.modules.pop()
         # always_call: a forward that raised calls this with out None, and a hook of the module's own that
         # raised after it with its output, while the error is handled; one handled before the trace began

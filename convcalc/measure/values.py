@@ -15,6 +15,7 @@ from typing import Any
 from .feed import fill
 
 SHADOW_ELEMENTS = 1 << 16  # elements a shadowed tensor may have: masks and positions, never activations
+READ_ELEMENTS = 1 << 24  # elements an op on shadows may read (a made input's sum): its work bounded
 
 
 def value_mode(made: tuple[Any, ...] = ()) -> Any:
@@ -36,9 +37,10 @@ def value_mode(made: tuple[Any, ...] = ()) -> Any:
         TorchDispatchMode.__init__(self)
         self.shadows = WeakTensorKeyDictionary()
         self.known = self.guessed = 0
-        for tensor in made:
-            if tensor.is_meta and tensor.numel() <= SHADOW_ELEMENTS:
-                self.shadows[tensor] = torch.full(tensor.shape, fill(tensor.dtype), dtype=tensor.dtype)
+        for tensor in made:  # one value, expanded: an input of any size costs one element
+            if tensor.is_meta:
+                one = torch.full((), fill(tensor.dtype), dtype=tensor.dtype)
+                self.shadows[tensor] = one.expand(tensor.shape)
 
     def shadow_of(self: Any, value: Any) -> Any:
         """The cpu value of an argument: a meta tensor's shadow (None if unknown), anything else itself."""
@@ -46,15 +48,21 @@ def value_mode(made: tuple[Any, ...] = ()) -> Any:
             return self.shadows.get(value)
         return value
 
-    def on_cpu(self: Any, func: Any, args: Any, kwargs: Any) -> Any:
-        """func run on the shadows, None where one is unknown, too big or the op fails there."""
+    def on_cpu(self: Any, func: Any, args: Any, kwargs: Any, small: bool) -> Any:
+        """func run on the shadows, None where one is unknown, too big or the op fails there. small: the
+        outputs are known to be small (meta made them), so only what the arguments hold is bounded;
+        else (meta could not say) the arguments' sizes too, which bound such an op's outputs."""
         flat, _ = tree_flatten((args, kwargs))
         tensors = [t for t in flat if isinstance(t, torch.Tensor)]
-        if any(t.device.type not in ("meta", "cpu") or t.numel() > SHADOW_ELEMENTS for t in tensors):
+        if any(t.device.type not in ("meta", "cpu") for t in tensors):
             return None
         if any(t.device.type == "meta" and t not in self.shadows for t in tensors):
             return None
         cpu_args, cpu_kwargs = tree_map(lambda v: shadow_of(self, v), (args, kwargs))
+        held = [t for t in tree_flatten((cpu_args, cpu_kwargs))[0] if isinstance(t, torch.Tensor)]
+        most = READ_ELEMENTS if small else SHADOW_ELEMENTS
+        if any(_held(t) > SHADOW_ELEMENTS or t.numel() > most for t in held):
+            return None
         if isinstance(cpu_kwargs.get("device"), torch.device | str):
             cpu_kwargs = {
                 **cpu_kwargs,
@@ -79,7 +87,7 @@ def value_mode(made: tuple[Any, ...] = ()) -> Any:
         try:
             out = func(*args, **kwargs)
         except Exception:
-            computed = on_cpu(self, func, args, kwargs)
+            computed = on_cpu(self, func, args, kwargs, small=False)
             if computed is None:
                 raise
             # what meta could not answer (nonzero's shape): the shadows' result, on meta unless the
@@ -90,7 +98,7 @@ def value_mode(made: tuple[Any, ...] = ()) -> Any:
             return out
         outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
         if outputs and all(t.device.type == "meta" and t.numel() <= SHADOW_ELEMENTS for t in outputs):
-            computed = on_cpu(self, func, args, kwargs)
+            computed = on_cpu(self, func, args, kwargs, small=True)
             if computed is not None:
                 keep(self, out, computed)
                 return out
@@ -118,6 +126,11 @@ def value_mode(made: tuple[Any, ...] = ()) -> Any:
     Values.__init__ = init
     Values.__torch_dispatch__ = dispatch  # after creation: no dynamo shim (see witness.py)
     return Values()
+
+
+def _held(tensor: Any) -> int:
+    """The elements a tensor's storage holds: one for an input's expanded value, whatever its shape."""
+    return tensor.untyped_storage().nbytes() // max(tensor.element_size(), 1)
 
 
 def _is_meta(device: Any) -> bool:

@@ -5,15 +5,20 @@ whose first call imports torch._dynamo, sympy and inductor: over a second, twice
 importing torch. The light witness below is a plain dispatch mode that sees the same ops and
 applies the same registered formulas (flop_registry), so it counts exactly what FlopCounterMode
 counts, without that import. Where this torch lacks what it needs, count_flops() falls back to
-FlopCounterMode itself and says so. torch is imported inside functions only.
+FlopCounterMode itself and says so. Either way the ops that ran without a formula and do a matmul's
+kind of work are noted (uncounted.py), and by_matmuls() steers attention and recurrent layers off the
+fused kernels no formula counts. torch is imported inside functions only.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from .uncounted import note_uncounted, recording_mode
 
 LIGHT = "torch's FLOP formulas"
 FULL = "FlopCounterMode"
@@ -56,21 +61,25 @@ class Tally:
     total: Callable[[], int]
     witness: str
     note: str = ""
+    # calls by op name of the ops that ran without a formula and do a matmul's kind of work (uncounted.py)
+    uncounted: Counter[str] = field(default_factory=Counter)
 
 
 @contextmanager
 def counting(light: bool = True) -> Iterator[Tally]:
-    """Count the FLOPs of the ops run inside the block, by the light witness or FlopCounterMode."""
+    """Count the FLOPs of the ops run inside the block, by the light witness or FlopCounterMode, and
+    note the ops it could not count."""
     mode = light_mode() if light else "asked for FlopCounterMode"
     if isinstance(mode, str):
         from torch.utils.flop_counter import FlopCounterMode
 
         note = light and f"light FLOP witness unavailable ({mode}); counted by FlopCounterMode"
-        with FlopCounterMode(display=False) as counter:
-            yield Tally(counter.get_total_flops, FULL, note or "")
+        uncounted: Counter[str] = Counter()
+        with recording_mode(uncounted), FlopCounterMode(display=False) as counter:
+            yield Tally(counter.get_total_flops, FULL, note or "", uncounted)
         return
     with mode() as light_counter:
-        yield Tally(lambda: light_counter.flops, LIGHT)
+        yield Tally(lambda: light_counter.flops, LIGHT, uncounted=light_counter.uncounted)
 
 
 def light_mode() -> Any:
@@ -93,6 +102,7 @@ def _build_light_mode() -> type:
         def __init__(self) -> None:
             super().__init__()
             self.flops = 0
+            self.uncounted: Counter[str] = Counter()
 
     def dispatch(self: Any, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -106,6 +116,8 @@ def _build_light_mode() -> type:
         out = func(*args, **kwargs)
         if formula is not None:
             self.flops += formula(*args, **kwargs, out_val=out)
+        else:
+            note_uncounted(func, self.uncounted)
         return out
 
     # TorchDispatchMode wraps a subclass's own __torch_dispatch__ in the dynamo-disable shim when
@@ -126,6 +138,57 @@ def _self_test(mode: type) -> None:
         layer(torch.zeros(1, 1, 1))
     if counter.flops != 2:
         raise RuntimeError(f"a 1x1 convolution counted {counter.flops} FLOPs, not 2")
+
+
+@contextmanager
+def by_matmuls() -> Iterator[None]:
+    """Attention and recurrent layers through the matmuls torch's FLOP formulas count, on every device."""
+    with attention_by_matmuls(), recurrent_by_matmuls():
+        yield
+
+
+# What nn.LSTM, nn.GRU and nn.RNN call, packed sequences too (torch._VF's functions, as torch's).
+_RECURRENT = ("lstm", "gru", "rnn_tanh", "rnn_relu")
+
+
+@contextmanager
+def recurrent_by_matmuls() -> Iterator[None]:
+    """Recurrent layers step by step, a matmul per step that torch's FLOP formulas count, on every device.
+
+    On the cpu nn.LSTM runs oneDNN's fused kernel (mkldnn_rnn_layer), on cuda cuDNN's (_cudnn_rnn), and
+    torch's flop counter has a formula for neither: an LSTM counted 0 MACs there. Only while a recurrent
+    layer runs, both libraries are switched off, so torch takes its own path, the one meta takes.
+    """
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    recurrent = {getattr(torch, name) for name in _RECURRENT}
+
+    class StepByStep(TorchFunctionMode):
+        pass
+
+    def function(self: Any, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        if func not in recurrent:
+            return func(*args, **(kwargs or {}))
+        with _fused_off():
+            return func(*args, **(kwargs or {}))
+
+    StepByStep.__torch_function__ = function  # after creation, as the dispatch modes (no dynamo shim)
+    with StepByStep():
+        yield
+
+
+@contextmanager
+def _fused_off() -> Iterator[None]:
+    import torch
+
+    mkldnn, cudnn = torch.backends.mkldnn, torch.backends.cudnn
+    was = mkldnn.enabled, cudnn.enabled
+    try:
+        mkldnn.enabled = cudnn.enabled = False
+        yield
+    finally:
+        mkldnn.enabled, cudnn.enabled = was
 
 
 @contextmanager

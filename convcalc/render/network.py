@@ -121,7 +121,9 @@ def shown_rows(report: NetworkReport) -> list[LayerRow]:
 def _label(report: NetworkReport, row: LayerRow, indent: bool) -> str:
     if report.command == "stack":
         return row.name
-    calls = f" (x{row.calls})" if row.calls > 1 else " (not called)" if not row.calls else ""
+    calls = f" (x{row.calls})" if row.calls > 1 else ""
+    if not row.calls:
+        calls = " (children summed)" if row.summed else " (not called)"
     return "  " * max(row.depth - 1, 0) * indent + (row.name or row.kind) + calls
 
 
@@ -259,13 +261,14 @@ SHOWN_TENSORS = 8  # inputs or outputs a note names one by one; JSON lists them 
 
 
 def _input_lines(report: NetworkReport) -> list[str]:
-    """The input line, every input named where there are several or one is not the model's float; the
-    outputs where the forward returned more than the one tensor the model row shows."""
+    """The input line, every input named where there are several or one is not the model's float, and
+    whose default it is where none was given; the outputs where the forward returned more than the one
+    tensor the model row shows."""
     ins, outs = report.inputs, report.outputs
     plain = len(ins) <= 1 and all(name == "0" and dtype == report.dtype for name, _, dtype in ins)
-    lines = [
-        f"input {shape_text(report.input_shape)}, {report.dtype}" if plain else "inputs " + _tensors(ins)
-    ]
+    first = f"input {shape_text(report.input_shape)}, {report.dtype}" if plain else "inputs " + _tensors(ins)
+    default = f" (default: {report.default_input}; set it with -i)" if report.default_input else ""
+    lines = [first + default]
     if len(outs) > 1:
         lines.append(
             f"outputs {_tensors(outs)}: the model row shows the first; --expect outputs.PATH=SHAPE checks any"

@@ -129,3 +129,143 @@ def test_huge_and_odd_values_end_cleanly_with_exact_figures(isolated, cases):
         if r["code"] == 0:
             data = json.loads(r["stdout"])
             assert (data["params"], data["macs"]) == expected(layer), r["command"]
+
+
+# What an adversarial run of model, stack and sweep found (issue 16): each command, exactly as reported,
+# ends with exit 0 and right figures, or one line and exit 2, under PEAK_LIMIT.
+HOSTILE_MODELS = """
+import torch
+from torch import nn
+
+class ItemGate(nn.Module):  # reads its input's sum: known on meta, so never a cpu pass of gigabytes
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 64, 3, padding=1)
+    def forward(self, x):
+        if x.sum().item() > 1e30:
+            return x
+        return self.c(x)
+
+class WeightGate(nn.Module):  # reads a weight: guessed on meta, and said; eleven big convolutions
+    def __init__(self):
+        super().__init__()
+        self.c = nn.ModuleList([nn.Conv2d(3 if i == 0 else 64, 64, 3, padding=1) for i in range(11)])
+    def forward(self, x):
+        if self.c[0].weight.sum().item() > 1e30:
+            return x
+        for m in self.c:
+            x = m(x)
+        return x
+
+class Attention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.MultiheadAttention(16, 2, batch_first=True)
+    def forward(self, x):
+        s = x.flatten(2).transpose(1, 2)
+        return self.a(s, s, s)[0]
+
+def scripted():
+    return torch.jit.script(nn.Conv2d(3, 4, 3))
+
+def nested(depth=1000):
+    m = nn.Conv2d(3, 4, 3)
+    for _ in range(depth):
+        m = nn.Sequential(m)
+    return m
+
+def nested200():
+    return nested(200)
+
+class ReturnsNone(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 4, 3)
+    def forward(self, x):
+        self.c(x)
+
+class ReturnsInt(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 4, 3)
+    def forward(self, x):
+        return self.c(x).long()
+
+class HookRaises(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 4, 3)
+        self.c.register_forward_hook(self.bad)
+    @staticmethod
+    def bad(module, args, out):
+        raise ValueError("hook boom")
+    def forward(self, x):
+        return self.c(x)
+"""
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile")
+    (folder / "m.py").write_text(HOSTILE_MODELS)
+    huge = "1" + "0" * 400
+    (folder / "eps.json").write_text(f'{{"input": "3x8x8", "layers": [{{"kind": "bn", "eps": {huge}}}]}}')
+    (folder / "eps.toml").write_text(f'input = "3x8x8"\n[[layer]]\nkind = "leaky"\nnegative_slope = {huge}\n')
+    (folder / "one.toml").write_text('[layer]\nkind = "conv"\nout = 4\nkernel = 3\n')
+    (folder / "null.json").write_text('{"input": "3x8x8", "layers": null}')
+    times = "9" * 4000
+    (folder / "repeat.json").write_text(
+        f'{{"input": "3x8x8", "layers": [{{"kind": "repeat", "times": {times}, '
+        '"layers": [{"kind": "conv", "out": 4, "kernel": 3}]}]}'
+    )
+    (folder / "adir").mkdir()
+    return folder
+
+
+# command (with {d} the folder above), exit code, a fragment of the one line (exit 2) or of the output
+ISSUE_16 = [
+    ("model {d}/m.py:ItemGate -i 3x2048x2048 -f json", 0, '"macs": 7247757312'),
+    ("model {d}/m.py:WeightGate -i 3x1024x1024 -f json", 0, "each was taken as 0"),
+    ("sweep --c-in 8 --c-out 8 --kernel 3 -o /dev/full", 2, "cannot write /dev/full"),
+    ("sweep --c-in 8 --c-out 8 --kernel 3 -o /proc/version", 2, "cannot write /proc/version"),
+    ("stack {d}/eps.json", 2, "eps: got about 10^400"),
+    ("stack {d}/eps.toml", 2, "negative_slope: got about 10^400"),
+    ("model {d}/m.py:scripted -i 3x8x8", 2, "a TorchScript module"),
+    ("model {d}/m.py:nested -i 3x8x8", 2, "RecursionError"),
+    ("model {d}/m.py:nested200 -i 3x8x8 --depth 0 -f json", 0, '"macs": 3888'),
+    ("compare 1000000000000 1000000000000 1 -i 1 --no-verify --plot {d}/c.svg", 0, "pointwise"),
+    ("sweep --c-in 8 --c-out 8 --kernel 3 --plot {d}/x.svg -o {d}/x.svg", 2, "is also --output"),
+    ("model {d}/m.py:ReturnsNone -i 3x8x8 --backward", 0, "no backward ran: its forward returns no tensor"),
+    ("model {d}/m.py:ReturnsInt -i 3x8x8 --backward", 0, "no tensor its forward returns carries a gradient"),
+    ("stack /dev/zero", 2, "not a regular file"),
+    ("stack {d}/adir", 2, "a folder, not a spec file"),
+    ("stack {d}/one.toml", 2, "write each layer as a [[layer]] table"),
+    ("stack {d}/null.json", 2, "layers: got null"),
+    ("stack {d}/repeat.json", 2, "times: about 10^3999"),
+    ("model {d}/m.py:HookRaises -i 3x8x8", 2, "forward pass failed in c (Conv2d): ValueError: hook boom"),
+]
+
+
+@pytest.mark.slow
+def test_issue_16_commands_end_cleanly(isolated, hostile):
+    commands = [command.format(d=hostile) for command, _, _ in ISSUE_16]
+    runs = isolated(commands)
+    assert_clean(runs)
+    for r, (_, code, fragment) in zip(runs, ISSUE_16, strict=True):
+        assert r["code"] == code, f"{r['command']}: {r['stderr']}"
+        said = r["stderr"] if code == 2 else r["stdout"]
+        assert fragment in " ".join(said.split()), f"{r['command']}: {said[-600:]}"
+        if code == 2:
+            assert len(r["stderr"]) < 400, r["stderr"]  # long values cut in messages
+    assert (hostile / "c.svg").stat().st_size > 0 and not (hostile / "x.svg").exists()
+
+
+@pytest.mark.slow
+def test_attention_backward_counts_the_same_on_cpu_and_meta(isolated, hostile):
+    base = f"model {hostile}/m.py:Attention -i 16x8x8 -b 2 --backward -f json"
+    runs = isolated([base, f"{base} --device cpu"])
+    assert_clean(runs)
+    meta, cpu = (json.loads(r["stdout"]) for r in runs)
+    assert cpu["verification"]["device"] == "cpu"
+    assert cpu["backward"]["backward_macs"] == meta["backward"]["backward_macs"] > 0
+    assert cpu["total"] == meta["total"]

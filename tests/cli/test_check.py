@@ -373,6 +373,8 @@ BAD = [
     ('stem = "model net.py:build --expect macs=3"', "check 'stem': --input: required for a model"),
     ('stem = "model nowhere.py:build -i 3x8x8"', "check 'stem': TARGET: no file 'nowhere.py'"),
     ('stem = "model net.py -i 3x8x8"', "check 'stem': TARGET: got 'net.py'"),
+    ('stem = "model timm: -i 3x8x8"', "check 'stem': TARGET: 'timm:' names no model"),
+    ('stem = "model hf:nothere.json"', "check 'stem': TARGET: hf:nothere.json: no such file or folder"),
     ('stem = "conv 3 32 3 --bench"', "check 'stem': --bench is refused in a check: timings are not budgets"),
     ('stem = "conv 3 32 3 --peak-tflops 0"', "check 'stem': --peak-tflops is --bench's"),
     ('stem = "compare 3 6 3 --plot x.svg"', "check 'stem': --plot is refused in a check"),

@@ -32,7 +32,11 @@ def console_commands() -> list[tuple[str, str]]:
 
 COMMANDS = console_commands()
 # What a documented model TARGET needs beyond convcalc's own dependencies: its command skips without it.
-NEEDED = {"docs/examples/hf.py:bert": ("transformers",), "docs/examples/hf.py:unet": ("diffusers",)}
+NEEDED = {
+    "docs/examples/hf.py:bert": ("transformers",),
+    "docs/examples/hf.py:unet": ("diffusers",),
+    "hf:docs/examples/bert-base/config.json": ("transformers",),
+}
 
 
 def test_docs_have_commands():

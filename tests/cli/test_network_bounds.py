@@ -175,3 +175,20 @@ def test_byte_order_marks_are_read_and_other_files_refused(tmp_path):
     other = tmp_path / "spec.yaml"
     other.write_text("layers: []")
     one_line(convcalc("stack", str(other), "-i", "3x8x8"), "must end in .toml or .json")
+
+
+def test_a_model_file_that_rewrites_sys_path_is_one_line(tmp_path):
+    path = tmp_path / "paths.py"
+    path.write_text("import sys\nsys.path[:] = ['/nowhere']\nimport torch\n")
+    one_line(convcalc("model", f"{path}:build", "-i", "3x8x8"), f"TARGET: importing {path} raised")
+
+
+def test_a_model_raising_keyboard_interrupt_says_so(tmp_path):
+    path = tmp_path / "interrupts.py"
+    path.write_text(
+        "import torch.nn as nn\nclass Stops(nn.Module):\n    def forward(self, x):\n"
+        "        raise KeyboardInterrupt\n"
+    )
+    done = convcalc("model", f"{path}:Stops", "-i", "3x8x8")
+    assert done.returncode == 130 and done.stdout == ""
+    assert done.stderr == "convcalc: interrupted\n"

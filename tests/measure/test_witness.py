@@ -45,17 +45,6 @@ def test_ops_without_a_formula_decompose_as_in_flop_counter_mode():
     assert counted.flops == full_flops(model, x) == 2 * (4 * 6 * 3 * 2 * 3 + 4 * 18 * 5)
 
 
-@pytest.fixture
-def broken_light_witness(monkeypatch):
-    """A torch whose internals changed: building the light mode fails."""
-
-    def fail():
-        raise AttributeError("module 'torch.utils.flop_counter' has no attribute 'flop_registry'")
-
-    monkeypatch.setattr(witness, "_light", None)
-    monkeypatch.setattr(witness, "_build_light_mode", fail)
-
-
 def test_fallback_to_flop_counter_mode_is_counted_and_said(broken_light_witness):
     v = verify(analyze(ConvSpec(6, 10, 3, groups=2, bias=False, input_size=16)))
     assert v.ok and v.flop_witness == witness.FULL
