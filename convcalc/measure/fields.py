@@ -1,12 +1,11 @@
 """Receptive field and jump over a traced graph: each tensor carries its own, op by op.
 
-Layers convcalc models (convolutions, pooling, flatten, linear, ...) set their output's field in
-trace.py from core's recurrence. Between them, this dispatch mode carries fields through the ops a
-forward runs on its own: element-wise ops and concatenation take the largest field over their inputs
-(the largest over parallel paths, as a residual add joins them), a reduction or view to one value per
-feature covers the whole map. Any other op, or an input whose field is unknown, leaves the output's
-unknown: a figure is shown only where the whole path from the input is modelled. Parameters,
-buffers and what is made from them alone are constants and carry no field.
+A dispatch mode (field_rules.py) follows every op a forward runs and gives its output a Field: per
+spatial dimension of the input, the input positions each of its positions depends on (a Span, from
+core/receptive.py), and which of the tensor's axes hold that dimension. Where no rule applies the output
+is Lost, with the reason and the module it happened in, and so is everything computed from it: every
+`-` has its reason (field_notes). Parameters, buffers and what is made from them alone are constants
+and carry no field. This module is the store the rules read and write.
 """
 
 from __future__ import annotations
@@ -15,121 +14,119 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.receptive import Span
 from ..core.spec import Size
+
+Axis = tuple[int, int, int]  # a spatial dimension's tensor axis, its stride inside that axis, its size
 
 
 @dataclass(frozen=True)
 class Field:
-    """A tensor's receptive field and jump per spatial dimension; jump None when paths disagree."""
+    """A tensor's input positions per spatial dimension of the input, and where that dimension lives.
 
-    size: Size
-    jump: Size | None
+    axes () once the map is folded into features (flatten, a global pool without keepdim); broadcast:
+    the same value at every position of the map (a per-channel value expanded over it)."""
+
+    spans: tuple[Span, ...]
+    axes: tuple[Axis, ...] = ()
+    broadcast: bool = False
+
+    @property
+    def size(self) -> Size:
+        return tuple(span.size for span in self.spans)
+
+    @property
+    def jump(self) -> Size | None:
+        jumps = tuple(span.jump for span in self.spans)
+        return None if None in jumps else jumps  # type: ignore[return-value]
 
 
-_PASS = ("_to_copy", "detach", "alias", "contiguous", "native_dropout", "lift_fresh")
-_WHOLE_MAP = ("view", "_unsafe_view", "reshape", "mean", "sum", "amax", "flatten")
-_DENSE = ("mm", "addmm", "linear")  # on a flat (N, features) tensor, with a constant weight
+@dataclass(frozen=True)
+class Lost:
+    """Why a tensor has no field: the rule that failed, in the module (torch name) whose forward ran it."""
+
+    reason: str
+    where: str
 
 
 class Fields:
-    """id(tensor) -> its Field, for tensors still alive; constants are tracked apart."""
+    """id(tensor) -> its Field or Lost, for tensors still alive; constants are tracked apart. Also the
+    conventions used (what was taken as constant, and where first) and the module running now."""
 
     def __init__(self, constants: list[Any]) -> None:
-        self._fields: dict[int, tuple[Any, Field]] = {}
+        self._states: dict[int, tuple[Any, Field | Lost]] = {}
         self._constants: dict[int, Any] = {id(t): weakref.ref(t) for t in constants}
+        self.modules: list[str] = []  # the modules whose forward is running, outermost first
+        self.conventions: dict[str, str] = {}  # what was taken as constant -> the first module it was in
 
-    def get(self, tensor: Any) -> Field | None:
-        held = self._fields.get(id(tensor))
+    def state(self, tensor: Any) -> Field | Lost | None:
+        held = self._states.get(id(tensor))
         return held[1] if held and held[0]() is tensor else None
 
-    def set(self, tensor: Any, field: Field | None) -> None:
-        if field is None:
-            self._fields.pop(id(tensor), None)
+    def get(self, tensor: Any) -> Field | None:
+        state = self.state(tensor)
+        return state if isinstance(state, Field) else None
+
+    def set(self, tensor: Any, state: Field | Lost | None) -> None:
+        if state is None:
+            self._states.pop(id(tensor), None)
         else:
-            self._fields[id(tensor)] = (weakref.ref(tensor), field)
-
-    def forget(self, out: Any) -> None:
-        from torch.utils._pytree import tree_leaves
-
-        for t in tree_leaves(out):
-            if hasattr(t, "dim"):
-                self.set(t, None)
+            self._states[id(tensor)] = (weakref.ref(tensor), state)
 
     def constant(self, tensor: Any) -> bool:
         held = self._constants.get(id(tensor))
         return tensor.dim() == 0 or (held is not None and held() is tensor)
 
-    def follow(self, func: Any, args: Any, kwargs: Any, out: Any) -> None:
-        """Give out the field op func implies from its inputs', or forget it."""
-        import torch
-        from torch.utils._pytree import tree_leaves
+    def make_constant(self, tensor: Any) -> None:
+        self._constants[id(tensor)] = weakref.ref(tensor)
+        self.set(tensor, None)
 
-        outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
-        ins = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
-        if not outs:
-            return
-        varying = [t for t in ins if not self.constant(t)]
-        if not varying:  # made from parameters alone, as weight.t()
-            for t in outs:
-                self._constants[id(t)] = weakref.ref(t)
-            return
-        fields = [self.get(t) for t in varying]
-        field = None if None in fields else _rule(func, varying, fields, outs[0])
-        for t in outs[:1] if "batch_norm" in func.__name__ else outs:
-            self.set(t, field)
+    def lost(self, reason: str) -> Lost:
+        return Lost(reason, self.modules[-1] if self.modules else "")
+
+    def used(self, convention: str) -> None:
+        self.conventions.setdefault(convention, self.modules[-1] if self.modules else "")
 
 
-def _rule(func: Any, ins: list[Any], fields: list[Field], out: Any) -> Field | None:
-    import torch
+def field_notes(records: list[Any], conventions: dict[str, str], mapped: bool) -> list[str]:
+    """Why each `-` in the receptive field and jump columns, and the conventions its figures used.
 
-    name = func.overloadpacket.__name__
-    first = ins[0]
-    if out.dim() == 0:  # a whole-tensor reduction: no map left, and no batch to keep apart
-        return None
-    if name in _DENSE and first.dim() == 2 == out.dim():
-        return fields[0]
-    same_map = all(t.shape[2:] == out.shape[2:] and t.dim() == out.dim() for t in ins)
-    pointwise = torch.Tag.pointwise in func.tags or name in _PASS or "batch_norm" in name
-    if same_map and (pointwise or name == "cat"):
-        return merge(fields)
-    if name in _WHOLE_MAP and len(ins) == 1 and first.dim() >= 3 and out.shape[0] == first.shape[0]:
-        flat = out.dim() == 2 or all(n == 1 for n in out.shape[2:])
-        return whole_map(fields[0], first.shape[2:]) if flat else None
-    return None
+    records: a trace's, in order (name, module, calls, out_field)."""
+    classes = {r.name: type(r.module).__name__ for r in records}
+    notes = []
+    if not mapped:
+        return ["receptive field: none, as no input is a spatial map (a floating tensor (N, C, *spatial))"]
+    losses = dict.fromkeys(r.out_field for r in records if isinstance(r.out_field, Lost))
+    for lost in losses:
+        notes.append(f"receptive field `-` from {_module(lost.where, classes)} on: {lost.reason}")
+    leaves = [r for r in records if not list(r.module.children())]
+    uneven = next((r for r in leaves if isinstance(r.out_field, Field) and r.out_field.jump is None), None)
+    if uneven is not None:
+        notes.append(
+            f"jump `-` from {_module(uneven.name, classes)} on: its outputs are not evenly spaced over the "
+            "input (a strided transposed convolution or an upsampling puts several outputs per input "
+            "step); the receptive field there is the widest over all its outputs"
+        )
+    apart = [r.name or "the model" for r in records if r.calls and r.out_field is None]
+    if apart:
+        shown = ", ".join(f"`{name}`" for name in apart[:3]) + (
+            f" and {len(apart) - 3} more" if len(apart) > 3 else ""
+        )
+        notes.append(f"receptive field `-` for {shown}: its output is not a map of the input")
+    if conventions:
+        taken = "; ".join(
+            f"{what} (first in {_module(where, classes)})" for what, where in conventions.items()
+        )
+        notes.append(
+            f"receptive field: {taken} taken as constants, as BatchNorm's running statistics are in eval "
+            "mode, so each position depends on its own window alone"
+        )
+    return notes
 
 
-def merge(fields: list[Field]) -> Field:
-    """The largest field over parallel paths; their jump where they agree."""
-    size = tuple(max(sizes) for sizes in zip(*(f.size for f in fields)))
-    jumps = {f.jump for f in fields}
-    return Field(size, jumps.pop() if len(jumps) == 1 else None)
-
-
-def whole_map(field: Field, spatial: Size) -> Field | None:
-    """A window over the whole map (a global pool, or flatten before a dense layer)."""
-    if field.jump is None:
-        return None
-    size = tuple(r + (n - 1) * j for r, n, j in zip(field.size, spatial, field.jump))
-    return Field(size, tuple(j * n for j, n in zip(field.jump, spatial)))
-
-
-def field_mode(fields: Fields) -> Any:
-    """A dispatch mode that runs each op, then has fields follow it."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class FieldMode(TorchDispatchMode):
-        pass
-
-    def dispatch(self: Any, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-        kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        try:
-            fields.follow(func, args, kwargs, out)
-        except Exception:  # an op these rules never met: its field is unknown, the model's run goes on
-            fields.forget(out)
-        return out
-
-    # Set after the class is made, as witness.py does: a hook present at class creation is wrapped
-    # in a shim whose first call imports torch._dynamo (over a second).
-    FieldMode.__torch_dispatch__ = dispatch
-    return FieldMode()
+def _module(name: str, classes: dict[str, str]) -> str:
+    return (
+        f"`{name}` ({classes.get(name, '?')})"
+        if name
+        else f"the model's own forward ({classes.get('', '?')})"
+    )

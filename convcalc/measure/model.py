@@ -25,6 +25,7 @@ from ..core.spec import DTYPE_BYTES
 from .bench import bench_run, model_traffic
 from .checks import check, network_verification, recording_warnings
 from .feed import Fed, check_call, feed, shape_of
+from .fields import Field, field_notes
 from .named import Named, load_named, missing_default
 from .planned import free_memory, resolve_device
 from .stack import measured_figures
@@ -55,7 +56,7 @@ def _model_row(record: Record, dtype: str, on_meta: bool) -> LayerRow:
         )
         element = DTYPE_BYTES[dtype]
         analytic["output_bytes"] = sum(formulas.tensor_bytes(s.output_shape, element) for s in steps)
-    field = record.out_field
+    field = record.out_field if isinstance(record.out_field, Field) else None
     return LayerRow(
         name=record.name,
         kind=type(record.module).__name__,
@@ -77,7 +78,7 @@ def model_totals(model: Any, traced: Trace, fed: Fed, dtype: str) -> dict[str, A
     params = list(model.parameters())
     leaves = [r for r in traced.records if not list(r.module.children())]
     root = traced.records[0] if traced.records and traced.records[0].name == "" else None
-    field = root.out_field if root else None
+    field = root.out_field if root and isinstance(root.out_field, Field) else None
     return totals(
         params=sum(p.numel() for p in params),
         trainable_params=sum(p.numel() for p in params if p.requires_grad),
@@ -129,6 +130,7 @@ def run_model(
                 traced, fed = _model_pass(model, request, dtype)
             reason = META_REASON if device == "meta" else "real forward pass"
     dtype = _float_dtype(model, dtype)[0]
+    notes += field_notes(traced.records, traced.conventions, traced.mapped)
     on_meta = device == "meta"
     notes += [_uncounted_note(traced)] if traced.uncounted else []
     rows = model_rows(traced, dtype, on_meta)

@@ -2,7 +2,8 @@
 
 Per module, over every call: the input and output shapes of its first call, the FLOPs of the ops it
 ran (children included), its output bytes, and -- for the layers convcalc models (core/modules.py) --
-convcalc's own figures for each call's input, with the receptive field carried op by op (fields.py).
+convcalc's own figures for each call's input; and the receptive field of each output, carried op by op
+(fields.py), or why not.
 One forward pass under the FLOP witness; pre- and post-hooks read the running count. torch is imported
 inside functions only.
 """
@@ -17,9 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import ConvCalcError, InvalidSpecError, printable
-from ..core.kinds import Step, layer_step, receptive
+from ..core.kinds import Step, layer_step
 from ..core.modules import layer_from_module
-from .fields import Field, Fields, field_mode
+from ..core.receptive import INPUT
+from .field_rules import field_mode
+from .fields import Field, Fields, Lost
 from .shortcut import shortcut_mode
 from .witness import by_matmuls, counting
 
@@ -47,7 +50,7 @@ class Record:
     output_bytes: int = 0
     steps: list[Step] | None = None  # convcalc's figures per call; None where it does not model it
     layer: dict[str, Any] | None = None  # the module read as a stack layer, where convcalc models it
-    out_field: Field | None = None  # the first call's output
+    out_field: Field | Lost | None = None  # the first call's output's; None: not a map of the input
     summed: bool = False  # never called, but its children were (looped over): its figures are their sums
     _starts: list[tuple[int, int]] = field(default_factory=list)  # the counts at each call's start
 
@@ -66,6 +69,8 @@ class Trace:
     outputs: list[tuple[str, tuple[int, ...], str]] = field(default_factory=list)  # path, shape, dtype
     read: tuple[int, int] = (0, 0)  # values the forward read on meta: known from shadows, guessed 0
     uncounted: dict[str, int] = field(default_factory=dict)  # calls by op no formula counted, most first
+    conventions: dict[str, str] = field(default_factory=dict)  # taken as constant -> first module
+    mapped: bool = False  # some input is a spatial map (so has a receptive field)
 
 
 def trace(
@@ -93,10 +98,10 @@ def trace(
     kwargs = kwargs or {}
     fields = Fields([*model.parameters(), *model.buffers()])
     tensors = [t for t in (*args, *kwargs.values()) if isinstance(t, torch.Tensor)]
-    for x in tensors:  # every input map starts from r = j = 1
+    for x in tensors:  # every input map (N, C, *spatial) starts from r = j = 1
         if x.dim() >= 3 and x.is_floating_point():
-            ones = (1,) * (x.dim() - 2)
-            fields.set(x, Field(ones, ones))
+            axes = tuple((2 + i, 1, n) for i, n in enumerate(x.shape[2:]))
+            fields.set(x, Field((INPUT,) * (x.dim() - 2), axes))
     on_meta = any(t.device.type == "meta" for t in tensors)
     order: list[Record] = []
     culprits: dict[int, Record] = {}  # id(exception) -> the module it was raised in
@@ -123,7 +128,19 @@ def trace(
     read = (values.known, values.guessed) if values is not None and on_meta else (0, 0)
     rows = _with_uncalled(order, records)
     uncounted = dict(tally.uncounted.most_common())
-    return Trace(rows, tally.total(), tally.witness, tally.note, shape, outputs, read, uncounted)
+    mapped = any(fields.state(x) is not None for x in tensors)
+    return Trace(
+        rows,
+        tally.total(),
+        tally.witness,
+        tally.note,
+        shape,
+        outputs,
+        read,
+        uncounted,
+        fields.conventions,
+        mapped,
+    )
 
 
 def output_tensors(value: Any, path: str = "") -> list[tuple[str, tuple[int, ...], str]]:
@@ -219,6 +236,7 @@ def _hook(
             record.input_shape = _shape(first)
         record.calls += 1
         record._starts.append((tally.total(), tally.uncounted.total()))
+        fields.modules.append(record.name)
         if record.steps is not None or record.calls == 1:
             record.steps = _modelled(module, record, args, dtype)
 
@@ -227,6 +245,7 @@ def _hook(
         flops, uncounted = record._starts.pop()
         record.flops += tally.total() - flops
         record.uncounted += tally.uncounted.total() - uncounted
+        fields.modules.pop()
         # always_call: a forward that raised calls this with out None, and a hook of the module's own that
         # raised after it with its output, while the error is handled; one handled before the trace began
         # is not this module's.
@@ -239,11 +258,9 @@ def _hook(
         if tensor is None:
             return
         record.output_bytes += tensor.numel() * tensor.element_size()
-        if record.steps and args:
-            fields.set(tensor, _field(fields.get(args[0]), record.steps[-1], tuple(args[0].shape)))
         if record.calls == 1:
             record.output_shape = tuple(tensor.shape)
-            record.out_field = fields.get(tensor)
+            record.out_field = fields.state(tensor)
 
     handles = []
     for module in model.modules():
@@ -264,16 +281,6 @@ def _modelled(module: Any, record: Record, args: tuple[Any, ...], dtype: str) ->
     except (InvalidSpecError, ValueError):  # torch will say what is wrong when it runs the layer
         return None
     return [*(record.steps or []), step]
-
-
-def _field(incoming: Field | None, step: Step, input_shape: tuple[int, ...]) -> Field | None:
-    """The output's field by core's recurrence; unknown after an unknown input or an off-grid layer."""
-    if incoming is None:
-        return None
-    if step.window is None and len(step.output_shape) >= 3 and step.output_shape[2:] != input_shape[2:]:
-        return None  # a layer over a dimension of the map, as nn.Linear on (N, C, H, W) over W
-    size, jump = receptive(incoming.size, incoming.jump, step)
-    return None if size is None else Field(size, jump)
 
 
 def _shape(value: Any) -> tuple[int, ...] | None:

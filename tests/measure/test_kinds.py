@@ -96,5 +96,7 @@ def test_a_traced_model_counts_upsample_and_keeps_the_field_up_to_it():
     assert report.ok
     assert rows["1"].analytic is not None and rows["1"].measured["macs"] == rows["1"].analytic["macs"] == 0
     assert rows["1"].receptive_field == (3 + (2 - 1) * 1,) * 2  # bilinear reads two neighbours
-    assert rows["1"].jump is None and rows["2"].receptive_field is None  # off a uniform grid
+    # off a uniform grid: output 2m reads upsampled m - 1..m + 1 of the first conv's, 2m + 1 reads m..m + 2
+    assert rows["1"].jump is None and rows["2"].receptive_field == (3 + (3 - 1) * 1,) * 2
+    assert rows["2"].jump is None
     assert rows["2"].measured["output_shape"] == (1, 2, 14, 14)

@@ -16,6 +16,7 @@ from typing import Any
 import nets  # tests/nets.py
 import pytest
 import torch
+from gradients import gradient_span, moved  # tests/gradients.py
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -170,30 +171,6 @@ def prepared(name: str) -> nn.Module:
         for p in model.parameters():
             p.fill_(0.01)
     return model
-
-
-def gradient_span(
-    model: nn.Module, module: nn.Module, shape: tuple[int, ...], at: tuple[int, ...]
-) -> tuple[list[int], list[int]]:
-    """First and last input position, per spatial dimension, that output `at` of module's first call
-    depends on (its channels summed)."""
-    outputs: list[torch.Tensor] = []
-    handle = module.register_forward_hook(lambda m, i, o: outputs.append(o))
-    x = torch.ones((1, *shape), dtype=torch.float64, requires_grad=True)
-    try:
-        model(x)
-    finally:
-        handle.remove()
-    outputs[0][(0, slice(None), *at)].sum().backward()
-    seen = x.grad[0].abs().sum(0).nonzero()
-    first, last = seen.min(0).values.tolist(), seen.max(0).values.tolist()
-    spatial = shape[1:]
-    assert all(a > 0 and b < n - 1 for a, b, n in zip(first, last, spatial)), "input too small"
-    return first, last
-
-
-def moved(at: tuple[int, ...], dim: int) -> tuple[int, ...]:
-    return tuple(i + (d == dim) for d, i in enumerate(at))
 
 
 @pytest.mark.slow
