@@ -73,14 +73,44 @@ def write_table(
     fast: a table in which nothing wraps, without colour, is drawn here as rich would draw it, at a
     hundredth of rich's cost (a 100,000-module model's table); False always asks rich.
     """
-    from rich.console import Console
-
     unit = sheet.byte_unit()
     cells = [[text(kind, value, unit) for kind, value in row] for row in sheet.rows]
     sizes = _sizes(sheet, cells)
     groups = _column_groups(sheet, sizes, width)
     squeeze = width is not None
     need = max(_width_needed(sizes, group, squeeze) for group in groups)
+    # On a terminal, text wraps at spaces to its width (a word or a number is never split); a pipe gets
+    # whole lines. Formulas (--explain) hang their continuation lines under their start.
+    title = _wrap([sheet.title], width, hang=0)
+    under = _wrap(sheet.notes, width, hang=0) + (
+        ["", *_wrap(sheet.extra, width, hang=4)] if sheet.extra else []
+    )
+    tables: list[Any] = []  # each drawn here where nothing wraps, else a rich table and its width
+    for group in groups:  # each table as wide as it needs, up to the terminal's width
+        own = _width_needed(sizes, group, squeeze)
+        drawn = _plain_table(sheet, cells, sizes, group, ascii_only) if fast and not color else None
+        fits = drawn is not None and own == _width_needed(sizes, group, False)
+        tables.append(drawn if fits else (_rich_table(sheet, cells, group), own))
+    if all(isinstance(table, str) for table in tables):  # rich is not needed, nor imported
+        out = (
+            "".join(f"{line}\n" for line in title) + "".join(tables) + "".join(f"{line}\n" for line in under)
+        )
+    else:
+        out = _through_rich(title, tables, under, need, width, color, ascii_only)
+    return "".join(line.rstrip() + "\n" for line in out.splitlines())  # rich pads wrapped lines with blanks
+
+
+def _through_rich(
+    title: list[str],
+    tables: list[Any],
+    under: list[str],
+    need: int,
+    width: int | None,
+    color: bool,
+    ascii_only: bool,
+) -> str:
+    from rich.console import Console
+
     console = Console(
         file=_Buffer("ascii" if ascii_only else "utf-8"),
         width=need if width is None else max(width, need),
@@ -88,25 +118,18 @@ def write_table(
         force_terminal=color,
         color_system="auto" if color else None,
         highlight=False,
+        emoji=False,  # a module named :smile: keeps its name
     )
-    # On a terminal, text wraps at spaces to its width (a word or a number is never split); a pipe gets
-    # whole lines. Formulas (--explain) hang their continuation lines under their start.
-    for line in _wrap([sheet.title], width, hang=0):
+    for line in title:
         console.print(line, style="bold", markup=False, soft_wrap=True)
-    for group in groups:  # each table as wide as it needs, up to the terminal's width
-        own = _width_needed(sizes, group, squeeze)
-        drawn = _plain_table(sheet, cells, sizes, group, ascii_only) if fast and not color else None
-        if drawn is not None and own == _width_needed(sizes, group, False):
-            console.file.write(drawn)  # nothing wraps: drawn here
-            continue
-        console.print(_rich_table(sheet, cells, group), width=own if width is None else max(width, own))
-    under = _wrap(sheet.notes, width, hang=0) + (
-        ["", *_wrap(sheet.extra, width, hang=4)] if sheet.extra else []
-    )
+    for table in tables:
+        if isinstance(table, str):
+            console.file.write(table)
+        else:
+            console.print(table[0], width=table[1] if width is None else max(width, table[1]))
     for line in under:
         console.print(line, markup=False, soft_wrap=True)
-    lines = console.file.getvalue().splitlines()
-    return "".join(line.rstrip() + "\n" for line in lines)  # rich pads wrapped lines with blanks
+    return console.file.getvalue()
 
 
 def _wrap(lines: list[str], width: int | None, hang: int) -> list[str]:
