@@ -157,7 +157,9 @@ def recurrent_by_matmuls() -> Iterator[None]:
 
     On the cpu nn.LSTM runs oneDNN's fused kernel (mkldnn_rnn_layer), on cuda cuDNN's (_cudnn_rnn), and
     torch's flop counter has a formula for neither: an LSTM counted 0 MACs there. Only while a recurrent
-    layer runs, both libraries are switched off, so torch takes its own path, the one meta takes.
+    layer runs, both libraries are switched off and the layer runs torch's own decomposition, the one
+    meta runs: the same matmuls, and the same tensors saved for backward, on every device (torch's cpu
+    kernel projects every step's input at once, and saves that copy).
     """
     import torch
     from torch.overrides import TorchFunctionMode
@@ -171,11 +173,23 @@ def recurrent_by_matmuls() -> Iterator[None]:
         if func not in recurrent:
             return func(*args, **(kwargs or {}))
         with _fused_off():
-            return func(*args, **(kwargs or {}))
+            return _decomposed(func, args)(*args, **(kwargs or {}))
 
     StepByStep.__torch_function__ = function  # after creation, as the dispatch modes (no dynamo shim)
     with StepByStep():
         yield
+
+
+def _decomposed(func: Any, args: tuple[Any, ...]) -> Any:
+    """torch's Python decomposition of a recurrent function for these arguments, or func itself. A packed
+    sequence (the .data overload) passes its batch sizes second (LSTM) or its hidden state third (GRU,
+    RNN), where the padded one (.input) passes a list of hidden states or its parameters."""
+    import torch
+    from torch._decomp import decomposition_table
+
+    packed = isinstance(args[1] if func is torch.lstm else args[2], torch.Tensor) if len(args) > 2 else False
+    overload = getattr(getattr(torch.ops.aten, func.__name__), "data" if packed else "input", None)
+    return decomposition_table.get(overload, func)
 
 
 @contextmanager

@@ -13,7 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import modern_nets  # tests/modern_nets.py
 import nets  # tests/nets.py
+import recurrent  # tests/recurrent.py
 import pytest
 import torch
 from gradients import gradient_span, moved  # tests/gradients.py
@@ -486,11 +488,22 @@ EVERY_MODEL = {
 DEVICE_BOUND = {"param_bytes", "weight_bytes", "grad_bytes", "sgd_state_bytes", "adam_state_bytes"}
 
 
-@pytest.mark.parametrize("name", sorted(EVERY_MODEL))
+# The modern networks' stand-ins (tests/modern_nets.py) and the recurrent ones (tests/recurrent.py).
+OTHER_FILES = {
+    **{f"modern_nets.py:{name}": {"input_size": shape} for name, shape in modern_nets.INPUTS.items()},
+    **{
+        f"recurrent.py:{name}": {"input_size": recurrent.INPUT, "batch": 2}
+        for name in ("lstm", "gru", "rnn", "deep_lstm", "packed_full", "packed_ragged", "pairs")
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(EVERY_MODEL) + sorted(OTHER_FILES))
 def test_cpu_and_meta_give_the_same_forward_and_backward_figures(name):
-    given = EVERY_MODEL[name]
-    on_meta = model_report(target(name), device="meta", backward=True, **given)
-    on_cpu = model_report(target(name), device="cpu", backward=True, **given)
+    given = EVERY_MODEL.get(name) or OTHER_FILES[name]
+    where = target(name) if name in EVERY_MODEL else str(NETS.parent / name)
+    on_meta = model_report(where, device="meta", backward=True, **given)
+    on_cpu = model_report(where, device="cpu", backward=True, **given)
     assert on_cpu.verification.device == "cpu"
     assert on_cpu.total == on_meta.total
     assert on_meta.backward is not None and on_cpu.backward is not None, (on_meta.notes, on_cpu.notes)
