@@ -131,7 +131,7 @@ def _pass(
             (t.device.type for t in (*args, *(kwargs or {}).values()) if isinstance(t, torch.Tensor)), "cpu"
         )
         # enable_grad: a training step computes gradients, whatever a model's module set at import
-        with torch.enable_grad(), _recording(module, layers) as record, by_matmuls():
+        with torch.enable_grad(), _recording(module, layers) as record, by_matmuls(module):
             produced = _tensors(module(*args, **(kwargs or {})))
             outputs = [t for t in produced if t.requires_grad]
         record["no_gradient"] = "" if outputs else _why_no_gradient(produced)

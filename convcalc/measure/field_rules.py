@@ -69,10 +69,15 @@ def follow(fields: Fields, func: Any, args: Any, kwargs: Any, out: Any) -> None:
     import torch
     from torch.utils._pytree import tree_leaves
 
-    outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
+    outs = (
+        [out]
+        if isinstance(out, torch.Tensor)
+        else [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
+    )
     if not outs:
         return
-    ins = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+    flat = not kwargs and all(not isinstance(a, list | tuple | dict) for a in args)  # most ops: no walk
+    ins = [t for t in (args if flat else tree_leaves((args, kwargs))) if isinstance(t, torch.Tensor)]
     varying = [t for t in ins if not fields.constant(t)]
     if not varying or func.overloadpacket.__name__ in _CONSTANT_MAKERS:
         for t in outs:  # made from parameters alone (weight.t()), or from a shape (zeros_like)
@@ -135,6 +140,8 @@ def _join(fields: Fields, out: Any, tensors: list[Any], along: int | None = None
         return next((s for s in flat if isinstance(s, Lost)), None) or fields.lost(
             "inputs without a map joined"
         )
+    if len(paths) == 1 and not others and along is None:  # one input read in place: its field (most ops)
+        return paths[0]
     axes = {p.axes for p in paths}
     if len(axes) != 1:
         return fields.lost("paths whose spatial axes differ joined position by position")

@@ -112,7 +112,7 @@ def trace(
         handles = _hook(model, records, order, tally, fields, dtype, culprits)
         try:
             # no_grad: inference_mode hides ops from the count
-            with torch.no_grad(), by_matmuls(), field_mode(fields):
+            with torch.no_grad(), by_matmuls(model), field_mode(fields):
                 y = model(*args, **kwargs)
         except (ConvCalcError, KeyboardInterrupt):
             raise

@@ -177,8 +177,6 @@ class _Buffer(io.StringIO):
 def _sizes(sheet: Sheet, cells: list[list[str]]) -> list[tuple[int, int]]:
     """Each column's natural width, and its width squeezed (a wrapping one at Column.wrap, or its
     longest word): measured once, however often the layout asks."""
-    from rich.cells import cell_len
-
     sizes = []
     for i, column in enumerate(sheet.columns):
         natural = max([cell_len(column.title)] + [cell_len(row[i]) for row in cells])
@@ -192,9 +190,16 @@ def _width_needed(sizes: list[tuple[int, int]], kept: list[int], squeeze: bool =
     return 1 + sum(3 + sizes[i][1 if squeeze else 0] for i in kept)
 
 
-def _longest_word(column: Column, cells: list[list[str]], i: int) -> int:
-    from rich.cells import cell_len
+def cell_len(text: str) -> int:
+    """Columns a text takes on a terminal: its length, where it is ASCII (every figure, most names)."""
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len as wide  # East Asian wide characters take two
 
+    return wide(text)
+
+
+def _longest_word(column: Column, cells: list[list[str]], i: int) -> int:
     words = column.title.split() + [w for row in cells for w in row[i].split()]
     return max(map(cell_len, words), default=1)
 
@@ -206,7 +211,6 @@ def _plain_table(
     characters (its heavy-headed box, or ASCII's), the same padding and alignment. None where a cell
     has what rich lays out its own way (a line break, spaces at an end)."""
     from rich import box
-    from rich.cells import cell_len
 
     b = box.ASCII if ascii_only else box.HEAVY_HEAD
     body = [[written[i] for i in kept] for written in cells]  # a mark's text is its word, as rich's
