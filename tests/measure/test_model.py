@@ -15,8 +15,8 @@ from typing import Any
 
 import modern_nets  # tests/modern_nets.py
 import nets  # tests/nets.py
-import recurrent  # tests/recurrent.py
 import pytest
+import recurrent  # tests/recurrent.py
 import torch
 from gradients import gradient_span, moved  # tests/gradients.py
 from torch import nn
