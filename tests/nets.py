@@ -344,6 +344,24 @@ def looped() -> nn.Module:
     return Looped()
 
 
+class LoopedTwice(nn.Module):
+    """Runs its blocks twice over, by a loop: the container's output is the second run's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Conv2d(4, 4, 3, padding=1) for _ in range(2)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for _ in range(2):
+            for block in self.blocks:
+                x = block(x)
+        return x
+
+
+def looped_twice() -> nn.Module:
+    return LoopedTwice()
+
+
 def not_a_module() -> dict[str, nn.Module]:
     """Returns a dict of layers, not a module."""
     return {"conv": nn.Conv2d(3, 4, 3)}

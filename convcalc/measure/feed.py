@@ -4,6 +4,7 @@ model's device. torch is imported inside functions only."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from math import prod
 from typing import Any
@@ -122,7 +123,14 @@ def _made(request: Request, device: Any) -> tuple[list[Any], dict[str, Any]]:
         bad = next((k for k in kwargs if not isinstance(k, str)), None)
         if bad is None:
             # a tensor the callable made elsewhere on purpose (torch.zeros(..., device="cpu")) goes where
-            # the model is, as torch would need it
+            # the model is, as torch would need it; one on meta holds no values to move
+            tensors = [v for v in (*args, *kwargs.values()) if isinstance(v, torch.Tensor)]
+            if torch.device(device).type != "meta" and any(t.is_meta for t in tensors):
+                raise ConvCalcError(
+                    f"{MAKER}: {request.maker_name}() returned a tensor on the meta device, which holds no "
+                    f"values for a pass on {device}; make its tensors without a device (it is called "
+                    "under the device of each pass)"
+                )
             on = lambda v: v.to(device) if isinstance(v, torch.Tensor) else v  # noqa: E731
             return [on(a) for a in args], {k: on(v) for k, v in kwargs.items()}
         raise ConvCalcError(f"{MAKER}: {request.maker_name}() returned a dict keyed by {bad!r}; use names")
@@ -152,6 +160,9 @@ def check_call(model: Any, fed: Fed, request: Request) -> None:
             f"arguments with {term('args')}"
         )
         where = MAKER if request.maker else term("inputs")
+        named = re.search(r"keyword argument '(\w+)'", str(exc))
+        if named and named[1] in request.kwargs:  # an --arg the forward does not take
+            where = term("args")
         raise ConvCalcError(f"{where}: {type(model).__name__}.forward{shown}: {exc}; {advice}") from None
 
 

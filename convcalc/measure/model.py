@@ -270,7 +270,11 @@ def _model_pass(model: Any, request: Request, dtype: str | None, values: bool = 
     fed = feed(request, torch.device(_device_of(model)), kind)
     check_call(model, fed, request)
     mode = value_mode(fed.made) if values else None
-    return trace(model.eval(), fed.args, name, fed.kwargs, values=mode), fed
+    try:
+        return trace(model.eval(), fed.args, name, fed.kwargs, values=mode), fed
+    except ForwardError as failure:
+        failure.made_bytes = mode.made_bytes if mode is not None else 0  # what it made before it failed
+        raise
 
 
 def _meta_pass(
@@ -304,7 +308,7 @@ def _meta_pass(
             "value for (its weights, and what they give): each was taken as 0, so a branch that depends "
             "on one may differ from a real run on the cpu"
         )
-    else:
+    elif known:  # none at all: it only mixed small cpu tensors with meta ones, moved there
         notes.append(
             f"on the meta device its forward read {values} (a mask's .all(), .item()): each was computed "
             "from the inputs convcalc made"
@@ -340,7 +344,8 @@ def _target_pass(
     named = load_named(target) if named_form(target) else None
     factory, call = (named.factory, named.call) if named else (load_target(target), f"{target}()")
     wanted = "meta" if device == "meta" else resolve_device(device)
-    model, built_on, note = build_model(factory, call, "meta")
+    cap = FALLBACK_BYTES if wanted == "meta" else None  # a constructor meta cannot run: built small, unasked
+    model, built_on, note = build_model(factory, call, "meta", cap)
     notes += [note] if note else []
     if named and not request.items and request.maker is None:
         request = _defaulted(request, named, model, target)
@@ -351,7 +356,7 @@ def _target_pass(
     exact = failure is None and not traced.read[1]
     if wanted == "meta" and exact:
         return model, "meta", traced, fed, META_REASON
-    need, seconds = _cpu_need(model, traced, fed, request)
+    need, seconds = _cpu_need(model, traced, fed, request, getattr(failure, "made_bytes", 0))
     real = "cpu" if wanted == "meta" else wanted
     free = free_memory(real)
     fits = free is None or need is None or need <= free * FREE_SHARE
@@ -359,9 +364,11 @@ def _target_pass(
         small = (need or 0) <= FALLBACK_BYTES if traced is None else not too_costly(need or 0, seconds)
         fits = fits and small
     if not fits and failure is not None:
-        raise ForwardError(f"{failure}{_insist(failure, need, traced is None, real, wanted != 'meta')}")
+        hint = _insist(failure, need, traced is None, real, wanted != "meta", free)
+        raise ForwardError(f"{failure}{hint}")
     if not fits:  # the meta count stands: exact, or with the values it guessed said in a note
-        return model, "meta", traced, fed, _meta_reason(wanted, need, free)
+        return model, "meta", traced, fed, _meta_reason(wanted, need, free, traced.read[1])
+    notes[:] = [n for n in notes if not n.startswith(_READ)]  # what meta read: a real pass follows
     if wanted == "meta":
         why = f"({failure})" if failure else "(on meta it had to guess values its weights give)"
         notes.append(f"run on the cpu: its forward cannot run exactly on the meta device {why}")
@@ -379,7 +386,16 @@ def _defaulted(request: Request, named: Named, model: Any, target: str) -> Reque
     return dataclasses.replace(request, items=tuple((spec.name, spec) for spec in specs), default=whose)
 
 
-def _meta_reason(wanted: str, need: int | None, free: int | None) -> str:
+_READ = "on the meta device its forward read"
+
+
+def _meta_reason(wanted: str, need: int | None, free: int | None, guessed: int) -> str:
+    if guessed:  # the figures are what the guesses gave: said where the verdict is, not only in a note
+        return (
+            f"counted on the meta device with {guessed:,} value{'s' if guessed != 1 else ''} its weights "
+            "give taken as 0, so the figures are a guess wherever a branch or a shape depends on one; a "
+            f"real pass on the cpu would need about {gib(need or 0)}"
+        )
     if wanted == "meta":
         return META_REASON
     return (
@@ -389,26 +405,33 @@ def _meta_reason(wanted: str, need: int | None, free: int | None) -> str:
 
 
 def _cpu_need(
-    model: Any, traced: Trace | None, fed: Fed | None, request: Request
+    model: Any, traced: Trace | None, fed: Fed | None, request: Request, made: int = 0
 ) -> tuple[int | None, float]:
     """What a real pass would take: from the meta trace, its tensors, the convolutions' workspace and its
-    seconds; without one (meta could not run it), the weights and inputs alone (at least that)."""
+    seconds; without one (meta could not run it), the weights, the inputs and what the forward made on
+    meta before it failed (at least that)."""
     if traced is None or fed is None:
         weights = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
         shapes = [item.shape for _, item in request.items if hasattr(item, "shape")]
-        return weights + sum(prod((request.batch, *shape)) * 8 for shape in shapes), 0.0
+        return weights + made + sum(prod((request.batch, *shape)) * 8 for shape in shapes), 0.0
     convs = [step.conv for record in traced.records for step in record.steps or () if step.conv]
     work = max(traced.flops // 2 - sum(c.macs for c in convs), 0)
     return cost(convs, "cpu", _model_bytes(model, traced, fed), work, passes=1)
 
 
-def _insist(failure: ForwardError, need: int | None, lower: bool, device: str, asked: bool) -> str:
-    """The hint after a forward that cannot run on meta: what a real pass would take, and how to insist."""
+def _insist(
+    failure: ForwardError, need: int | None, lower: bool, device: str, asked: bool, free: int | None
+) -> str:
+    """The hint after a forward that cannot run on meta: what a real pass would take, and how to insist
+    where the machine could hold it."""
     if "overflow" in str(failure).lower():
         return ""
-    what = f"at least {gib(need or 0)} (its weights and inputs)" if lower else f"about {gib(need or 0)}"
+    what = f"at least {gib(need or 0)} (its weights, inputs and what it made before it failed)"
+    what = what if lower else f"about {gib(need or 0)}"
     if asked:
         return f"; a pass on {device} would need {what}, more than is free"
+    if free is not None and (need or 0) > free * FREE_SHARE:
+        return f"; a real pass on the cpu would need {what}, more than this machine has free ({gib(free)})"
     return f"; a real pass on the cpu would need {what}: run it with {term('device')} cpu to insist"
 
 

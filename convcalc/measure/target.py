@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import TargetError
+from ..core.errors import TargetError, term
 from ..core.named import NAMED_FORM, check_named, named_form
 from .trace import error_line
 
@@ -86,10 +86,14 @@ def _import_module(name: str, label: str) -> Any:
         raise TargetError(f"{label}: importing {name} raised {_line(exc)}") from None
 
 
-def build_model(factory: Any, call: str, device: str) -> tuple[Any, str, str]:
+def build_model(factory: Any, call: str, device: str, cpu_cap: int | None = None) -> tuple[Any, str, str]:
     """factory() on device (the meta device builds no weights): the module, the device it is on, a note.
     call: what a message calls it: `file.py:build()`, or for a model by name the target and its library's
-    call (`timm:resnet50: timm.create_model('resnet50', pretrained=False)`)."""
+    call (`timm:resnet50: timm.create_model('resnet50', pretrained=False)`).
+
+    A constructor that reads values (.item()) is built on meta again with them known where they come
+    from factories (values.py); where one had to be guessed it is built on the cpu, but only with at
+    most cpu_cap bytes of weights (as the meta build counts them), so that nothing big is built unasked."""
     import torch
 
     try:
@@ -99,15 +103,48 @@ def build_model(factory: Any, call: str, device: str) -> tuple[Any, str, str]:
     except BaseException as exc:
         if device != "meta":
             raise TargetError(f"TARGET: {call} raised {_line(exc)}") from None
-        note = f"built on the cpu: its constructor cannot run on the meta device ({_line(exc)})"
-        device = "cpu"
-        try:
-            model = factory()
-        except BaseException as again:
-            raise TargetError(f"TARGET: {call} raised {_line(again)}") from None
+        model, note = _built_reading_values(factory, call, exc, cpu_cap)
+        if model is None:
+            device = "cpu"
+            try:
+                model = factory()
+            except BaseException as again:
+                raise TargetError(f"TARGET: {call} raised {_line(again)}") from None
     if not isinstance(model, torch.nn.Module):
         raise TargetError(f"TARGET: {call} returned a {type(model).__name__}, not a torch.nn.Module")
     return model, device, note
+
+
+def _built_reading_values(
+    factory: Any, call: str, failure: BaseException, cpu_cap: int | None
+) -> tuple[Any, str]:
+    """The module built on meta with the values its constructor reads answered, and a note; (None, the
+    cpu note) where it must be built on the cpu; TargetError where that build would be too big."""
+    import torch
+
+    from .values import value_mode
+
+    cpu_note = f"built on the cpu: its constructor cannot run on the meta device ({_line(failure)})"
+    mode = value_mode()
+    try:
+        with torch.device("meta"), mode:
+            model = factory()
+    except BaseException:
+        return None, cpu_note  # its size is not known: as small models do, it is built on the cpu
+    if not isinstance(model, torch.nn.Module):
+        return model, ""
+    if not mode.guessed:
+        read = mode.known
+        values = f"{read:,} value{'s' if read != 1 else ''}"
+        return model, f"its constructor read {values} on the meta device, each computed from tensors it made"
+    weights = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
+    if cpu_cap is not None and weights > cpu_cap:
+        raise TargetError(
+            f"TARGET: {call} reads values of its weights while it builds ({_line(failure)}), which the meta "
+            f"device does not hold; a cpu build would need about {weights / 2**30:.2f} GiB of weights: "
+            f"run it with {term('device')} cpu to insist"
+        )
+    return None, cpu_note
 
 
 def strays_to_meta(model: Any) -> int:

@@ -21,6 +21,7 @@ from ..core.errors import ConvCalcError, InvalidSpecError, printable
 from ..core.kinds import Step, layer_step
 from ..core.modules import layer_from_module
 from ..core.receptive import INPUT
+from .factories import big_factories_to_meta
 from .field_rules import field_mode
 from .fields import Field, Fields, Lost
 from .shortcut import shortcut_mode
@@ -51,6 +52,7 @@ class Record:
     steps: list[Step] | None = None  # convcalc's figures per call; None where it does not model it
     layer: dict[str, Any] | None = None  # the module read as a stack layer, where convcalc models it
     out_field: Field | Lost | None = None  # the first call's output's; None: not a map of the input
+    last_field: Field | Lost | None = None  # the last call's: what a container looped over gives on
     summed: bool = False  # never called, but its children were (looped over): its figures are their sums
     _starts: list[tuple[int, int]] = field(default_factory=list)  # the counts at each call's start
 
@@ -112,7 +114,9 @@ def trace(
         handles = _hook(model, records, order, tally, fields, dtype, culprits)
         try:
             # no_grad: inference_mode hides ops from the count
-            with torch.no_grad(), by_matmuls(model), field_mode(fields):
+            # on meta, a big tensor the forward makes itself (torch.ones(n, n)) is made there too
+            big = big_factories_to_meta() if on_meta else contextlib.nullcontext()
+            with torch.no_grad(), big, by_matmuls(model), field_mode(fields):
                 y = model(*args, **kwargs)
         except (ConvCalcError, KeyboardInterrupt):
             raise
@@ -200,7 +204,7 @@ def _sum_children(order: list[Record], records: dict[int, Record]) -> None:
         record.flops = sum(r.flops for r in children)
         record.output_bytes = sum(r.output_bytes for r in children)
         record.input_shape, record.output_shape = ran[0].input_shape, ran[-1].output_shape
-        record.out_field = ran[-1].out_field
+        record.out_field = record.last_field = ran[-1].last_field  # a loop run twice ends at its last
         order.insert(min(_first_rank(r, records, rank) for r in children), record)
         rank = {id(r): i for i, r in enumerate(order)}
 
@@ -258,6 +262,7 @@ def _hook(
         if tensor is None:
             return
         record.output_bytes += tensor.numel() * tensor.element_size()
+        record.last_field = fields.state(tensor)
         if record.calls == 1:
             record.output_shape = tuple(tensor.shape)
             record.out_field = fields.state(tensor)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .factories import SHADOW_ELEMENTS
 from .feed import fill
 
-SHADOW_ELEMENTS = 1 << 16  # elements a shadowed tensor may have: masks and positions, never activations
 READ_ELEMENTS = 1 << 24  # elements an op on shadows may read (a made input's sum): its work bounded
 
 
@@ -37,6 +37,7 @@ def value_mode(made: tuple[Any, ...] = ()) -> Any:
         TorchDispatchMode.__init__(self)
         self.shadows = WeakTensorKeyDictionary()
         self.known = self.guessed = 0
+        self.made_bytes = 0  # bytes of every tensor the forward made on meta: at least what a real pass holds
         for tensor in made:  # one value, expanded: an input of any size costs one element
             if tensor.is_meta:
                 one = torch.full((), fill(tensor.dtype), dtype=tensor.dtype)
@@ -87,6 +88,9 @@ def value_mode(made: tuple[Any, ...] = ()) -> Any:
         try:
             out = func(*args, **kwargs)
         except Exception:
+            mixed = cpu_to_meta(self, func, args, kwargs)
+            if mixed is not None:
+                return mixed
             computed = on_cpu(self, func, args, kwargs, small=False)
             if computed is None:
                 raise
@@ -94,9 +98,13 @@ def value_mode(made: tuple[Any, ...] = ()) -> Any:
             # forward asked for its data elsewhere (.cpu(), .tolist())
             wants_cpu = func is torch.ops.aten._to_copy.default and not _is_meta(kwargs.get("device", meta))
             out = computed if wants_cpu else tree_map(_to_meta, computed)
+            self.known += 1  # a value read too: the data behind a shape (nonzero, a mask's selection)
             keep(self, out, computed)
             return out
         outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+        schema = getattr(func, "_schema", None)
+        if schema is None or all(r.alias_info is None for r in schema.returns):  # a view makes nothing
+            self.made_bytes += sum(t.numel() * t.element_size() for t in outputs if t.is_meta)
         if outputs and all(t.device.type == "meta" and t.numel() <= SHADOW_ELEMENTS for t in outputs):
             computed = on_cpu(self, func, args, kwargs, small=True)
             if computed is not None:
@@ -104,6 +112,27 @@ def value_mode(made: tuple[Any, ...] = ()) -> Any:
                 return out
         forget_written(self, func, args, kwargs)
         return out
+
+    def cpu_to_meta(self: Any, func: Any, args: Any, kwargs: Any) -> Any:
+        """func again with the cpu tensors it mixes with meta ones moved to meta (an index or a mask the
+        forward made on the cpu), each keeping its value as a shadow; None where there is no such mix."""
+        flat = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
+        if not any(t.is_meta for t in flat) or not any(t.device.type == "cpu" and t.dim() for t in flat):
+            return None
+
+        def moved(value: Any) -> Any:
+            if not isinstance(value, torch.Tensor) or value.device.type != "cpu" or not value.dim():
+                return value
+            on_meta = value.to("meta")
+            if value.numel() <= SHADOW_ELEMENTS:
+                self.shadows[on_meta] = value
+            return on_meta
+
+        meta_args, meta_kwargs = tree_map(moved, (args, kwargs))
+        try:
+            return dispatch(self, func, (), meta_args, meta_kwargs)
+        except Exception:
+            return None
 
     def keep(self: Any, out: Any, computed: Any) -> None:
         """Each meta output's shadow: the cpu result in the same place."""

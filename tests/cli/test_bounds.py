@@ -191,6 +191,49 @@ class ReturnsInt(nn.Module):
     def forward(self, x):
         return self.c(x).long()
 
+class BuildReadsWeights(nn.Module):  # its constructor reads a weight's value: 5.96 GiB of weights
+    def __init__(self):
+        super().__init__()
+        self.l = nn.Linear(40000, 40000)
+        self.scale = float(self.l.bias.abs().max())
+    def forward(self, x):
+        return self.l(x) * self.scale
+
+class OwnConstant(nn.Module):  # a 2.3 GiB constant made in forward, without a device
+    def __init__(self):
+        super().__init__()
+        self.l = nn.Linear(64, 25000)
+    def forward(self, x):
+        return self.l(x) @ torch.ones(25000, 25000)
+
+class Causal(nn.Module):  # a small mask made in forward on the cpu, meeting meta activations
+    def __init__(self):
+        super().__init__()
+        self.q = nn.Linear(64, 64)
+    def forward(self, x):
+        n = x.shape[1]
+        att = self.q(x) @ self.q(x).transpose(1, 2)
+        return att.masked_fill(torch.tril(torch.ones(n, n)) == 0, float("-inf")).softmax(-1)
+
+class SelectsAfterBigWork(nn.Module):  # 1 GiB of attention before a shape only data gives
+    def __init__(self):
+        super().__init__()
+        self.q = nn.Linear(64, 64)
+    def forward(self, x):
+        q = self.q(x)
+        att = (q @ q.transpose(1, 2)).softmax(-1)
+        idx = torch.nonzero(att[0, 0] >= 0)
+        return att[..., idx[:, 0]] @ q
+
+class SlicedByWeights(nn.Module):  # a length its weights give: guessed on meta, and said where the verdict is
+    def __init__(self):
+        super().__init__()
+        self.l = nn.Linear(20000, 20000)
+    def forward(self, x):
+        y = self.l(x)
+        k = int((self.l.bias > -10).sum().item())
+        return y[..., :k] @ torch.ones(k, 200)
+
 class HookRaises(nn.Module):
     def __init__(self):
         super().__init__()
@@ -246,16 +289,22 @@ ISSUE_16 = [
 ]
 
 
-@pytest.mark.slow
-def test_issue_16_commands_end_cleanly(isolated, hostile):
-    commands = [command.format(d=hostile) for command, _, _ in ISSUE_16]
-    runs = isolated(commands)
+def run_listed(isolated, folder, listed: list[tuple[str, int, str]]) -> list[dict]:
+    """Each (command, exit code, fragment) run in the bounds harness: clean, its exit code, and the
+    fragment in its one line (exit 2) or its output (exit 0)."""
+    runs = isolated([command.format(d=folder) for command, _, _ in listed])
     assert_clean(runs)
-    for r, (_, code, fragment) in zip(runs, ISSUE_16, strict=True):
+    for r, (_, code, fragment) in zip(runs, listed, strict=True):
         assert r["code"] == code, f"{r['command']}: {r['stderr']}"
         said = r["stderr"] if code == 2 else r["stdout"]
         assert fragment in " ".join(said.split()), f"{r['command']}: {said[-600:]}"
-        if code == 2:
+    return runs
+
+
+@pytest.mark.slow
+def test_issue_16_commands_end_cleanly(isolated, hostile):
+    for r in run_listed(isolated, hostile, ISSUE_16):
+        if r["code"] == 2:
             assert len(r["stderr"]) < 400, r["stderr"]  # long values cut in messages
     assert (hostile / "c.svg").stat().st_size > 0 and not (hostile / "x.svg").exists()
 
@@ -269,3 +318,20 @@ def test_attention_backward_counts_the_same_on_cpu_and_meta(isolated, hostile):
     assert cpu["verification"]["device"] == "cpu"
     assert cpu["backward"]["backward_macs"] == meta["backward"]["backward_macs"] > 0
     assert cpu["total"] == meta["total"]
+
+
+# What an adversarial run of issue 17's meta-first model found: nothing big runs or is allocated unasked.
+ISSUE_17 = [
+    ("model {d}/m.py:BuildReadsWeights -i 40000 --depth 0", 2, "a cpu build would need about 5.96 GiB"),
+    ("model {d}/m.py:OwnConstant -i 64 --depth 0 -f json", 0, '"macs": 626600000'),
+    ("model {d}/m.py:Causal -i 16384x64 --depth 0 -f json", 0, '"macs": 17314086912'),
+    ("model {d}/m.py:SelectsAfterBigWork -i 16384x64 --depth 0", 2, "would need at least 3.01 GiB"),
+    ("model {d}/m.py:SlicedByWeights -i 20000 --depth 0", 0, "the figures are a guess"),
+]
+
+
+@pytest.mark.slow
+def test_issue_17_meta_first_allocates_nothing_big_unasked(isolated, hostile):
+    for r in run_listed(isolated, hostile, ISSUE_17):
+        if "-f json" in r["command"]:  # counted on meta, under PEAK_LIMIT: a real pass needs gigabytes
+            assert json.loads(r["stdout"])["verification"]["device"] == "meta"

@@ -85,3 +85,25 @@ def test_float_ids_are_told_to_be_integers(run):
     result = run(f"model {FEEDS}:token_ids -i input_ids=10")
     assert result.exit_code == 2
     assert "input_ids must be int64" in result.stderr  # the model's own check, named in one line
+
+
+def test_an_arg_the_forward_does_not_take_is_blamed_on_arg(run, tmp_path):
+    path = tmp_path / "two.py"
+    path.write_text(
+        "import torch.nn as nn\nclass Two(nn.Module):\n"
+        "    def forward(self, x, scale=1.0):\n        return x\n"
+    )
+    result = run("model", f"{path}:Two", "-i", "3x8x8", "--arg", "bogus=1")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("convcalc: error: --arg: Two.forward(x, scale=1.0): got an unexpected")
+
+
+def test_a_meta_tensor_from_inputs_is_refused_for_a_real_pass(run, tmp_path):
+    path = tmp_path / "made.py"
+    path.write_text(
+        "import torch\nimport torch.nn as nn\ndef conv():\n    return nn.Conv2d(3, 4, 3)\n"
+        "def on_meta():\n    return torch.zeros(1, 3, 8, 8, device='meta')\n"
+    )
+    result = run("model", f"{path}:conv", "--inputs", f"{path}:on_meta", "--device", "cpu")
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
+    assert "on_meta() returned a tensor on the meta device" in result.stderr

@@ -509,3 +509,10 @@ def test_cpu_and_meta_give_the_same_forward_and_backward_figures(name):
     assert on_meta.backward is not None and on_cpu.backward is not None, (on_meta.notes, on_cpu.notes)
     for key in ("backward_macs", "backward_flops", "saved_bytes"):
         assert on_cpu.backward[key] == on_meta.backward[key], key
+
+
+def test_a_loop_run_twice_gives_its_container_the_last_runs_field():
+    report = model_report(target("looped_twice"), input_size=(4, 12, 12), depth=1)
+    rows = {row.name: row for row in report.layers}
+    assert rows["blocks"].summed
+    assert rows["blocks"].receptive_field == report.total["receptive_field"] == (9, 9)  # four 3x3 convs
