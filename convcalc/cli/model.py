@@ -119,13 +119,14 @@ def model(
     given = [parse_input_spec(text) for text in input_size or ()]
     kwargs = _arguments(args or ())
     count = parse_count(batch, "batch")
+    from ..measure.target import check_target  # no torch: its form, and its file
+
+    check_target(target)  # TARGET's own mistakes first, before what it would be given
     if inputs_from is not None:
         if given:
             raise ConvCalcError("--inputs: your callable makes every input; leave out --input")
         if count != 1:
             raise ConvCalcError("--inputs: your callable makes the batch; leave out --batch")
-        from ..measure.target import check_target  # no torch: its form, and its file
-
         check_target(inputs_from, "--inputs")
     elif not given and not named_form(target):
         raise ConvCalcError("--input: required for a model, e.g. --input 3x224x224 (channels first)")

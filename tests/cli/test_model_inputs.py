@@ -107,3 +107,9 @@ def test_a_meta_tensor_from_inputs_is_refused_for_a_real_pass(run, tmp_path):
     result = run("model", f"{path}:conv", "--inputs", f"{path}:on_meta", "--device", "cpu")
     assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
     assert "on_meta() returned a tensor on the meta device" in result.stderr
+
+
+@pytest.mark.parametrize("given", ["", ":", "nofile.py:build"])
+def test_a_bad_target_is_named_before_its_inputs(run, given):
+    result = run("model", given)  # no --input either: TARGET's mistake is the one said
+    assert result.exit_code == 2 and result.stderr.startswith("convcalc: error: TARGET:")
