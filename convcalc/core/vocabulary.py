@@ -52,5 +52,10 @@ def padding_text(padding: object) -> str:
     return str(padding)
 
 
+def counted(n: int, noun: str) -> str:
+    """`1 value`, `3 values`, `1,024 checks`: a count and its noun, plural where it is not one."""
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"
+
+
 def what(minimum: int) -> str:
     return "a positive integer" if minimum == 1 else "an integer >= 0"

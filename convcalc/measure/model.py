@@ -22,6 +22,7 @@ from ..core.network import LayerRow, NetworkReport, analytic_figures, totals
 from ..core.plan import FREE_SHARE, Plan, cost, gib, too_costly
 from ..core.results import json_value
 from ..core.spec import DTYPE_BYTES
+from ..core.vocabulary import counted
 from .bench import bench_run, model_traffic
 from .checks import check, network_verification, recording_warnings
 from .feed import Fed, check_call, feed, shape_of
@@ -301,7 +302,7 @@ def _meta_pass(
             raise
         return None, None, failure
     known, guessed = traced.read
-    values = f"{known + guessed:,} value{'s' if known + guessed != 1 else ''}"
+    values = counted(known + guessed, "value")
     if guessed:
         notes.append(
             f"on the meta device its forward read {values}, {guessed:,} of them from what meta holds no "
@@ -392,7 +393,7 @@ _READ = "on the meta device its forward read"
 def _meta_reason(wanted: str, need: int | None, free: int | None, guessed: int) -> str:
     if guessed:  # the figures are what the guesses gave: said where the verdict is, not only in a note
         return (
-            f"counted on the meta device with {guessed:,} value{'s' if guessed != 1 else ''} its weights "
+            f"counted on the meta device with {counted(guessed, 'value')} its weights "
             "give taken as 0, so the figures are a guess wherever a branch or a shape depends on one; a "
             f"real pass on the cpu would need about {gib(need or 0)}"
         )

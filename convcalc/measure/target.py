@@ -20,6 +20,7 @@ from typing import Any
 
 from ..core.errors import TargetError, term
 from ..core.named import NAMED_FORM, check_named, named_form
+from ..core.vocabulary import counted
 from .trace import error_line
 
 FORM = "package.module:callable or path/to/file.py:callable"
@@ -134,8 +135,7 @@ def _built_reading_values(
     if not isinstance(model, torch.nn.Module):
         return model, ""
     if not mode.guessed:
-        read = mode.known
-        values = f"{read:,} value{'s' if read != 1 else ''}"
+        values = counted(mode.known, "value")
         return model, f"its constructor read {values} on the meta device, each computed from tensors it made"
     weights = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
     if cpu_cap is not None and weights > cpu_cap:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections import defaultdict
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -110,8 +111,9 @@ def trace(
     # Outermost, so the FLOP witness has counted an op before the shortcut answers it.
     outer = shortcut_mode() if shortcut and on_meta else contextlib.nullcontext()
     reading = values if values is not None and on_meta else contextlib.nullcontext()
+    progress = PROGRESS.get()
     with outer, counting() as tally, reading:
-        handles = _hook(model, records, order, tally, fields, dtype, culprits)
+        handles = _hook(model, records, order, tally, fields, dtype, culprits, progress)
         try:
             # no_grad: inference_mode hides ops from the count
             # on meta, a big tensor the forward makes itself (torch.ones(n, n)) is made there too
@@ -125,8 +127,8 @@ def trace(
         finally:
             for handle in handles:
                 handle.remove()
-            if PROGRESS.get() is not None:
-                PROGRESS.get()(0, 0)  # done: the bar goes
+            if progress is not None:
+                progress(0, 0)  # done: the bar goes
     outputs = output_tensors(y)
     shape = outputs[0][1] if outputs else None  # the first tensor, as on the model's row
     read = (values.known, values.guessed) if values is not None and on_meta else (0, 0)
@@ -187,34 +189,28 @@ def _with_uncalled(order: list[Record], records: dict[int, Record]) -> list[Reco
 def _sum_children(order: list[Record], records: dict[int, Record]) -> None:
     """A container never called whose children ran (`for m in self.blocks: x = m(x)`, as YOLO, Hugging
     Face's ViT and nn.TransformerEncoder loop) gets their sums, marked: its FLOPs and output bytes
-    theirs, its input the first one called's, its output and receptive field the last one's."""
-    rank = {id(record): i for i, record in enumerate(order)}
-    uncalled = sorted((r for r in records.values() if not r.calls), key=lambda r: -r.depth)
-    for record in uncalled:  # deepest first: a summed child counts in its parent's sums
-        prefix = record.name + "."
-        children = [
-            r
-            for r in records.values()
-            if r.name.startswith(prefix) and r.depth == record.depth + 1 and (r.calls or r.summed)
-        ]
-        if not children:
+    theirs, its input the first one called's, its output and receptive field the last one's. It is placed
+    in order just before the first module called inside it, outermost first."""
+    children: dict[str, list[Record]] = defaultdict(list)
+    for record in records.values():
+        if record.name:
+            children[record.name.rpartition(".")[0]].append(record)
+    rank = {id(record): i for i, record in enumerate(order)}  # a summed one takes its first child's
+    ahead: dict[int, list[Record]] = defaultdict(list)  # id(a module called) -> the summed ones before it
+    lead: dict[int, Record] = {}  # id(a summed one) -> the module called first inside it
+    for record in sorted((r for r in records.values() if not r.calls), key=lambda r: -r.depth):
+        ran = sorted((r for r in children[record.name] if r.calls or r.summed), key=lambda r: rank[id(r)])
+        if not ran:  # deepest first: a summed child counts in its parent's sums
             continue
-        ran = sorted(children, key=lambda r: rank.get(id(r), _first_rank(r, records, rank)))
         record.summed = True
-        record.flops = sum(r.flops for r in children)
-        record.output_bytes = sum(r.output_bytes for r in children)
+        record.flops = sum(r.flops for r in ran)
+        record.output_bytes = sum(r.output_bytes for r in ran)
         record.input_shape, record.output_shape = ran[0].input_shape, ran[-1].output_shape
         record.out_field = record.last_field = ran[-1].last_field  # a loop run twice ends at its last
-        order.insert(min(_first_rank(r, records, rank) for r in children), record)
-        rank = {id(r): i for i, r in enumerate(order)}
-
-
-def _first_rank(record: Record, records: dict[int, Record], rank: dict[int, int]) -> int:
-    """Where a module's first call falls among the calls: its own, or its first descendant's."""
-    if id(record) in rank:
-        return rank[id(record)]
-    inside = [rank[id(r)] for r in records.values() if r.name.startswith(record.name + ".") and id(r) in rank]
-    return min(inside, default=len(rank))
+        rank[id(record)] = rank[id(ran[0])]
+        lead[id(record)] = ran[0] if ran[0].calls else lead[id(ran[0])]
+        ahead[id(lead[id(record)])].insert(0, record)  # its summed children came first: it goes before
+    order[:] = [r for called in order for r in (*ahead.get(id(called), ()), called)]
 
 
 def _hook(
@@ -225,9 +221,9 @@ def _hook(
     fields: Fields,
     dtype: str,
     culprits: dict[int, Record],
+    progress: Callable[[int, int], None] | None,
 ) -> list[Any]:
     before_trace = sys.exc_info()[1]
-    progress = PROGRESS.get()
     calls = iter(range(1, sys.maxsize))
 
     def before(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:

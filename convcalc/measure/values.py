@@ -28,7 +28,6 @@ def value_mode(made: tuple[Any, ...] = ()) -> Any:
     from torch.utils.weak import WeakTensorKeyDictionary
 
     scalar = torch.ops.aten._local_scalar_dense.default
-    meta = torch.device("meta")
 
     class Values(TorchDispatchMode):
         pass
@@ -96,7 +95,7 @@ def value_mode(made: tuple[Any, ...] = ()) -> Any:
                 raise
             # what meta could not answer (nonzero's shape): the shadows' result, on meta unless the
             # forward asked for its data elsewhere (.cpu(), .tolist())
-            wants_cpu = func is torch.ops.aten._to_copy.default and not _is_meta(kwargs.get("device", meta))
+            wants_cpu = func is torch.ops.aten._to_copy.default and not _is_meta(kwargs.get("device", "meta"))
             out = computed if wants_cpu else tree_map(_to_meta, computed)
             self.known += 1  # a value read too: the data behind a shape (nonzero, a mask's selection)
             keep(self, out, computed)
