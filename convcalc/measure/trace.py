@@ -107,13 +107,12 @@ def trace(
             fields.set(x, Field((INPUT,) * (x.dim() - 2), axes))
     on_meta = any(t.device.type == "meta" for t in tensors)
     order: list[Record] = []
-    culprits: dict[int, Record] = {}  # id(exception) -> the module it was raised in
     # Outermost, so the FLOP witness has counted an op before the shortcut answers it.
     outer = shortcut_mode() if shortcut and on_meta else contextlib.nullcontext()
     reading = values if values is not None and on_meta else contextlib.nullcontext()
     progress = PROGRESS.get()
     with outer, counting() as tally, reading:
-        handles = _hook(model, records, order, tally, fields, dtype, culprits, progress)
+        handles = _hook(records, order, tally, fields, dtype, progress)
         try:
             # no_grad: inference_mode hides ops from the count
             # on meta, a big tensor the forward makes itself (torch.ones(n, n)) is made there too
@@ -123,7 +122,7 @@ def trace(
         except (ConvCalcError, KeyboardInterrupt):
             raise
         except BaseException as exc:  # SystemExit and GeneratorExit too: whatever user code raises
-            raise ForwardError(_failure(model, culprits.get(id(exc)), exc)) from None
+            raise ForwardError(_failure(model, _raised_in(exc, records), exc)) from None
         finally:
             for handle in handles:
                 handle.remove()
@@ -214,47 +213,47 @@ def _sum_children(order: list[Record], records: dict[int, Record]) -> None:
 
 
 def _hook(
-    model: Any,
     records: dict[int, Record],
     order: list[Record],
     tally: Any,
     fields: Fields,
     dtype: str,
-    culprits: dict[int, Record],
     progress: Callable[[int, int], None] | None,
 ) -> list[Any]:
-    before_trace = sys.exc_info()[1]
+    """Two hooks for every module call, the model's modules found by id: global ones (torch's
+    register_module_forward_*_hook), not one pair per module, whose dicts and handles cost 1.7 KB a
+    module in a model of 100,000. They run before a module's own hooks."""
+    from torch.nn.modules import module as torch_module
+
     calls = iter(range(1, sys.maxsize))
 
-    def before(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        record = records[id(module)]
+    def before(module: Any, args: tuple[Any, ...]) -> None:
+        record = records.get(id(module))
+        if record is None:  # a module not of this model (one the forward makes and calls)
+            return
         if progress is not None and next(calls) % PROGRESS_EVERY == 0:
             progress(len(order), len(records))
         if not record.calls:
             order.append(record)
-            first = args[0] if args else next(iter(kwargs.values()), None)  # a call by keywords alone
-            record.input_shape = _shape(first)
+            record.input_shape = _shape(args[0]) if args else None  # by keywords alone: after() sets it
         record.calls += 1
         record._starts.append((tally.total(), tally.uncounted.total()))
         fields.modules.append(record.name)
         if record.steps is not None or record.calls == 1:
             record.steps = _modelled(module, record, args, dtype)
 
-    def after(module: Any, args: tuple[Any, ...], out: Any) -> None:
-        record = records[id(module)]
+    def after(module: Any, args: tuple[Any, ...], *rest: Any) -> None:
+        # (kwargs, output), or (output) where torch's always_call path leaves kwargs out
+        record = records.get(id(module))
+        if record is None:
+            return
         flops, uncounted = record._starts.pop()
         record.flops += tally.total() - flops
         record.uncounted += tally.uncounted.total() - uncounted
         fields.modules.pop()
-        # always_call: a forward that raised calls this with out None, and a hook of the module's own that
-        # raised after it with its output, while the error is handled; one handled before the trace began
-        # is not this module's.
-        raised = sys.exc_info()[1]
-        if raised is not None and raised is not before_trace:
-            culprits.setdefault(id(raised), record)  # the innermost module the error left first
-            if out is None:
-                return
-        tensor = _first_tensor(out)
+        if record.calls == 1 and not args and len(rest) == 2:  # a call by keywords alone
+            record.input_shape = _shape(next(iter(rest[0].values()), None))
+        tensor = _first_tensor(rest[-1])  # None where the forward raised
         if tensor is None:
             return
         record.output_bytes += tensor.numel() * tensor.element_size()
@@ -263,11 +262,28 @@ def _hook(
             record.output_shape = tuple(tensor.shape)
             record.out_field = fields.state(tensor)
 
-    handles = []
-    for module in model.modules():
-        handles.append(module.register_forward_pre_hook(before, with_kwargs=True))
-        handles.append(module.register_forward_hook(after, always_call=True))
-    return handles
+    try:  # with_kwargs: the input of a call by keywords alone (torch 2.2 may not take it)
+        ended = torch_module.register_module_forward_hook(after, with_kwargs=True, always_call=True)
+    except TypeError:
+        ended = torch_module.register_module_forward_hook(after, always_call=True)
+    return [torch_module.register_module_forward_pre_hook(before), ended]
+
+
+def _raised_in(exc: BaseException, records: dict[int, Record]) -> Record | None:
+    """The innermost of the model's modules whose call the error left, read from its traceback: a
+    module's own hook that raised is its, the parent's code raising after a child returned is the
+    parent's."""
+    import torch
+
+    calls = {torch.nn.Module._call_impl.__code__, torch.nn.Module._wrapped_call_impl.__code__}
+    found = None
+    frames = exc.__traceback__
+    while frames is not None:
+        frame = frames.tb_frame
+        if frame.f_code in calls:
+            found = records.get(id(frame.f_locals.get("self")), found)
+        frames = frames.tb_next
+    return found
 
 
 def _modelled(module: Any, record: Record, args: tuple[Any, ...], dtype: str) -> list[Step] | None:

@@ -130,3 +130,69 @@ def test_a_tuple_output_gives_its_first_tensor_as_the_output():
 
     traced = trace(Two(), (torch.zeros(1, 3, 8, 8, device="meta"),), "float32")
     assert traced.output_shape == traced.records[0].output_shape == (1, 4, 6, 6)
+
+
+def _hooks_left(model: nn.Module) -> list[str]:
+    """Hooks still registered after a trace: the model's own dicts and torch's global ones."""
+    from torch.nn.modules import module as torch_module
+
+    own = [
+        f"{name}.{attr}"
+        for name, m in model.named_modules()
+        for attr in ("_forward_pre_hooks", "_forward_hooks")
+        if getattr(m, attr)
+    ]
+    named = ("_global_forward_pre_hooks", "_global_forward_hooks")
+    return own + [d for d in named if getattr(torch_module, d)]
+
+
+def test_a_trace_leaves_no_hook_behind_whether_or_not_the_forward_raises():
+    class Broken(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            raise ValueError("no way")
+
+    good = nn.Sequential(nn.Conv2d(1, 2, 1), nn.ReLU())
+    trace(good, (torch.zeros(1, 1, 4, 4),), "float32")
+    assert _hooks_left(good) == []
+    bad = nn.Sequential(nn.Conv2d(1, 2, 1), Broken())
+    with pytest.raises(ForwardError):
+        trace(bad, (torch.zeros(1, 1, 4, 4),), "float32")
+    assert _hooks_left(bad) == []
+
+
+def test_an_error_in_a_modules_own_hook_is_that_modules_and_the_parents_code_is_the_parents():
+    class After(nn.Module):  # raises in its own code, once its child has returned
+        def __init__(self) -> None:
+            super().__init__()
+            self.c = nn.Conv2d(1, 2, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.c(x)
+            raise ValueError("parent's own")
+
+    hooked = nn.Sequential(nn.Conv2d(1, 2, 1), nn.ReLU())
+    hooked[1].register_forward_hook(lambda m, i, o: (_ for _ in ()).throw(ValueError("hook boom")))
+    with pytest.raises(ForwardError, match=r"failed in 1 \(ReLU\): ValueError: hook boom"):
+        trace(hooked, (torch.zeros(1, 1, 4, 4),), "float32")
+    with pytest.raises(ForwardError, match=r"failed in 0 \(After\): ValueError: parent's own"):
+        trace(nn.Sequential(After()), (torch.zeros(1, 1, 4, 4),), "float32")
+
+
+def test_modules_the_forward_makes_are_not_rows_and_keyword_calls_keep_their_input():
+    class Inner(nn.Module):
+        def forward(self, *, x: torch.Tensor) -> torch.Tensor:
+            return nn.ReLU()(x) * 2  # a module of no model: the hooks pass it by
+
+    class Outer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = Inner()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.inner(x=x)
+
+    result = trace(Outer(), (torch.zeros(1, 3, 5, 5),), "float32")
+    assert [(r.name, r.input_shape, r.output_shape) for r in result.records] == [
+        ("", (1, 3, 5, 5), (1, 3, 5, 5)),
+        ("inner", (1, 3, 5, 5), (1, 3, 5, 5)),
+    ]
