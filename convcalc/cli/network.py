@@ -10,7 +10,7 @@ import typer
 from ..core.errors import ConvCalcError, InvalidSpecError, printable
 from ..core.network import NetworkReport
 from ..core.spec import parse_count, parse_size
-from ..render.network import COLUMNS, DEFAULT_COLUMNS, check_columns, render_network
+from ..render.network import COLUMNS, DEFAULT_COLUMNS, check_columns, network_chunks
 from .options import Format
 from .output import Outcome, stream
 
@@ -49,7 +49,7 @@ def columns_option(text: str, backward: bool, command: str = "stack") -> list[st
 
 def network_outcome(make: Callable[[], NetworkReport], fmt: Format, columns: list[str]) -> Outcome:
     """The report, to be written as a table of the columns chosen, or in another format."""
-    return Outcome(make, lambda report: render_network(report, fmt.value, columns=columns, **stream(fmt)))
+    return Outcome(make, lambda report: network_chunks(report, fmt.value, columns=columns, **stream(fmt)))
 
 
 def network_input(text: str) -> list[int]:

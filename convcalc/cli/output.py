@@ -6,7 +6,7 @@ the report and writes it. `convcalc check` runs the same commands and takes thei
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -32,7 +32,7 @@ class Outcome:
     (format, columns, width). The group calls both; `convcalc check` only make()."""
 
     make: Callable[[], Any]
-    text: Callable[[Any], str]
+    text: Callable[[Any], str | Iterable[str]]  # the text, or its pieces in order
     problems: Callable[[Any], list[str]] = problem_lines  # each a line on stderr
     verdict: Callable[[Any], int] = exit_code
 

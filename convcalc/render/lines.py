@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import FormatError, term
@@ -35,17 +35,27 @@ def check_format(fmt: str, explain: bool) -> None:
 def to_json(data: Any, ascii_only: bool = False, layers: Iterable[dict[str, Any]] | None = None) -> str:
     """JSON as UTF-8 text, or with \\u escapes for an ASCII stream: the same data either way.
 
-    layers: the top-level "layers" list given row by row, each row's dict made and written in turn, so
-    that a model of 100,000 modules never holds them all, nor the encoder's millions of pieces."""
+    layers: the top-level "layers" list given row by row (json_chunks)."""
     if layers is None:
         return json.dumps(data, indent=2, ensure_ascii=ascii_only) + "\n"
+    return "".join(json_chunks(data, ascii_only, layers))
+
+
+def json_chunks(data: Any, ascii_only: bool, layers: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """to_json's text in pieces, the top-level "layers" list made and written row by row, so that a model
+    of 100,000 modules never holds them all, nor the whole text (80 MB), nor the encoder's pieces."""
     head, empty, tail = json.dumps({**data, "layers": []}, indent=2, ensure_ascii=ascii_only).partition(
         '\n  "layers": []'  # two spaces: the top level's key, whatever a string deeper holds
     )
-    rows = [json.dumps(row, indent=2, ensure_ascii=ascii_only).replace("\n", "\n    ") for row in layers]
-    if not rows:
-        return head + empty + tail + "\n"
-    return f'{head}\n  "layers": [\n    ' + ",\n    ".join(rows) + "\n  ]" + tail + "\n"
+    rows = (json.dumps(row, indent=2, ensure_ascii=ascii_only).replace("\n", "\n    ") for row in layers)
+    first = next(rows, None)
+    if first is None:
+        yield head + empty + tail + "\n"
+        return
+    yield f'{head}\n  "layers": [\n    {first}'
+    for row in rows:
+        yield ",\n    " + row
+    yield "\n  ]" + tail + "\n"
 
 
 def kind_of(key: str, value: Any) -> str:

@@ -3,7 +3,7 @@ the shape torchinfo users know; the totals' details and how torch confirmed them
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..core.conventions import NETWORK_CONVENTION, TRAINING_CONVENTION
@@ -12,7 +12,7 @@ from ..core.grouping import EVERY_LAYER, GroupRow, grouped
 from ..core.network import LayerRow, NetworkReport
 from .bench import bench_lines
 from .cells import BYTES, COUNT, PERCENT, SHAPE, SI, TEXT, Cell, byte_unit, shape_text, text
-from .lines import check_format, expectation_lines, to_json, verification_line, warning_lines
+from .lines import check_format, expectation_lines, json_chunks, verification_line, warning_lines
 from .sheet import Column, Sheet, write
 
 # --columns: name -> (title, align, key, moves). The layer's name always comes first.
@@ -53,7 +53,12 @@ _KINDS = {
 TORCH_ONLY = "torch only"
 
 
-def render_network(
+def render_network(report: NetworkReport, fmt: str = "table", **options: Any) -> str:
+    """The report as text; options are network_chunks's: columns, width, color, ascii_only."""
+    return "".join(network_chunks(report, fmt, **options))
+
+
+def network_chunks(
     report: NetworkReport,
     fmt: str = "table",
     *,
@@ -61,14 +66,16 @@ def render_network(
     width: int | None = 100,
     color: bool = False,
     ascii_only: bool = False,
-) -> str:
+) -> Iterable[str]:
+    """render_network's text in pieces: JSON a row at a time (a model of 100,000 modules makes 80 MB of
+    it), any other format whole. The format and columns are checked before the first piece."""
     check_format(fmt, explain=False)
     check_columns(columns)
     if fmt == "json":
-        return to_json(report.to_dict(layers=False), ascii_only, (row.to_dict() for row in report.layers))
+        return json_chunks(report.to_dict(layers=False), ascii_only, (row.to_dict() for row in report.layers))
     # A paper's table names no tool versions; only a terminal's indents the nesting (Markdown drops it).
     sheet = network_sheet(report, columns, versions=fmt != "latex", indent=fmt == "table")
-    return write(sheet, fmt, width=width, color=color, ascii_only=ascii_only)
+    return [write(sheet, fmt, width=width, color=color, ascii_only=ascii_only)]
 
 
 def check_columns(columns: Sequence[str]) -> None:

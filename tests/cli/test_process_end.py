@@ -1,0 +1,83 @@
+"""The `convcalc` program ends without the interpreter's teardown (emit.end_process): what a normal
+exit would still have done -- atexit hooks, flushing, waiting for threads -- must still happen."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.slow  # fresh interpreters
+
+
+def convcalc(*args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "convcalc", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_atexit_hooks_of_a_model_file_still_run(tmp_path):
+    (tmp_path / "m.py").write_text(
+        textwrap.dedent(
+            """
+            import atexit, sys
+            import torch
+            atexit.register(lambda: print("hook ran", file=sys.stderr))
+            def net():
+                return torch.nn.Conv2d(3, 4, 3)
+            """
+        )
+    )
+    done = convcalc("model", "m.py:net", "-i", "3x8x8", "-f", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert '"params": 112' in done.stdout
+    assert done.stderr.strip().splitlines()[-1] == "hook ran"
+
+
+def test_a_thread_left_running_is_waited_for(tmp_path):
+    (tmp_path / "m.py").write_text(
+        textwrap.dedent(
+            """
+            import pathlib, threading, time
+            import torch
+            def later():
+                time.sleep(0.5)
+                pathlib.Path("written").write_text("done")
+            def net():
+                threading.Thread(target=later).start()
+                return torch.nn.Conv2d(3, 4, 3)
+            """
+        )
+    )
+    done = convcalc("model", "m.py:net", "-i", "3x8x8", "-f", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "written").read_text() == "done"
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (("conv", "6", "10", "3", "-g", "2", "--no-verify"), 0),
+        (("conv", "6", "10", "3", "-g", "4", "--no-verify"), 2),
+        (("conv", "6", "10", "3", "--expect", "params=1", "--no-verify"), 1),
+    ],
+)
+def test_the_exit_status_is_the_commands(tmp_path, args, status):
+    done = convcalc(*args, cwd=tmp_path)
+    assert done.returncode == status, done.stderr
+    assert done.stdout.endswith("\n") if status != 2 else done.stdout == ""
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_output_to_a_full_disk_is_still_an_error(tmp_path):
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "convcalc", "conv", "6", "10", "3", "--no-verify"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    assert "No space left on device" in done.stderr
