@@ -203,7 +203,7 @@ def stack_report(
     report = replace(report, depth=depth)
     if backward:
         report = with_backward(report, *stack_training(result, device))
-    report = replace(report, expectations=check_expectations(report.figures(), list(expect)))
+    report = replace(report, expectations=_expected(report, expect))
     if peaks is not None:  # bad --expect clauses and peaks have failed before torch loads
         from .measure.bench import bench_stack
 
@@ -266,7 +266,7 @@ def model_report(
         check_device(device)
     peaks = _peaks(bench, device if isinstance(model, str) else "", peak_tflops, peak_gbps)
     report = run_model(model, request, dtype, device, title, depth, peaks, backward)
-    return replace(report, expectations=check_expectations(report.figures(), list(expect)))
+    return replace(report, expectations=_expected(report, expect))
 
 
 def inputs_from(target: str) -> Any:
@@ -326,3 +326,9 @@ def sweep_rows(
 
     workers = pool_size(jobs)
     return SweepRows(sweep, words, lambda rows: verify_rows(rows, workers))
+
+
+def _expected(report: NetworkReport, expect: Sequence[str]) -> tuple[Any, ...]:
+    """The --expect clauses checked; figures() names every figure of every row (a dict of a million
+    keys for a model of 100,000 modules), so it is made only when something is expected."""
+    return check_expectations(report.figures(), list(expect)) if expect else ()

@@ -269,8 +269,8 @@ def _run(plan: _Plan, made: dict[str, tuple[str, Any]]) -> CheckResult:
         report = made[plan.key][1]
         if isinstance(report, BaseException):
             raise report
-        report = replace(report, expectations=check_expectations(report.figures(), list(plan.clauses)))
         figures = report.figures()
+        report = replace(report, expectations=check_expectations(figures, list(plan.clauses)))
         _tolerances_named(spec, figures)
     except Exception as exc:  # one check's failure, whatever it is, is reported; the others run
         unexpected = not isinstance(exc, ConvCalcError | ClickException)

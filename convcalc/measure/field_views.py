@@ -18,7 +18,9 @@ _REDUCTIONS = frozenset(("mean", "sum", "amax", "amin", "var", "std", "max", "mi
 
 
 def moved(state: Field, lead: int) -> Field:
-    """The field of a tensor broadcast to `lead` more leading axes."""
+    """The field of a tensor broadcast to `lead` more leading axes (the same one for none: most ops)."""
+    if not lead:
+        return state
     return Field(state.spans, tuple((a + lead, inner, n) for a, inner, n in state.axes), state.broadcast)
 
 

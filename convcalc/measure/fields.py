@@ -71,7 +71,9 @@ class Fields:
         if state is None:
             self._states.pop(id(tensor), None)
         else:
-            self._states[id(tensor)] = (weakref.ref(tensor), state)
+            # the entry goes with its tensor: a forward's intermediates do not pile up (100,000 modules)
+            key, states = id(tensor), self._states
+            self._states[key] = (weakref.ref(tensor, lambda _: states.pop(key, None)), state)
 
     def constant(self, tensor: Any) -> bool:
         held = self._constants.get(id(tensor))

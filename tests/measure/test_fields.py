@@ -112,3 +112,22 @@ def test_statistics_over_the_map_would_otherwise_reach_the_whole_input():
     x = torch.ones((1, *shape), dtype=torch.float64, requires_grad=True)
     model(x)[0, :, 10, 10].sum().backward()
     assert bool((x.grad[0].abs().sum(0) != 0).all())
+
+
+def test_a_tensors_field_goes_with_it_and_an_op_in_place_keeps_the_same_field():
+    """A forward of 100,000 modules must not hold a field per intermediate tensor it made."""
+    from convcalc.core.receptive import INPUT
+    from convcalc.measure.field_rules import field_mode
+    from convcalc.measure.fields import Field, Fields
+
+    fields = Fields([])
+    x = torch.zeros(1, 2, 8, 8)
+    fields.set(x, Field((INPUT, INPUT), ((2, 1, 8), (3, 1, 8))))
+    with field_mode(fields):
+        y = x
+        for _ in range(50):
+            y = torch.relu(y)
+    assert fields.get(y) is fields.get(x)  # read in place: no new field made
+    assert len(fields._states) == 2  # x and the last y: the 49 between went with their tensors
+    del y
+    assert len(fields._states) == 1
