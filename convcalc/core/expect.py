@@ -23,7 +23,7 @@ ALIASES = {"output": "output_shape", "shape": "output_shape", "rf": "receptive_f
 _SCALES = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30}
 # ASCII digits only, as every size and count convcalc reads (int() would take the full-width '２７０').
 _NUMBER = re.compile(r"^(\d+(?:\.\d+)?)\s*(k|m|g|t|kib|mib|gib)?$", re.IGNORECASE | re.ASCII)
-_SHAPE = re.compile(r"\d+(x\d+)*", re.ASCII)
+_SHAPE = re.compile(r"\d+(x\d+)*|\(\)", re.ASCII)  # () a scalar's
 _SHAPED = ("output_shape", "receptive_field", "effective_kernel", "jump")
 # The whole run of operator characters is the operator, so '=<' or '<<' is refused, not half-read.
 _EXPECT = term("expect")
@@ -95,7 +95,7 @@ def _check_shape(clause: str, name: str, op: str, value: str) -> None:
     if not _SHAPE.fullmatch(value.lower()):
         raise ExpectError(
             f"{_EXPECT} {name}: got {value!r}; it must be a shape such as 1x10x30x30 "
-            "(or 3 for every dimension)"
+            "(or 3 for every dimension, () for a scalar)"
         )
 
 
@@ -127,7 +127,7 @@ def figure_of(key: str) -> str:
 def holds(key: str, expected: str, actual: Any, op: str = "=") -> bool:
     """Whether the figure meets the clause; shapes only ever with '='."""
     if figure_of(key) in _SHAPED:
-        values = tuple(int(v) for v in expected.lower().split("x"))
+        values = tuple(int(v) for v in expected.lower().split("x") if v != "()")
         if figure_of(key) != "output_shape" and len(values) == 1:
             values *= len(actual)
         return values == tuple(actual)

@@ -41,6 +41,11 @@ def check_named(target: str) -> tuple[str, str]:
         raise TargetError(
             f"TARGET: {target}: give a name from timm.list_models(); a hub address would download"
         )
+    if prefix == "hf" and "://" in name:
+        raise TargetError(
+            f"TARGET: {target}: an address, and convcalc never downloads; give a model id (org/name) "
+            "already in the local Hugging Face cache, or a config.json's path"
+        )
     if prefix == "hf" and config_path(name) is not None:
         path = config_path(name)
         if not path.exists():

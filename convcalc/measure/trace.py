@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,27 +148,38 @@ def trace(
     )
 
 
-def output_tensors(value: Any, path: str = "") -> list[tuple[str, tuple[int, ...], str]]:
+def output_tensors(value: Any) -> list[tuple[str, tuple[int, ...], str]]:
     """Every tensor a forward returned, nested in tuples, lists, dicts, dataclasses or a library's output
     object, with its path ('' for the output itself, 'logits', '1.0'), its shape and dtype, in order."""
+    return [(path, tuple(t.shape), str(t.dtype).removeprefix("torch.")) for path, t in _tensors(value)]
+
+
+def _tensors(value: Any) -> Iterator[tuple[str, Any]]:
+    """(path, tensor) for each tensor in value, depth first in order. Each container is opened once, so
+    an output that holds itself ends, and no nesting is too deep (no recursion)."""
     import dataclasses
 
     import torch
 
-    if isinstance(value, torch.Tensor):
-        return [(path, tuple(value.shape), str(value.dtype).removeprefix("torch."))]
-    if isinstance(value, dict) or (hasattr(value, "keys") and hasattr(value, "__getitem__")):
-        items = [(str(k), value[k]) for k in value.keys()]  # noqa: SIM118 -- any mapping-like output
-    elif isinstance(value, tuple | list):
-        items = [(str(i), v) for i, v in enumerate(value)]
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        items = [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
-    else:
-        return []
-    found = []
-    for key, item in items:
-        found += output_tensors(item, f"{path}.{key}" if path else key)
-    return found
+    opened: set[int] = set()
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, torch.Tensor):
+            yield path, item
+            continue
+        if id(item) in opened:
+            continue
+        if isinstance(item, dict) or (hasattr(item, "keys") and hasattr(item, "__getitem__")):
+            items = [(str(k), item[k]) for k in item.keys()]  # noqa: SIM118 -- any mapping-like output
+        elif isinstance(item, tuple | list):
+            items = [(str(i), v) for i, v in enumerate(item)]
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            items = [(f.name, getattr(item, f.name)) for f in dataclasses.fields(item)]
+        else:
+            continue
+        opened.add(id(item))
+        stack += [(f"{path}.{key}" if path else key, v) for key, v in reversed(items)]
 
 
 def _with_uncalled(order: list[Record], records: dict[int, Record]) -> list[Record]:
@@ -306,9 +317,10 @@ def _shape(value: Any) -> tuple[int, ...] | None:
 
 def _first_tensor(out: Any) -> Any:
     import torch
-    from torch.utils._pytree import tree_leaves
 
-    return next((t for t in tree_leaves(out) if isinstance(t, torch.Tensor)), None)
+    if isinstance(out, torch.Tensor):  # most modules' output: no walk
+        return out
+    return next((t for _, t in _tensors(out)), None)
 
 
 def _failure(model: Any, where: Record | None, exc: Exception) -> str:

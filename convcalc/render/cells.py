@@ -23,7 +23,7 @@ def byte_unit(largest: int) -> tuple[int, str]:
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
-    return "x".join(map(str, shape))
+    return "x".join(map(str, shape)) or "()"  # () a scalar's, as --expect reads it
 
 
 def text(kind: str, value: Any, unit: tuple[int, str] | None = None) -> str:

@@ -244,6 +244,19 @@ class HookRaises(nn.Module):
         raise ValueError("hook boom")
     def forward(self, x):
         return self.c(x)
+class HoldsItself(nn.Module):  # returns a dict that holds itself
+    def forward(self, x):
+        out = {"x": x}
+        out["again"] = out
+        return out
+class DeepOutput(nn.Module):  # a tensor 5,000 lists deep: past Python's recursion limit
+    def forward(self, x):
+        for _ in range(5000):
+            x = [x]
+        return x
+class Scalar(nn.Module):
+    def forward(self, x):
+        return x.sum()
 """
 
 
@@ -328,6 +341,20 @@ ISSUE_17 = [
     ("model {d}/m.py:SelectsAfterBigWork -i 16384x64 --depth 0", 2, "would need at least 3.01 GiB"),
     ("model {d}/m.py:SlicedByWeights -i 20000 --depth 0", 0, "the figures are a guess"),
 ]
+
+
+# what the forward returns, and a TARGET that is an address
+OUTPUTS_17 = [
+    ("model {d}/m.py:HoldsItself -i 3x8x8 -f json", 0, '"path": "x"'),
+    ("model {d}/m.py:DeepOutput -i 3x8x8 -f json", 0, '"path": "0.0.0.0.0.0'),
+    ("model {d}/m.py:Scalar -i 3x8x8 --expect output_shape=()", 0, "expect output_shape=(): ok (actual ())"),
+    ("model hf:https://huggingface.co/gpt2", 2, "an address, and convcalc never downloads"),
+]
+
+
+@pytest.mark.slow
+def test_outputs_of_any_shape_and_addresses_end_cleanly(isolated, hostile):
+    run_listed(isolated, hostile, OUTPUTS_17)
 
 
 @pytest.mark.slow

@@ -50,6 +50,21 @@ def test_expect_an_output_by_its_path(run):
     assert missed.exit_code == 1 and "outputs.hidden.1=1x17, actual 1x16" in missed.stderr
 
 
+def test_a_scalar_output_has_a_shape_expect_can_name(run, tmp_path):
+    path = tmp_path / "loss.py"
+    path.write_text(
+        "import torch\nclass Loss(torch.nn.Module):\n"
+        "    def forward(self, x):\n        return {'loss': x.sum()}\n"
+    )
+    base = f"model {path}:Loss -i 3x8x8"
+    table = run(base)
+    assert table.exit_code == 0, table.stderr
+    assert "Loss │ () │" in " ".join(table.stdout.split())  # the output column: a scalar's shape, not blank
+    assert run(f"{base} --expect outputs.loss=()").exit_code == 0
+    missed = run(f"{base} --expect outputs.loss=1")
+    assert missed.exit_code == 1 and "outputs.loss=1, actual ()" in missed.stderr
+
+
 @pytest.mark.parametrize(
     ("options", "says"),
     [
