@@ -373,6 +373,8 @@ def _target_pass(
     if wanted == "meta":
         why = f"({failure})" if failure else "(on meta it had to guess values its weights give)"
         notes.append(f"run on the cpu: its forward cannot run exactly on the meta device {why}")
+    # the meta model and its trace go first: else a model of 100,000 modules is held twice
+    del model, traced, fed, failure
     model, built_on, _ = build_model(factory, call, real)
     traced, fed = _model_pass(model, request, dtype)
     return model, built_on, traced, fed, f"real forward pass on {built_on}"
