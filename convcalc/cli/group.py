@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from ..core.errors import ConvCalcError, InvalidSpecError
+from ..core.errors import ConvCalcError, InvalidSpecError, printable
 from . import emit, words
 from .command import CleanHelp, ClickException
 
@@ -66,7 +66,7 @@ class OneLineErrors(CleanHelp, TyperGroup):
             message = exc.format_message() if isinstance(exc, ClickException) else words.message(exc)
             # pydantic's "Value error, " prefix on a choice typer validates adds nothing for a user
             message = (_negative_argument(exc, argv) or message).replace("Value error, ", "")
-            emit.warn(f"convcalc: error: {message}")
+            emit.warn(f"convcalc: error: {printable(message)}")  # one line, whatever a value held
             sys.exit(2)
         except (typer.Abort, KeyboardInterrupt):
             emit.warn("convcalc: interrupted")

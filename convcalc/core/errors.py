@@ -82,3 +82,8 @@ def printable(text: str) -> str:
     """Control characters (a newline, an ANSI escape) in a name or message shown escaped, as repr does:
     a user's module name or error must not break a table row or drive the terminal."""
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+def short(name: str, most: int = 60) -> str:
+    """A name as a message shows it: the start and the end of one too long to read whole."""
+    return name if len(name) <= most else f"{name[: most // 2]}...{name[-(most // 3) :]}"

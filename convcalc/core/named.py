@@ -5,11 +5,12 @@ libraries themselves are imported in measure/named.py, and only when a TARGET na
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import TargetError
+from .errors import TargetError, printable, short
 from .inputs import InputSpec
 
 # A TARGET's prefix, and the package it needs (what is imported, and what `pip install` names).
@@ -39,27 +40,44 @@ def check_named(target: str) -> tuple[str, str]:
         raise TargetError(f"TARGET: {target!r} names no model; use {NAMED_FORM}")
     if prefix == "timm" and (":" in name or "/" in name):
         raise TargetError(
-            f"TARGET: {target}: give a name from timm.list_models(); a hub address would download"
+            f"TARGET: {shown(target)}: give a name from timm.list_models(); a hub address would download"
         )
     if prefix == "hf" and "://" in name:
         raise TargetError(
-            f"TARGET: {target}: an address, and convcalc never downloads; give a model id (org/name) "
+            f"TARGET: {shown(target)}: an address, and convcalc never downloads; give a model id (org/name) "
             "already in the local Hugging Face cache, or a config.json's path"
         )
     if prefix == "hf" and config_path(name) is not None:
         path = config_path(name)
-        if not path.exists():
-            raise TargetError(f"TARGET: {target}: no such file or folder")
+        if not _there(path):
+            raise TargetError(f"TARGET: {shown(target)}: no such file or folder")
         if path.is_dir() and not (path / "config.json").is_file():
-            raise TargetError(f"TARGET: {target}: the folder holds no config.json")
+            raise TargetError(f"TARGET: {shown(target)}: the folder holds no config.json")
     return prefix, name
+
+
+# A Hugging Face hub id as `hf download` takes it: a name, or an owner and a name.
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}(/[A-Za-z0-9][\w.-]{0,95})?", re.ASCII)
+
+
+def shown(target: str) -> str:
+    """TARGET as a message shows it: escaped, and cut when too long to read (a name of 5,000 letters)."""
+    return printable(short(target, 120))
+
+
+def _there(path: Path) -> bool:
+    """Whether a path exists; a name the system refuses outright (too long) is not there."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def config_path(name: str) -> Path | None:
     """hf:CONFIG as a local path (a .json file, or a folder holding config.json), or None for a model id
     (`org/name`) to be found in the local Hugging Face cache."""
     path = Path(name).expanduser()
-    local = name.endswith(".json") or name.startswith((".", "/", "~")) or path.exists()
+    local = name.endswith(".json") or name.startswith((".", "/", "~")) or _there(path)
     return path if local else None
 
 

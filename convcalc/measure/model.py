@@ -15,7 +15,7 @@ from typing import Any
 
 from ..core import formulas
 from ..core.bench import Bench, Peaks
-from ..core.errors import ConvCalcError, printable, term
+from ..core.errors import ConvCalcError, printable, short, term
 from ..core.inputs import InputSpec, Request
 from ..core.named import named_form
 from ..core.network import LayerRow, NetworkReport, analytic_figures, totals
@@ -31,7 +31,7 @@ from .named import Named, load_named, missing_default
 from .planned import free_memory, resolve_device
 from .stack import measured_figures
 from .target import build_model, load_target, output_to_stderr, strays_to_meta
-from .trace import ForwardError, Record, Trace, short, trace
+from .trace import ForwardError, Record, Trace, trace
 from .uncounted import uncounted_line
 from .values import value_mode
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..core import named as rules
 from ..core.errors import InvalidSpecError, TargetError, term
-from ..core.named import LIBRARIES, Default, check_named, config_path
+from ..core.named import HUB_ID, LIBRARIES, Default, check_named, config_path, shown
 from .trace import error_line
 
 
@@ -48,7 +48,7 @@ def _library(prefix: str, target: str) -> Any:
         why = (
             f"is not installed (pip install {package})" if missing else f"raised {error_line(exc)} on import"
         )
-        raise TargetError(f"TARGET: {target}: {package} {why}") from None
+        raise TargetError(f"TARGET: {shown(target)}: {package} {why}") from None
 
 
 def _torchvision(models: Any, name: str, target: str) -> Named:
@@ -56,8 +56,8 @@ def _torchvision(models: Any, name: str, target: str) -> Named:
         builder = models.get_model_builder(name)
     except ValueError:
         raise TargetError(
-            f"TARGET: {target}: torchvision has no model {name!r} (torchvision.models.list_models() names "
-            "them)"
+            f"TARGET: {shown(target)}: torchvision has no model {name!r} "
+            "(torchvision.models.list_models() names them)"
         ) from None
     options: dict[str, Any] = {"weights": None}
     with contextlib.suppress(TypeError, ValueError):
@@ -74,7 +74,9 @@ def _torchvision(models: Any, name: str, target: str) -> Named:
 def _timm(timm: Any, name: str, target: str) -> Named:
     known = getattr(timm, "is_model", None)
     if known is not None and not known(name):
-        raise TargetError(f"TARGET: {target}: timm has no model {name!r} (timm.list_models() names them)")
+        raise TargetError(
+            f"TARGET: {shown(target)}: timm has no model {name!r} (timm.list_models() names them)"
+        )
 
     def build() -> Any:
         with offline():
@@ -95,15 +97,16 @@ def _hf(transformers: Any, name: str, target: str) -> Named:
     except OSError as exc:
         if path is not None:
             raise TargetError(
-                f"TARGET: {target}: transformers cannot read its config: {error_line(exc)}"
+                f"TARGET: {shown(target)}: transformers cannot read its config: {error_line(exc)}"
             ) from None
+        fetch = f", or fetch it once: hf download {name} config.json" if HUB_ID.fullmatch(name) else ""
         raise TargetError(
-            f"TARGET: {target}: not in the local Hugging Face cache, and convcalc never downloads; give a "
-            f"config.json's path, or fetch it once: hf download {name} config.json"
+            f"TARGET: {shown(target)}: not in the local Hugging Face cache, and convcalc never downloads; "
+            f"give a config.json's path{fetch}"
         ) from None
     except Exception as exc:  # an unknown model_type, code the config asks to run (trust_remote_code)
         raise TargetError(
-            f"TARGET: {target}: transformers cannot read its config: {error_line(exc)}"
+            f"TARGET: {shown(target)}: transformers cannot read its config: {error_line(exc)}"
         ) from None
 
     def build() -> Any:

@@ -9,6 +9,7 @@ the cpu, with a note, when its constructor cannot run there.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import importlib.util
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import TargetError, term
+from ..core.errors import TargetError, printable, short, term
 from ..core.named import NAMED_FORM, check_named, named_form
 from ..core.vocabulary import counted
 from .trace import error_line
@@ -36,9 +37,16 @@ def check_target(target: str, label: str = "TARGET") -> tuple[str, str]:
     if not colon or not where or not attribute:
         form = f"{FORM}, or {NAMED_FORM}" if label == "TARGET" else FORM
         raise TargetError(f"{label}: got {target!r}; it must be {form}")
-    if where.endswith(".py") and not Path(where).is_file():
-        raise TargetError(f"{label}: no file {where!r}")
+    if where.endswith(".py") and not _is_file(Path(where)):
+        raise TargetError(f"{label}: no file {printable(short(where, 120))!r}")
     return where, attribute
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name the system refuses outright (too long): no such file
+        return False
 
 
 def load_target(target: str, label: str = "TARGET") -> Any:
@@ -64,6 +72,10 @@ def _import_file(path: str, label: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     sys.path.insert(0, str(file.resolve().parent))  # its own imports of files beside it
     sys.modules[name] = module
+    # At exit, after its own atexit hooks (registered later, run first), its globals go, as the
+    # interpreter's teardown would do: a file it left open is closed, a temporary file it holds is
+    # deleted, even where the convcalc program ends without that teardown (cli/emit.end_process).
+    atexit.register(module.__dict__.clear)
     try:
         spec.loader.exec_module(module)
     except BaseException as exc:  # a script's sys.exit() or argparse is the user's, not ours

@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.errors import ConvCalcError, InvalidSpecError, printable
+from ..core.errors import ConvCalcError, InvalidSpecError, printable, short
 from ..core.kinds import Step, layer_step
 from ..core.modules import layer_from_module
 from ..core.receptive import INPUT
@@ -124,8 +124,7 @@ def trace(
         except BaseException as exc:  # SystemExit and GeneratorExit too: whatever user code raises
             raise ForwardError(_failure(model, _raised_in(exc, records), exc)) from None
         finally:
-            for handle in handles:
-                handle.remove()
+            _unhook(handles)
             if progress is not None:
                 progress(0, 0)  # done: the bar goes
     outputs = output_tensors(y)
@@ -172,6 +171,8 @@ def _tensors(value: Any) -> Iterator[tuple[str, Any]]:
             continue
         if isinstance(item, dict) or (hasattr(item, "keys") and hasattr(item, "__getitem__")):
             items = [(str(k), item[k]) for k in item.keys()]  # noqa: SIM118 -- any mapping-like output
+        elif isinstance(item, tuple) and isinstance(getattr(item, "_fields", None), tuple):  # a namedtuple
+            items = list(zip(item._fields, item, strict=False))
         elif isinstance(item, tuple | list):
             items = [(str(i), v) for i, v in enumerate(item)]
         elif dataclasses.is_dataclass(item) and not isinstance(item, type):
@@ -233,7 +234,9 @@ def _hook(
 ) -> list[Any]:
     """Two hooks for every module call, the model's modules found by id: global ones (torch's
     register_module_forward_*_hook), not one pair per module, whose dicts and handles cost 1.7 KB a
-    module in a model of 100,000. They run before a module's own hooks."""
+    module in a model of 100,000. They run before a module's own hooks: the call's start is taken
+    before its own pre-hooks run, its input after them (torch gives the forward hooks the arguments
+    the forward took), so a pre-hook that pads the input is the module's, as torch runs it."""
     from torch.nn.modules import module as torch_module
 
     calls = iter(range(1, sys.maxsize))
@@ -246,12 +249,9 @@ def _hook(
             progress(len(order), len(records))
         if not record.calls:
             order.append(record)
-            record.input_shape = _shape(args[0]) if args else None  # by keywords alone: after() sets it
         record.calls += 1
         record._starts.append((tally.total(), tally.uncounted.total()))
         fields.modules.append(record.name)
-        if record.steps is not None or record.calls == 1:
-            record.steps = _modelled(module, record, args, dtype)
 
     def after(module: Any, args: tuple[Any, ...], *rest: Any) -> None:
         # (kwargs, output), or (output) where torch's always_call path leaves kwargs out
@@ -262,8 +262,11 @@ def _hook(
         record.flops += tally.total() - flops
         record.uncounted += tally.uncounted.total() - uncounted
         fields.modules.pop()
-        if record.calls == 1 and not args and len(rest) == 2:  # a call by keywords alone
-            record.input_shape = _shape(next(iter(rest[0].values()), None))
+        if record.calls == 1:
+            kwargs = rest[0] if len(rest) == 2 else {}
+            record.input_shape = _shape(args[0] if args else next(iter(kwargs.values()), None))
+        if record.steps is not None or record.calls == 1:
+            record.steps = _modelled(module, record, args, dtype)
         tensor = _first_tensor(rest[-1])  # None where the forward raised
         if tensor is None:
             return
@@ -278,6 +281,18 @@ def _hook(
     except TypeError:
         ended = torch_module.register_module_forward_hook(after, always_call=True)
     return [torch_module.register_module_forward_pre_hook(before), ended]
+
+
+def _unhook(handles: list[Any]) -> None:
+    """The hooks removed; and the with_kwargs mark torch 2.13's handle leaves behind for a global
+    forward hook (one entry a trace, for as long as the process lives)."""
+    from torch.nn.modules import module as torch_module
+
+    marks = getattr(torch_module, "_global_forward_hooks_with_kwargs", None)
+    for handle in handles:
+        handle.remove()
+        if isinstance(marks, dict):
+            marks.pop(handle.id, None)
 
 
 def _raised_in(exc: BaseException, records: dict[int, Record]) -> Record | None:
@@ -328,11 +343,6 @@ def _failure(model: Any, where: Record | None, exc: Exception) -> str:
     name = short(where.name) if where and where.name else "the model"
     cls = type(where.module if where else model).__name__
     return f"forward pass failed in {printable(name)} ({cls}): {error_line(exc)}"
-
-
-def short(name: str, most: int = 60) -> str:
-    """A module's name as a message shows it: the start and the end of one nested very deep."""
-    return name if len(name) <= most else f"{name[: most // 2]}...{name[-(most // 3) :]}"
 
 
 def error_line(exc: BaseException) -> str:

@@ -128,3 +128,14 @@ def test_a_meta_tensor_from_inputs_is_refused_for_a_real_pass(run, tmp_path):
 def test_a_bad_target_is_named_before_its_inputs(run, given):
     result = run("model", given)  # no --input either: TARGET's mistake is the one said
     assert result.exit_code == 2 and result.stderr.startswith("convcalc: error: TARGET:")
+
+
+def test_a_namedtuples_outputs_are_named_by_its_fields(run, tmp_path):
+    path = tmp_path / "named.py"
+    path.write_text(
+        "import collections, torch\nOut = collections.namedtuple('Out', 'logits hidden')\n"
+        "class M(torch.nn.Module):\n    def forward(self, x):\n        return Out(x * 2, (x, x))\n"
+    )
+    result = run(f"model {path}:M -i 3x8x8 --expect outputs.logits=1x3x8x8 --expect outputs.hidden.1=1x3x8x8")
+    assert result.exit_code == 0, result.stderr
+    assert "outputs logits 1x3x8x8 float32; hidden.0 1x3x8x8 float32" in result.stdout

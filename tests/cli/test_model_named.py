@@ -75,3 +75,23 @@ def test_help_names_the_forms(run):
     text = " ".join(run("model --help").stdout.split())
     assert "torchvision:NAME, timm:NAME, hf:CONFIG (a config.json, or a model id in the local" in text
     assert "A model by name has a default: the input its library names" in text
+
+
+@pytest.mark.parametrize(
+    ("target", "says", "hint"),
+    [
+        ("hf:" + "a" * 5000, "hf:" + "a" * 57 + "...", False),  # cut, never 5,000 letters on a line
+        ("hf:" + "a" * 300 + ".json", "no such file or folder", False),  # too long a name for the system
+        ("a" * 300 + ".py:m", "TARGET: no file 'aaa", False),
+        ("hf:a\nb", "hf:a\\nb", False),  # a control character shown escaped: one line
+        ("hf:org/model@main", "never downloads", False),  # not an id `hf download` takes
+        ("hf:owner/name", "never downloads", True),
+    ],
+)
+def test_odd_targets_are_one_line_and_a_download_hint_only_for_a_hub_id(run, target, says, hint):
+    result = run("model", target, "-i", "3x8x8")
+    assert result.exit_code == 2
+    line = result.stderr.strip()
+    assert "\n" not in line and len(line) < 400, line
+    assert says in line
+    assert ("hf download" in line) == hint

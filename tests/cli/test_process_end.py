@@ -81,3 +81,30 @@ def test_output_to_a_full_disk_is_still_an_error(tmp_path):
         )
     assert done.returncode == 2
     assert "No space left on device" in done.stderr
+
+
+def test_what_a_model_file_left_open_is_written_and_its_temporary_file_deleted(tmp_path):
+    (tmp_path / "m.py").write_text(
+        textwrap.dedent(
+            """
+            import tempfile
+            import torch
+            LOG = open("log.txt", "w")  # never closed
+            LOG.write("at import\\n")
+            SCRATCH = tempfile.NamedTemporaryFile(dir=".", prefix="scratch", delete=True)
+            class Net(torch.nn.Conv2d):
+                def __init__(self):
+                    super().__init__(3, 4, 3)
+                    self.trail = open("trail.txt", "w")  # held by the model, never closed
+                    self.trail.write("built\\n")
+            def net():
+                LOG.write("at build\\n")
+                return Net()
+            """
+        )
+    )
+    done = convcalc("model", "m.py:net", "-i", "3x8x8", "-f", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "log.txt").read_text() == "at import\nat build\n"
+    assert (tmp_path / "trail.txt").read_text() == "built\n"
+    assert not list(tmp_path.glob("scratch*"))

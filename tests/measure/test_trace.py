@@ -142,7 +142,7 @@ def _hooks_left(model: nn.Module) -> list[str]:
         for attr in ("_forward_pre_hooks", "_forward_hooks")
         if getattr(m, attr)
     ]
-    named = ("_global_forward_pre_hooks", "_global_forward_hooks")
+    named = ("_global_forward_pre_hooks", "_global_forward_hooks", "_global_forward_hooks_with_kwargs")
     return own + [d for d in named if getattr(torch_module, d)]
 
 
@@ -196,3 +196,15 @@ def test_modules_the_forward_makes_are_not_rows_and_keyword_calls_keep_their_inp
         ("", (1, 3, 5, 5), (1, 3, 5, 5)),
         ("inner", (1, 3, 5, 5), (1, 3, 5, 5)),
     ]
+
+
+def test_a_modules_own_pre_hook_that_pads_its_input_is_counted_as_torch_ran_it():
+    from convcalc.api import model_report
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+    model[0].register_forward_pre_hook(lambda m, args: (nn.functional.pad(args[0], (1, 1, 1, 1)),))
+    report = model_report(model, input_size="3x8x8")
+    conv = next(row for row in report.layers if row.name == "0")
+    assert conv.input_shape == (1, 3, 10, 10)  # what its forward took, after the pre-hook
+    assert conv.analytic["macs"] == conv.measured["macs"] == 4 * 3 * 9 * 8 * 8
+    assert report.ok
