@@ -149,9 +149,9 @@ def _silence(stream: Any) -> None:
 def end_process(code: object) -> NoReturn:
     """End the process with the exit status SystemExit(code) would give, skipping the interpreter's
     teardown: unloading torch's modules one by one costs 0.5-0.9 s after the answer is out (more than
-    the whole count of ResNet-50 on meta), and nothing is left for it to do. The streams are flushed
-    and the atexit hooks run first, as at a normal exit; a thread or a worker process still running
-    gets the normal exit, which waits for it."""
+    the whole count of ResNet-50 on meta), and nothing is left for it to do. What a normal exit would
+    still do is done first: the atexit hooks run, then every open file and the streams are flushed. A
+    thread (not a daemon) or a worker process still running gets the normal exit, which waits for it."""
     if code is None:
         status = 0
     elif isinstance(code, int):
@@ -159,7 +159,7 @@ def end_process(code: object) -> NoReturn:
     else:  # sys.exit("text"): the text on stderr, status 1
         warn(str(code))
         status = 1
-    if threading.active_count() > 1 or _workers_running():
+    if _threads_running() or _workers_running():
         sys.exit(status)
     atexit._run_exitfuncs()
     _flush_files()
@@ -178,6 +178,12 @@ def _flush_files() -> None:
         if type(found) in _FILES and found is not sys.stdout and found is not sys.stderr:
             with contextlib.suppress(Exception):  # closed, read-only, or its descriptor gone
                 found.flush()
+
+
+def _threads_running() -> bool:
+    """Threads a normal exit would wait for; daemon threads it ends as os._exit does."""
+    main = threading.main_thread()
+    return any(t is not main and not t.daemon and t.is_alive() for t in threading.enumerate())
 
 
 def _workers_running() -> bool:

@@ -108,3 +108,20 @@ def test_what_a_model_file_left_open_is_written_and_its_temporary_file_deleted(t
     assert (tmp_path / "log.txt").read_text() == "at import\nat build\n"
     assert (tmp_path / "trail.txt").read_text() == "built\n"
     assert not list(tmp_path.glob("scratch*"))
+
+
+def test_a_daemon_thread_does_not_hold_the_exit(tmp_path):
+    (tmp_path / "m.py").write_text(
+        textwrap.dedent(
+            """
+            import threading, time
+            import torch
+            def net():
+                threading.Thread(target=time.sleep, args=(600,), daemon=True).start()
+                return torch.nn.Conv2d(3, 4, 3)
+            """
+        )
+    )
+    done = convcalc("model", "m.py:net", "-i", "3x8x8", "-f", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert '"params": 112' in done.stdout
