@@ -10,10 +10,11 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from ..core.errors import ConvCalcError, InvalidSpecError, printable
+from ..core.errors import ConvCalcError, InvalidSpecError, printable, short
 from . import emit, words
 from .command import CleanHelp, ClickException
 
+LONGEST = 2000  # characters of an error line: the longest list of choices fits; a 5 KB value does not
 INTERRUPTED = 130  # as a shell reports a process ended by SIGINT (128 + 2)
 COMMANDS = ("conv", "compare", "stack", "model", "sweep", "check")  # in the order --help lists them
 
@@ -66,7 +67,8 @@ class OneLineErrors(CleanHelp, TyperGroup):
             message = exc.format_message() if isinstance(exc, ClickException) else words.message(exc)
             # pydantic's "Value error, " prefix on a choice typer validates adds nothing for a user
             message = (_negative_argument(exc, argv) or message).replace("Value error, ", "")
-            emit.warn(f"convcalc: error: {printable(message)}")  # one line, whatever a value held
+            # one line, whatever a value held: escaped, and cut where a value made it unreadably long
+            emit.warn(f"convcalc: error: {printable(short(message, LONGEST))}")
             sys.exit(2)
         except (typer.Abort, KeyboardInterrupt):
             emit.warn("convcalc: interrupted")

@@ -156,8 +156,9 @@ class NetworkReport:
         return rows and verified and all(e.ok for e in self.expectations)
 
     @property
-    def batch(self) -> int:
-        return self.input_shape[0]
+    def batch(self) -> int | None:
+        """The first input's first dimension; None where no input is a tensor (an --inputs object)."""
+        return self.input_shape[0] if self.input_shape else None
 
     def mismatches(self) -> list[tuple[str, Check]]:
         """(layer., check) for every figure torch disagreed with, per layer, then the totals'."""

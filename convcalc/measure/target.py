@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import importlib
 import importlib.util
 import os
@@ -38,7 +39,7 @@ def check_target(target: str, label: str = "TARGET") -> tuple[str, str]:
         form = f"{FORM}, or {NAMED_FORM}" if label == "TARGET" else FORM
         raise TargetError(f"{label}: got {target!r}; it must be {form}")
     if where.endswith(".py") and not _is_file(Path(where)):
-        raise TargetError(f"{label}: no file {printable(short(where, 120))!r}")
+        raise TargetError(f"{label}: no file '{printable(short(where, 120))}'")
     return where, attribute
 
 
@@ -63,40 +64,75 @@ def load_target(target: str, label: str = "TARGET") -> Any:
     return obj
 
 
+# The user's own modules: each file TARGET or --inputs names, and the modules beside it that it imported,
+# by name -> the folder of the file that brought them. At exit they are let go and collected, so that
+# what they hold is finalised as the interpreter's teardown would (a __del__ that cleans up, a temporary
+# file, the last bytes of a file never closed), even where the convcalc program then ends without that
+# teardown (cli/emit.end_process).
+_USER: dict[str, Path] = {}
+
+
 def _import_file(path: str, label: str) -> Any:
-    file = Path(path)
-    name = f"convcalc_target_{abs(hash(str(file.resolve())))}"
+    file = Path(path).resolve()
+    folder = file.parent
+    name = f"convcalc_target_{abs(hash(str(file)))}"
+    if name in sys.modules:  # the same file again (TARGET and --inputs): one module, run once
+        return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, file)
     if spec is None or spec.loader is None:
         raise TargetError(f"{label}: cannot import {path!r} as Python")
     module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(file.resolve().parent))  # its own imports of files beside it
+    if not _USER:  # registered before the user's code runs: its own atexit hooks run first
+        atexit.register(_let_go)
+    for other in [n for n, where in _USER.items() if where != folder and not n.startswith("convcalc_")]:
+        sys.modules.pop(other, None)  # another folder's `common`: this file imports its own
+    before = set(sys.modules)
+    sys.path.insert(0, str(folder))  # its own imports of files beside it
     sys.modules[name] = module
-    # At exit, after its own atexit hooks (registered later, run first), its globals go, as the
-    # interpreter's teardown would do: a file it left open is closed, a temporary file it holds is
-    # deleted, even where the convcalc program ends without that teardown (cli/emit.end_process).
-    atexit.register(module.__dict__.clear)
     try:
         spec.loader.exec_module(module)
     except BaseException as exc:  # a script's sys.exit() or argparse is the user's, not ours
+        sys.modules.pop(name, None)
         raise TargetError(f"{label}: importing {path} raised {_line(exc)}") from None
     finally:
         with contextlib.suppress(ValueError):  # the module may have rewritten sys.path itself
-            sys.path.remove(str(file.resolve().parent))
+            sys.path.remove(str(folder))
+    for new in [n for n in set(sys.modules) - before if _beside(sys.modules[n], folder)]:
+        _USER[new] = folder
+    _USER[name] = folder
     return module
+
+
+def _beside(module: Any, folder: Path) -> bool:
+    """A module from the user's folder, not a library installed under it (a .venv there)."""
+    try:
+        parts = Path(module.__file__).resolve().relative_to(folder).parts
+    except (AttributeError, TypeError, ValueError, OSError):  # built in, a namespace, elsewhere
+        return False
+    return "site-packages" not in parts and not any(part.startswith(".") for part in parts)
+
+
+def _let_go() -> None:
+    """The user's modules out of sys.modules, then collected: their objects' finalisers run with their
+    globals still there (PEP 442), as at the interpreter's teardown."""
+    for name in _USER:
+        sys.modules.pop(name, None)
+    _USER.clear()
+    gc.collect()
 
 
 def _import_module(name: str, label: str) -> Any:
     if str(Path.cwd()) not in sys.path and "" not in sys.path:
         sys.path.insert(0, "")  # as `python -m` would: modules under the current directory
+    shown = printable(short(name, 120))
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name and name.startswith(exc.name):
-            raise TargetError(f"{label}: no module named {exc.name!r} (from {name!r})") from None
-        raise TargetError(f"{label}: importing {name} raised {_line(exc)}") from None
+            raise TargetError(f"{label}: no module named {exc.name!r} (from '{shown}')") from None
+        raise TargetError(f"{label}: importing {shown} raised {_line(exc)}") from None
     except BaseException as exc:
-        raise TargetError(f"{label}: importing {name} raised {_line(exc)}") from None
+        raise TargetError(f"{label}: importing {shown} raised {_line(exc)}") from None
 
 
 def build_model(factory: Any, call: str, device: str, cpu_cap: int | None = None) -> tuple[Any, str, str]:

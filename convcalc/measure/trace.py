@@ -171,8 +171,8 @@ def _tensors(value: Any) -> Iterator[tuple[str, Any]]:
             continue
         if isinstance(item, dict) or (hasattr(item, "keys") and hasattr(item, "__getitem__")):
             items = [(str(k), item[k]) for k in item.keys()]  # noqa: SIM118 -- any mapping-like output
-        elif isinstance(item, tuple) and isinstance(getattr(item, "_fields", None), tuple):  # a namedtuple
-            items = list(zip(item._fields, item, strict=False))
+        elif isinstance(item, tuple) and len(_field_names(item)) == len(item):  # a namedtuple, torch.max's
+            items = list(zip(_field_names(item), item, strict=True))
         elif isinstance(item, tuple | list):
             items = [(str(i), v) for i, v in enumerate(item)]
         elif dataclasses.is_dataclass(item) and not isinstance(item, type):
@@ -181,6 +181,13 @@ def _tensors(value: Any) -> Iterator[tuple[str, Any]]:
             continue
         opened.add(id(item))
         stack += [(f"{path}.{key}" if path else key, v) for key, v in reversed(items)]
+
+
+def _field_names(item: tuple) -> tuple:
+    """A named tuple's field names: a namedtuple's _fields, a struct sequence's (torch.return_types)
+    __match_args__; () for a plain tuple."""
+    names = getattr(item, "_fields", None) or getattr(type(item), "__match_args__", None)
+    return names if isinstance(names, tuple) and all(isinstance(n, str) for n in names) else ()
 
 
 def _with_uncalled(order: list[Record], records: dict[int, Record]) -> list[Record]:

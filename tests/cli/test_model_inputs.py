@@ -130,12 +130,20 @@ def test_a_bad_target_is_named_before_its_inputs(run, given):
     assert result.exit_code == 2 and result.stderr.startswith("convcalc: error: TARGET:")
 
 
-def test_a_namedtuples_outputs_are_named_by_its_fields(run, tmp_path):
+NAMED_OUTPUTS = {  # a forward returning a named tuple: its outputs are named by its fields
+    "collections.namedtuple('Out', 'logits hidden')(x * 2, (x, x))": "logits 1x3x8x8 float32; hidden.0",
+    "torch.max(x, dim=1)": "values 1x8x8 float32; indices 1x8x8 int64",
+}
+
+
+@pytest.mark.parametrize(("returned", "listed"), NAMED_OUTPUTS.items())
+def test_named_tuples_outputs_are_named_by_their_fields(run, tmp_path, returned, listed):
     path = tmp_path / "named.py"
     path.write_text(
-        "import collections, torch\nOut = collections.namedtuple('Out', 'logits hidden')\n"
-        "class M(torch.nn.Module):\n    def forward(self, x):\n        return Out(x * 2, (x, x))\n"
+        "import collections, torch\nclass M(torch.nn.Module):\n"
+        f"    def forward(self, x):\n        return {returned}\n"
     )
-    result = run(f"model {path}:M -i 3x8x8 --expect outputs.logits=1x3x8x8 --expect outputs.hidden.1=1x3x8x8")
+    first = listed.split()[0]
+    result = run(f"model {path}:M -i 3x8x8 --expect outputs.{first}={listed.split()[1]}")
     assert result.exit_code == 0, result.stderr
-    assert "outputs logits 1x3x8x8 float32; hidden.0 1x3x8x8 float32" in result.stdout
+    assert f"outputs {listed}" in result.stdout

@@ -83,6 +83,8 @@ def test_help_names_the_forms(run):
         ("hf:" + "a" * 5000, "hf:" + "a" * 57 + "...", False),  # cut, never 5,000 letters on a line
         ("hf:" + "a" * 300 + ".json", "no such file or folder", False),  # too long a name for the system
         ("a" * 300 + ".py:m", "TARGET: no file 'aaa", False),
+        ("bad\x1b[31m.py:m", "TARGET: no file 'bad\\x1b[31m.py'", False),  # escaped once, not twice
+        ("pkg." * 2000 + "m:build", "TARGET: importing pkg.pkg.", False),
         ("hf:a\nb", "hf:a\\nb", False),  # a control character shown escaped: one line
         ("hf:org/model@main", "never downloads", False),  # not an id `hf download` takes
         ("hf:owner/name", "never downloads", True),

@@ -1,6 +1,7 @@
 """The `convcalc` program ends without the interpreter's teardown (emit.end_process): what a normal
 exit would still have done -- atexit hooks, flushing, waiting for threads -- must still happen."""
 
+import gzip
 import os
 import subprocess
 import sys
@@ -125,3 +126,80 @@ def test_a_daemon_thread_does_not_hold_the_exit(tmp_path):
     done = convcalc("model", "m.py:net", "-i", "3x8x8", "-f", "json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert '"params": 112' in done.stdout
+
+
+def test_the_users_modules_are_finalised_with_their_globals_and_the_files_beside_them(tmp_path):
+    """A __del__ that needs its module's globals, and what a module beside the model file holds (a
+    temporary file, a gzip stream), end as at the interpreter's own exit."""
+    (tmp_path / "keep.py").write_text("HELD = []\n")
+    (tmp_path / "m.py").write_text(
+        textwrap.dedent(
+            """
+            import gzip, os, tempfile
+            import torch
+            import keep
+            class Scratch:
+                def __init__(self):
+                    fd, self.path = tempfile.mkstemp(dir=".", prefix="scratch"); os.close(fd)
+                def __del__(self):
+                    os.remove(self.path)  # `os`: a global, still there when it runs
+            S = Scratch()
+            def net():
+                keep.HELD.append(tempfile.NamedTemporaryFile(dir=".", prefix="held", delete=True))
+                stream = gzip.open("log.gz", "wt")
+                stream.write("line\\n" * 100)
+                keep.HELD.append(stream)
+                return torch.nn.Conv2d(3, 4, 3)
+            """
+        )
+    )
+    done = convcalc("model", "m.py:net", "-i", "3x8x8", "-f", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Exception ignored" not in done.stderr
+    assert not list(tmp_path.glob("scratch*")) and not list(tmp_path.glob("held*"))
+    assert gzip.decompress((tmp_path / "log.gz").read_bytes()) == b"line\n" * 100
+
+
+def test_one_file_as_target_and_inputs_is_one_module(tmp_path):
+    (tmp_path / "m.py").write_text(
+        textwrap.dedent(
+            """
+            import dataclasses, sys
+            import torch
+            print("imported", file=sys.stderr)
+            @dataclasses.dataclass
+            class Batch:
+                x: torch.Tensor
+            class Net(torch.nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.c = torch.nn.Conv2d(3, 4, 3)
+                def forward(self, b):
+                    assert isinstance(b, Batch), type(b)
+                    return self.c(b.x)
+            def inputs():
+                return (Batch(torch.zeros(1, 3, 8, 8)),)
+            """
+        )
+    )
+    done = convcalc("model", "m.py:Net", "--inputs", "m.py:inputs", "-f", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("imported") == 1
+
+
+def test_checks_of_two_folders_each_import_their_own_module_beside_them(tmp_path):
+    for folder, width in (("a", 4), ("b", 8)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "common.py").write_text(f"W = {width}\n")
+        (tmp_path / folder / "net.py").write_text(
+            "import torch\nimport common\ndef build():\n    return torch.nn.Linear(common.W, 2)\n"
+        )
+    (tmp_path / "convcalc.toml").write_text(
+        "[checks]\n"
+        'a = "model a/net.py:build -i 4 --expect params=10"\n'
+        'b = "model b/net.py:build -i 8 --expect params=18"\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "convcalc", "check"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
