@@ -18,6 +18,7 @@ def entry() -> NoReturn:
     """The `convcalc` program: main(), then the process ends without the interpreter's teardown."""
     from . import emit
 
+    emit.OWNS_PROCESS = True
     try:
         main()
     except SystemExit as stop:
