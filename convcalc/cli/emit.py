@@ -149,14 +149,6 @@ def _silence(stream: Any) -> None:
 OWNS_PROCESS = False  # the convcalc program (cli.entry), which ends the process itself; not a caller's
 
 
-def settle() -> None:
-    """Where the program owns the process, what is loaded so far (torch's 165,000 objects, before a
-    model file runs) is left out of every later collection, and out of the scans at exit: those of
-    the user's modules (measure/target.py) and of open files take 0.09 s less after ResNet-50."""
-    if OWNS_PROCESS:
-        gc.freeze()
-
-
 def end_process(code: object) -> NoReturn:
     """End the process with the exit status SystemExit(code) would give, skipping the interpreter's
     teardown: unloading torch's modules one by one costs 0.5-0.9 s after the answer is out (more than

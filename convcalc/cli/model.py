@@ -15,6 +15,7 @@ from ..core.inputs import parse_arg, parse_input_spec
 from ..core.named import named_form
 from ..core.network import NetworkReport
 from ..core.spec import parse_count
+from ..measure.target import set_apart_loaded
 from . import emit
 from .command import Command, command_app
 from .network import ALL_DEFAULT, Columns, columns_option, depth_option, network_outcome
@@ -150,9 +151,8 @@ def model(
 
 def _report(target: str, inputs_from: str | None, **options: Any) -> NetworkReport:
     """The report, the --inputs callable imported first (running the user's code, as TARGET's does)."""
-    import torch  # noqa: F401 -- before the user's code, so that settle() leaves its objects apart
-
-    emit.settle()
+    if emit.OWNS_PROCESS:  # the convcalc program, not a caller's process
+        set_apart_loaded()
     if inputs_from is not None:
         options["inputs"] = inputs_from_target(inputs_from)
     with progress_bar():

@@ -179,7 +179,8 @@ def test_byte_order_marks_are_read_and_other_files_refused(tmp_path):
 
 def test_a_model_file_that_rewrites_sys_path_is_one_line(tmp_path):
     path = tmp_path / "paths.py"
-    path.write_text("import sys\nsys.path[:] = ['/nowhere']\nimport torch\n")
+    (tmp_path / "helper.py").write_text("X = 1\n")  # found beside it, until the path is gone
+    path.write_text("import sys\nsys.path[:] = ['/nowhere']\nimport helper\n")
     one_line(convcalc("model", f"{path}:build", "-i", "3x8x8"), f"TARGET: importing {path} raised")
 
 
