@@ -42,6 +42,7 @@ def model_rows(traced: Trace, dtype: str, on_meta: bool) -> tuple[LayerRow, ...]
 
 
 def _model_row(record: Record, dtype: str, on_meta: bool) -> LayerRow:
+    dtype = record.dtype or dtype  # a layer fed a cast tensor runs in its dtype
     steps = record.steps
     analytic = None
     if steps:

@@ -22,6 +22,7 @@ from ..core.errors import ConvCalcError, InvalidSpecError, printable, short
 from ..core.kinds import Step, layer_step
 from ..core.modules import layer_from_module
 from ..core.receptive import INPUT
+from ..core.spec import DTYPE_BYTES
 from .factories import big_factories_to_meta
 from .field_rules import field_mode
 from .fields import Field, Fields, Lost
@@ -55,6 +56,7 @@ class Record:
     out_field: Field | Lost | None = None  # the first call's output's; None: not a map of the input
     last_field: Field | Lost | None = None  # the last call's: what a container looped over gives on
     summed: bool = False  # never called, but its children were (looped over): its figures are their sums
+    dtype: str | None = None  # its first call's input's, where that differs from the model's (a cast)
     _starts: list[tuple[int, int]] = field(default_factory=list)  # the counts at each call's start
 
     @property
@@ -271,9 +273,11 @@ def _hook(
         fields.modules.pop()
         if record.calls == 1:
             kwargs = rest[0] if len(rest) == 2 else {}
-            record.input_shape = _shape(args[0] if args else next(iter(kwargs.values()), None))
+            first = args[0] if args else next(iter(kwargs.values()), None)
+            record.input_shape = _shape(first)
+            record.dtype = _float_dtype(first, dtype)
         if record.steps is not None or record.calls == 1:
-            record.steps = _modelled(module, record, args, dtype)
+            record.steps = _modelled(module, record, args, record.dtype or dtype)
         tensor = _first_tensor(rest[-1])  # None where the forward raised
         if tensor is None:
             return
@@ -331,6 +335,15 @@ def _modelled(module: Any, record: Record, args: tuple[Any, ...], dtype: str) ->
     except (InvalidSpecError, ValueError):  # torch will say what is wrong when it runs the layer
         return None
     return [*(record.steps or []), step]
+
+
+def _float_dtype(value: Any, model: str) -> str | None:
+    """A floating input's dtype where it is not the model's (a tensor cast to bfloat16 in a float32
+    model): that layer's figures are in it, as torch runs it. None otherwise."""
+    if not hasattr(value, "is_floating_point") or not value.is_floating_point():
+        return None
+    name = str(value.dtype).removeprefix("torch.")
+    return name if name != model and name in DTYPE_BYTES else None
 
 
 def _shape(value: Any) -> tuple[int, ...] | None:

@@ -208,3 +208,22 @@ def test_a_modules_own_pre_hook_that_pads_its_input_is_counted_as_torch_ran_it()
     assert conv.input_shape == (1, 3, 10, 10)  # what its forward took, after the pre-hook
     assert conv.analytic["macs"] == conv.measured["macs"] == 4 * 3 * 9 * 8 * 8
     assert report.ok
+
+
+def test_a_layer_fed_a_cast_tensor_is_figured_in_its_dtype_on_every_device():
+    from convcalc.api import model_report
+
+    class Casts(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.act = nn.ReLU()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.act(self.fc(x).to(torch.bfloat16))
+
+    for device in ("cpu", "meta"):
+        report = model_report(Casts().to(device), input_size="4")
+        act = next(row for row in report.layers if row.name == "act")
+        assert act.analytic["output_bytes"] == 4 * 2  # bfloat16, though the model is float32
+        assert report.ok, device
