@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import TargetError, printable, short, term
-from ..core.named import NAMED_FORM, check_named, named_form
+from ..core.errors import TargetError, term
+from ..core.named import NAMED_FORM, check_named, named_form, shown
 from ..core.vocabulary import counted
 from .trace import error_line
 
@@ -39,7 +39,7 @@ def check_target(target: str, label: str = "TARGET") -> tuple[str, str]:
         form = f"{FORM}, or {NAMED_FORM}" if label == "TARGET" else FORM
         raise TargetError(f"{label}: got {target!r}; it must be {form}")
     if where.endswith(".py") and not _is_file(Path(where)):
-        raise TargetError(f"{label}: no file '{printable(short(where, 120))}'")
+        raise TargetError(f"{label}: no file '{shown(where)}'")
     return where, attribute
 
 
@@ -70,12 +70,13 @@ def load_target(target: str, label: str = "TARGET") -> Any:
 # file, the last bytes of a file never closed), even where the convcalc program then ends without that
 # teardown (cli/emit.end_process).
 _USER: dict[str, Path] = {}
+_PREFIX = "convcalc_target_"  # a file's module's name: this and a hash of its path
 
 
 def _import_file(path: str, label: str) -> Any:
     file = Path(path).resolve()
     folder = file.parent
-    name = f"convcalc_target_{abs(hash(str(file)))}"
+    name = f"{_PREFIX}{abs(hash(str(file)))}"
     if name in sys.modules:  # the same file again (TARGET and --inputs): one module, run once
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, file)
@@ -84,7 +85,7 @@ def _import_file(path: str, label: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     if not _USER:  # registered before the user's code runs: its own atexit hooks run first
         atexit.register(_let_go)
-    for other in [n for n, where in _USER.items() if where != folder and not n.startswith("convcalc_")]:
+    for other in [n for n, where in _USER.items() if where != folder and not n.startswith(_PREFIX)]:
         sys.modules.pop(other, None)  # another folder's `common`: this file imports its own
     before = set(sys.modules)
     sys.path.insert(0, str(folder))  # its own imports of files beside it
@@ -134,15 +135,14 @@ def _let_go() -> None:
 def _import_module(name: str, label: str) -> Any:
     if str(Path.cwd()) not in sys.path and "" not in sys.path:
         sys.path.insert(0, "")  # as `python -m` would: modules under the current directory
-    shown = printable(short(name, 120))
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name and name.startswith(exc.name):
-            raise TargetError(f"{label}: no module named {exc.name!r} (from '{shown}')") from None
-        raise TargetError(f"{label}: importing {shown} raised {_line(exc)}") from None
+            raise TargetError(f"{label}: no module named {exc.name!r} (from '{shown(name)}')") from None
+        raise TargetError(f"{label}: importing {shown(name)} raised {_line(exc)}") from None
     except BaseException as exc:
-        raise TargetError(f"{label}: importing {shown} raised {_line(exc)}") from None
+        raise TargetError(f"{label}: importing {shown(name)} raised {_line(exc)}") from None
 
 
 def build_model(factory: Any, call: str, device: str, cpu_cap: int | None = None) -> tuple[Any, str, str]:

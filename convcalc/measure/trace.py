@@ -275,7 +275,7 @@ def _hook(
             kwargs = rest[0] if len(rest) == 2 else {}
             first = args[0] if args else next(iter(kwargs.values()), None)
             record.input_shape = _shape(first)
-            record.dtype = _float_dtype(first, dtype)
+            record.dtype = _cast_dtype(first, dtype)
         if record.steps is not None or record.calls == 1:
             record.steps = _modelled(module, record, args, record.dtype or dtype)
         tensor = _first_tensor(rest[-1])  # None where the forward raised
@@ -337,7 +337,7 @@ def _modelled(module: Any, record: Record, args: tuple[Any, ...], dtype: str) ->
     return [*(record.steps or []), step]
 
 
-def _float_dtype(value: Any, model: str) -> str | None:
+def _cast_dtype(value: Any, model: str) -> str | None:
     """A floating input's dtype where it is not the model's (a tensor cast to bfloat16 in a float32
     model): that layer's figures are in it, as torch runs it. None otherwise."""
     if not hasattr(value, "is_floating_point") or not value.is_floating_point():
